@@ -1,0 +1,148 @@
+"""What the command line does, as plain async functions over settings."""
+
+from __future__ import annotations
+
+import sys
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import build_deps
+from bot.clock import SystemClock
+from bot.services import audit as audit_service
+from bot.services import staff
+from bot.services.deps import Deps
+from bot.services.errors import AlreadyStaff
+from bot.settings import Settings, SettingsError
+from bot.vocabulary import AuditAction, Role
+from storage import audit
+from storage import migrate as migrations
+from storage.engine import make_engine
+from storage.rotation import rotate_all
+
+
+def _deps(settings: Settings, engine: AsyncEngine) -> Deps:
+    return build_deps(
+        settings,
+        clock=SystemClock(),
+        keys=settings.key_ring(),
+        index=settings.blind_index(),
+        engine=engine,
+    )
+
+
+async def migrate(settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        await migrations.upgrade(engine)
+        print(f"Database is at revision {await migrations.current_revision(engine)}.")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def require_current_schema(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        current = await migrations.current_revision(engine)
+    finally:
+        await engine.dispose()
+    head = migrations.head_revision()
+    if current != head:
+        raise SettingsError(
+            f"the database at USS_DATABASE_URL is at revision {current or 'none'}, "
+            f"the code needs {head}. How to fix: run `python -m bot migrate`"
+        )
+
+
+async def add_staff(settings: Settings, *, role: str, telegram_id: int, name: str) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        async with deps.uow() as uow:
+            try:
+                member = await staff.add_staff(
+                    uow,
+                    deps,
+                    telegram_user_id=telegram_id,
+                    name=name,
+                    role=Role(role),
+                    actor=audit_service.COMMAND_LINE,
+                )
+            except AlreadyStaff:
+                print("That Telegram account is already registered as staff.", file=sys.stderr)
+                return 1
+            except ValueError as problem:
+                print(f"Not added: {problem}.", file=sys.stderr)
+                return 1
+            await uow.commit()
+        print(
+            f"Added {role} (staff id {member.id}). Ask them to open the bot and send /start: "
+            "they must acknowledge the confidentiality policy before staff commands work."
+        )
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def list_staff(settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        async with deps.uow() as uow:
+            members = await staff.all_staff(uow, deps)
+        if not members:
+            print("No staff yet. Add the first coordinator with `python -m bot staff add`.")
+        for m in members:
+            state = "active" if m.active else "deactivated"
+            policy = (
+                "policy acknowledged"
+                if m.acknowledged_current_policy
+                else "policy NOT acknowledged"
+            )
+            print(f"{m.staff_id}  {m.role.value:<11} {state:<11} {policy:<24} {m.name}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def verify_audit(settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        async with deps.uow() as uow:
+            report = await audit.verify(uow.session)
+    finally:
+        await engine.dispose()
+    if report.ok:
+        print(f"Audit chain intact: {report.checked} entries verified.")
+        return 0
+    print(
+        f"Audit chain BROKEN at entry {report.broken_at}: {report.reason} "
+        f"({report.checked} entries before it verified).",
+        file=sys.stderr,
+    )
+    return 1
+
+
+async def rotate_keys(settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        async with deps.uow() as uow:
+            report = await rotate_all(uow.session, deps.cipher)
+            await audit_service.record(
+                uow,
+                deps,
+                AuditAction.KEYS_ROTATED,
+                audit_service.COMMAND_LINE,
+                key=deps.cipher.keys.current_key_id,
+                rotated=report.rotated,
+            )
+            await uow.commit()
+        print(
+            f"Re-encrypted {report.rotated} of {report.examined} fields under key "
+            f"{deps.cipher.keys.current_key_id}. Older keys can be removed from USS_DATA_KEYS."
+        )
+    finally:
+        await engine.dispose()
+    return 0

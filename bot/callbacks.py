@@ -1,0 +1,123 @@
+"""Button data: a compact, strictly parsed format. It is client-controlled, so never trusted.
+
+Every press is re-checked against the database state by the service it reaches; parsing here
+only rejects what could never be valid (unknown actions, wrong argument counts or values).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.vocabulary import ConsentScope, SheetField
+
+MAX_BYTES = 64
+_STAFF_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class Action(StrEnum):
+    PRIVACY_CONTINUE = "pv"
+    PRIVACY_NOT_NOW = "pn"
+    RESUME = "rs"
+    START_OVER = "so"
+    START_OVER_CONFIRMED = "sy"
+    CHOOSE = "a"
+    SKIP = "sk"
+    EDIT = "ed"
+    REVIEW_OK = "rv"
+    SHEET_CONSENT = "cs"
+    CONSENT_OPEN = "co"
+    CONSENT_SET = "cx"
+    CONSENT_CLOSE = "cz"
+    DISCARD_CONFIRMED = "dy"
+    DISCARD_KEEP = "dn"
+    POLICY_ACK = "pa"
+    DEACTIVATE_ASK = "da"
+    DEACTIVATE_CONFIRMED = "dc"
+    STAFF_CLOSE = "sz"
+
+
+class InvalidCallback(ValueError):
+    """Button data that this bot could not have produced."""
+
+
+@dataclass(frozen=True)
+class Press:
+    action: Action
+    field: SheetField | None = None
+    index: int | None = None
+    scope: ConsentScope | None = None
+    granted: bool | None = None
+    staff_id: str | None = None
+
+
+def encode(press: Press) -> str:
+    parts: list[str] = [press.action.value]
+    if press.field is not None:
+        parts.append(press.field.value)
+    if press.scope is not None:
+        parts.append(press.scope.value)
+    if press.index is not None:
+        parts.append(str(press.index))
+    if press.granted is not None:
+        parts.append("1" if press.granted else "0")
+    if press.staff_id is not None:
+        parts.append(press.staff_id)
+    data = ":".join(parts)
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError("callback data over 64 bytes")
+    return data
+
+
+# The argument shape each action takes, checked before anything else is looked at.
+_SHAPES: dict[Action, tuple[str, ...]] = {
+    Action.CHOOSE: ("field", "index"),
+    Action.SKIP: ("field",),
+    Action.EDIT: ("field",),
+    Action.SHEET_CONSENT: ("scope", "granted"),
+    Action.CONSENT_OPEN: ("scope",),
+    Action.CONSENT_SET: ("scope", "granted"),
+    Action.DEACTIVATE_ASK: ("staff_id",),
+    Action.DEACTIVATE_CONFIRMED: ("staff_id",),
+}
+
+
+def decode(data: str | None) -> Press:
+    if not data or len(data.encode()) > MAX_BYTES:
+        raise InvalidCallback("missing or oversized")
+    head, *args = data.split(":")
+    try:
+        action = Action(head)
+    except ValueError:
+        raise InvalidCallback("unknown action") from None
+    shape = _SHAPES.get(action, ())
+    if len(args) != len(shape):
+        raise InvalidCallback("wrong number of arguments")
+    values: dict[str, object] = {}
+    try:
+        for name, raw in zip(shape, args, strict=True):
+            values[name] = _parse(name, raw)
+    except ValueError:
+        raise InvalidCallback(f"bad {name}") from None
+    return Press(action, **values)  # type: ignore[arg-type]
+
+
+def _parse(name: str, raw: str) -> object:
+    if name == "field":
+        return SheetField(raw)
+    if name == "scope":
+        return ConsentScope(raw)
+    if name == "index":
+        if not raw.isdigit() or len(raw) > 3:
+            raise ValueError
+        return int(raw)
+    if name == "granted":
+        if raw not in ("0", "1"):
+            raise ValueError
+        return raw == "1"
+    if name == "staff_id":
+        if not _STAFF_ID.match(raw):
+            raise ValueError
+        return raw
+    raise ValueError

@@ -1,0 +1,147 @@
+"""The command line: run, demo, migrate, keygen, staff, audit, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL at INFO, and the URL contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="USS Intake Bot: confidential intake, consent and booking for the "
+        "Union Support Service. Settings come from the environment and .env "
+        "(see .env.example).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub.add_parser(
+        "run",
+        help="run the bot against Telegram (long polling)",
+        description="Run the bot with the token in USS_BOT_TOKEN (long polling).",
+    )
+    demo = sub.add_parser(
+        "demo",
+        help="try the bot in this terminal, no token needed",
+        description="Run the real bot against a local Telegram stand-in, in this terminal. "
+        "Data goes to a demo database under ./var/demo/ with keys generated there.",
+    )
+    demo.add_argument("--reset", action="store_true", help="delete the demo database first")
+    demo.add_argument("--dir", default="var/demo", help="where the demo keeps its files")
+    sub.add_parser(
+        "migrate",
+        help="create or upgrade the database schema",
+        description="Apply every Alembic migration to USS_DATABASE_URL.",
+    )
+    sub.add_parser(
+        "keygen",
+        help="print fresh data and index keys for .env",
+        description="Print new USS_DATA_KEYS and USS_INDEX_KEY lines.",
+    )
+
+    staff = sub.add_parser("staff", help="add or list staff", description="Manage staff.")
+    staff_sub = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+    add = staff_sub.add_parser(
+        "add",
+        help="register a staff member (the first coordinator, typically)",
+        description="Register a staff member by Telegram user id. They must still "
+        "acknowledge the policy in the bot before staff commands work.",
+    )
+    add.add_argument("--role", required=True, choices=["coordinator", "adviser", "security"])
+    add.add_argument(
+        "--telegram-id", required=True, type=int, help="their numeric Telegram user id"
+    )
+    add.add_argument("--name", required=True, help="their name as colleagues should see it")
+    staff_sub.add_parser("list", help="list staff", description="List every staff member.")
+
+    audit = sub.add_parser("audit", help="check the audit log", description="Audit log tools.")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    audit_sub.add_parser(
+        "verify",
+        help="verify the hash chain",
+        description="Walk the audit chain and report the first broken link.",
+    )
+
+    keys = sub.add_parser("keys", help="key rotation", description="Key management.")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    keys_sub.add_parser(
+        "rotate",
+        help="re-encrypt all data under the newest key",
+        description="Re-encrypt every sealed field under the first key in USS_DATA_KEYS. "
+        "Keep the old keys listed until this has run.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "keygen":
+            return _keygen()
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return run_demo(reset=args.reset, directory=args.dir)
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        if args.command == "run":
+            return _run(settings)
+        from bot import admin
+
+        if args.command == "migrate":
+            return asyncio.run(admin.migrate(settings))
+        if args.command == "staff" and args.staff_command == "add":
+            return asyncio.run(
+                admin.add_staff(
+                    settings, role=args.role, telegram_id=args.telegram_id, name=args.name
+                )
+            )
+        if args.command == "staff" and args.staff_command == "list":
+            return asyncio.run(admin.list_staff(settings))
+        if args.command == "audit":
+            return asyncio.run(admin.verify_audit(settings))
+        if args.command == "keys":
+            return asyncio.run(admin.rotate_keys(settings))
+    except SettingsError as problem:
+        print(f"Cannot start: {problem}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _keygen() -> int:
+    from storage.crypto import new_key_id, new_key_material
+
+    print("# Paste into .env. Keep these secret, and back them up: without them the data is lost.")
+    print(f"USS_DATA_KEYS={new_key_id()}:{new_key_material()}")
+    print(f"USS_INDEX_KEY={new_key_material()}")
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    from telegram import Update
+
+    from bot import admin
+    from bot.app import build_application
+
+    settings.token()  # fail early, naming the variable, before anything else
+    asyncio.run(admin.require_current_schema(settings))
+    app = build_application(settings)
+    log.info("starting; press Ctrl+C to stop")
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0

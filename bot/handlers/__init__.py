@@ -1,0 +1,1 @@
+"""Telegram adapters, one module per journey; `register` wires them into an Application."""

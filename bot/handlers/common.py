@@ -1,0 +1,196 @@
+"""Plumbing every handler shares: typed bot data, replies, the error boundary, the chat guard."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias
+
+from telegram import Chat, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ContextTypes, ExtBot
+
+from bot import keyboards, texts
+from bot.callbacks import InvalidCallback, Press, decode
+from bot.screens import Screen
+from bot.services.deps import Deps
+from bot.services.errors import NoSheet, NotAuthorised, PolicyNotAcknowledged, StaleAction
+from bot.services.policy import current_policy
+from storage.uow import DuplicateUpdate, UnitOfWork
+
+log = logging.getLogger("bot.handlers")
+
+
+class BotData:
+    """The application's shared, typed state: the wired services."""
+
+    def __init__(self) -> None:
+        self._deps: Deps | None = None
+
+    @property
+    def deps(self) -> Deps:
+        if self._deps is None:
+            raise RuntimeError("services are not wired; build the app with build_application")
+        return self._deps
+
+    @deps.setter
+    def deps(self, value: Deps) -> None:
+        self._deps = value
+
+
+Context: TypeAlias = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+CONTEXT_TYPES = ContextTypes(bot_data=BotData)
+App: TypeAlias = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+Callback = Callable[[Update, Context], Awaitable[None]]
+
+
+def deps_of(context: Context) -> Deps:
+    return context.bot_data.deps
+
+
+def uow_for(update: Update, context: Context) -> UnitOfWork:
+    """One unit of work per update, marking it processed when it commits."""
+    return deps_of(context).uow(update.update_id)
+
+
+def user_id(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+async def say(
+    update: Update,
+    context: Context,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Send text to the chat the update came from, split cleanly if it is too long."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    parts = texts.split_message(text)
+    sent: Message | None = None
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        sent = await context.bot.send_message(chat.id, part, reply_markup=markup if last else None)
+    return sent
+
+
+async def show(update: Update, context: Context, screen: Screen) -> Message | None:
+    return await say(update, context, screen.text, screen.markup)
+
+
+async def settle_press(update: Update, note: str | None = None) -> None:
+    """Answer the button press and take the keyboard off its message, leaving a short note."""
+    query = update.callback_query
+    if query is None:
+        return
+    await _quietly(query.answer())
+    message = query.message
+    if isinstance(message, Message):
+        if note is not None and message.text_html is not None:
+            await _quietly(message.edit_text(f"{message.text_html}\n\n<i>{note}</i>"))
+        else:
+            await _quietly(message.edit_reply_markup(None))
+
+
+async def _quietly(call: Awaitable[Any]) -> None:
+    """Edits of old messages may fail (too old, already edited): that loses nothing."""
+    try:
+        await call
+    except BadRequest as exc:
+        log.debug("edit not applied: %s", type(exc).__name__)
+
+
+async def send_policy(update: Update, context: Context) -> None:
+    """Send the policy as a document with the button that acknowledges it."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    policy = current_policy()
+    await context.bot.send_document(
+        chat.id,
+        document=policy.text.encode("utf-8"),
+        filename=policy.filename,
+        caption=texts.policy_required(policy.version),
+        reply_markup=keyboards.policy_ack(),
+    )
+
+
+def press_of(update: Update) -> Press:
+    query = update.callback_query
+    return decode(query.data if query else None)
+
+
+def boundary(handler: Callable[[Update, Context], Awaitable[None]]) -> Callback:
+    """Turn domain errors into kind replies; anything else reaches the error handler."""
+
+    @functools.wraps(handler)
+    async def wrapped(update: Update, context: Context) -> None:
+        try:
+            await handler(update, context)
+        except DuplicateUpdate:
+            log.info("update %s was already handled; skipped", update.update_id)
+        except (StaleAction, InvalidCallback):
+            if update.callback_query is not None:
+                await _quietly(update.callback_query.answer(texts.EXPIRED_PLAIN))
+            await say(update, context, texts.EXPIRED_PLAIN + " " + texts.NOT_STARTED)
+        except NotAuthorised:
+            await settle_press(update)
+            await say(update, context, texts.NOT_AUTHORISED)
+        except PolicyNotAcknowledged:
+            await settle_press(update)
+            await send_policy(update, context)
+        except NoSheet:
+            await settle_press(update)
+            await say(update, context, texts.NOT_STARTED)
+
+    return wrapped
+
+
+async def private_chats_only(update: Update, context: Context) -> None:
+    """Work only in private chats; in a group, say so once per command and stay silent."""
+    chat = update.effective_chat
+    if chat is None or chat.type == Chat.PRIVATE:
+        return
+    message = update.effective_message
+    added = update.my_chat_member is not None and update.my_chat_member.new_chat_member.status in (
+        "member",
+        "administrator",
+    )
+    is_command = bool(message and message.text and message.text.startswith("/"))
+    if update.callback_query is not None:
+        await _quietly(update.callback_query.answer(texts.PRIVATE_ONLY[:200]))
+    elif added or is_command:
+        try:
+            await context.bot.send_message(chat.id, texts.PRIVATE_ONLY)
+        except TelegramError as exc:
+            log.info("could not reply in a group: %s", type(exc).__name__)
+    raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log an opaque reference and the exception type only, then reply kindly."""
+    reference = "E-" + secrets.token_hex(4)
+    error = context.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error(
+        "unhandled error %s (%s) in update %s",
+        reference,
+        type(error).__name__ if error else "unknown",
+        update_id,
+    )
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != Chat.PRIVATE or isinstance(error, Forbidden):
+        return
+    try:
+        if update.callback_query is not None:
+            await _quietly(update.callback_query.answer())
+        await context.bot.send_message(
+            update.effective_chat.id, texts.something_went_wrong(reference)
+        )
+    except TelegramError as exc:
+        log.warning("could not send the error reply %s: %s", reference, type(exc).__name__)

@@ -1,0 +1,1 @@
+"""The domain: plain async services over a unit of work. No Telegram imports here."""

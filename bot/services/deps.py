@@ -1,0 +1,46 @@
+"""What every service is given: sessions, crypto, clock and settings, wired in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.services.sheet import SheetRules
+from bot.settings import Settings
+from storage.crypto import BlindIndex, FieldCipher
+from storage.uow import UnitOfWork
+
+TELEGRAM_PURPOSE = "telegram-user"
+STUDENT_NUMBER_PURPOSE = "student-number"
+
+
+@dataclass
+class Deps:
+    sessions: async_sessionmaker[AsyncSession]
+    cipher: FieldCipher
+    index: BlindIndex
+    clock: Clock
+    settings: Settings
+    rules: SheetRules = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.rules = SheetRules(
+            student_number_pattern=s.student_number_pattern,
+            student_number_hint=s.student_number_hint,
+            email_domains=s.email_domains,
+            categories=s.categories,
+            description_max=s.description_max_chars,
+            zone=s.zone,
+        )
+
+    def uow(self, update_id: int | None = None) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.clock.now, update_id=update_id)
+
+    def telegram_key(self, telegram_user_id: int) -> str:
+        return self.index.digest(TELEGRAM_PURPOSE, str(telegram_user_id))
+
+    def student_number_key(self, number: str) -> str:
+        return self.index.digest(STUDENT_NUMBER_PURPOSE, number)

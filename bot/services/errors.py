@@ -1,0 +1,63 @@
+"""Domain errors, raised by services and turned into kind replies at the Telegram edge."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from bot.vocabulary import ConsentScope, Role
+
+
+class DomainError(Exception):
+    """Base of every error a person can be told about."""
+
+
+class NotAuthorised(DomainError):
+    """The caller's role does not allow this."""
+
+    def __init__(self, needed: tuple[Role, ...]) -> None:
+        super().__init__("not authorised")
+        self.needed = needed
+
+
+class PolicyNotAcknowledged(DomainError):
+    """A staff member has not yet acknowledged the current confidentiality policy."""
+
+
+class StaleAction(DomainError):
+    """A button or step that no longer matches the conversation's state."""
+
+
+class NoSheet(DomainError):
+    """There is no information sheet (draft or submitted) for this student."""
+
+
+class InviteProblem(Enum):
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+class InviteInvalid(DomainError):
+    def __init__(self, problem: InviteProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+class AlreadyStaff(DomainError):
+    """This Telegram account is already registered as staff."""
+
+
+class UnknownStaff(DomainError):
+    """No staff member has that id."""
+
+
+class LastCoordinator(DomainError):
+    """Deactivating this person would leave the service without an active coordinator."""
+
+
+class ConsentMissing(DomainError):
+    """An action on a student's behalf needs a consent that is not granted."""
+
+    def __init__(self, scope: ConsentScope) -> None:
+        super().__init__(scope.value)
+        self.scope = scope

@@ -1,0 +1,85 @@
+"""Loading and saving information sheets; answers live sealed in one encrypted JSON field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.services.deps import Deps
+from bot.vocabulary import ConsentScope, SheetField, SheetStatus, SheetStep
+from storage.models import InformationSheet
+from storage.uow import UnitOfWork
+
+Answers = dict[SheetField, str | None]
+
+
+@dataclass(frozen=True)
+class SheetView:
+    """What a student's sheet looks like now: enough to render any screen of it."""
+
+    sheet_id: str
+    status: SheetStatus
+    step: SheetStep
+    answers: Answers
+    editing: bool
+    consent_scope: ConsentScope | None
+    submitted_at: datetime | None
+
+    def answered(self, field: SheetField) -> bool:
+        return field in self.answers
+
+
+async def current_draft(uow: UnitOfWork, student_id: str) -> InformationSheet | None:
+    result = await uow.session.execute(
+        select(InformationSheet).where(
+            InformationSheet.student_id == student_id,
+            InformationSheet.status == SheetStatus.DRAFT.value,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def latest_submitted_sheet(uow: UnitOfWork, student_id: str) -> InformationSheet | None:
+    result = await uow.session.execute(
+        select(InformationSheet)
+        .where(
+            InformationSheet.student_id == student_id,
+            InformationSheet.status == SheetStatus.SUBMITTED.value,
+        )
+        .order_by(InformationSheet.submitted_at.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+def read_answers(deps: Deps, sheet: InformationSheet) -> Answers:
+    raw = deps.cipher.open_json(sheet, "answers_enc", sheet.answers_enc)
+    return {SheetField(key): value for key, value in raw.items()}
+
+
+def write_answers(deps: Deps, sheet: InformationSheet, answers: Answers) -> None:
+    sheet.answers_enc = deps.cipher.seal_json(
+        sheet, "answers_enc", {field.value: value for field, value in answers.items()}
+    )
+    number = answers.get(SheetField.STUDENT_NUMBER)
+    sheet.student_number_index = deps.student_number_key(number) if number else None
+
+
+def view_of(
+    deps: Deps, sheet: InformationSheet, consent_order: tuple[ConsentScope, ...]
+) -> SheetView:
+    step = SheetStep(sheet.step)
+    scope = None
+    if step is SheetStep.CONSENT and sheet.consent_position < len(consent_order):
+        scope = consent_order[sheet.consent_position]
+    return SheetView(
+        sheet_id=sheet.id,
+        status=SheetStatus(sheet.status),
+        step=step,
+        answers=read_answers(deps, sheet),
+        editing=sheet.editing,
+        consent_scope=scope,
+        submitted_at=sheet.submitted_at,
+    )

@@ -1,0 +1,43 @@
+"""Finding and registering students by their Telegram account (through the blind index)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.services.deps import Deps
+from storage.models import Student
+from storage.uow import UnitOfWork
+
+
+async def find_student(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Student | None:
+    key = deps.telegram_key(telegram_user_id)
+    result = await uow.session.execute(select(Student).where(Student.telegram_index == key))
+    return result.scalar_one_or_none()
+
+
+async def register_student(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Student:
+    """Return the student for this account, creating the row on first contact."""
+    student = await find_student(uow, deps, telegram_user_id)
+    now = deps.clock.now()
+    if student is None:
+        student = Student(
+            telegram_index=deps.telegram_key(telegram_user_id),
+            created_at=now,
+            last_activity_at=now,
+        )
+        student.telegram_id_enc = _sealed(deps, student, telegram_user_id)
+        uow.session.add(student)
+    else:
+        student.last_activity_at = now
+    return student
+
+
+def _sealed(deps: Deps, student: Student, telegram_user_id: int) -> bytes:
+    token = deps.cipher.seal(student, "telegram_id_enc", str(telegram_user_id))
+    assert token is not None
+    return token
+
+
+def student_chat_id(deps: Deps, student: Student) -> int:
+    """The private chat to write to (in a private chat, the chat id is the user id)."""
+    return int(deps.cipher.open(student, "telegram_id_enc", student.telegram_id_enc) or 0)

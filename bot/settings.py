@@ -1,0 +1,166 @@
+"""Settings from the environment and `.env`, validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from storage.crypto import BlindIndex, CryptoError, KeyRing
+
+DEFAULT_CATEGORIES = (
+    "Academic appeal",
+    "Academic misconduct",
+    "Complaint",
+    "Extenuating circumstances",
+    "Fitness to practise / disciplinary",
+    "Finance",
+    "Housing",
+    "Other",
+)
+
+ENV_PREFIX = "USS_"
+
+# How to fix each setting, shown when it is missing or malformed.
+FIXES: dict[str, str] = {
+    "bot_token": "ask @BotFather on Telegram for a token (/newbot), or try `python -m bot demo`",
+    "data_keys": "run `python -m bot keygen` and copy its USS_DATA_KEYS line into .env",
+    "index_key": "run `python -m bot keygen` and copy its USS_INDEX_KEY line into .env",
+    "database_url": "use sqlite+aiosqlite:///./var/uss.db or postgresql+asyncpg://user@host/db",
+    "timezone": "use an IANA zone name such as Europe/London",
+    "retention_years": "use a whole number of years from 1 to 5 (the policy's maximum)",
+    "student_number_pattern": "use a regular expression, e.g. ^\\d{9}$",
+}
+
+
+class SettingsError(Exception):
+    """Start-up cannot go on: the message names the variable and how to fix it."""
+
+
+class Settings(BaseSettings):
+    """Everything the service is configured with (documented in .env.example)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    bot_token: SecretStr | None = None
+    bot_api_base_url: str | None = None
+    database_url: str = "sqlite+aiosqlite:///./var/uss.db"
+    data_keys: SecretStr | None = None
+    index_key: SecretStr | None = None
+    timezone: str = "Europe/London"
+    service_name: str = "Union Support Service"
+    office_details: str = "USS office, Students' Union building, ground floor"
+    retention_years: int = Field(default=5, ge=1, le=5)
+    student_number_pattern: str = r"^\d{9}$"
+    student_number_hint: str = "9 digits, for example 210012345"
+    email_domains: Annotated[tuple[str, ...], NoDecode] = ("city.ac.uk",)
+    categories: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CATEGORIES
+    description_max_chars: int = Field(default=1000, ge=100, le=2500)
+    invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 14)
+    security_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    log_level: str = "INFO"
+
+    @field_validator("email_domains", "categories", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("security_chat_ids", mode="before")
+    @classmethod
+    def _split_ints(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(p) for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("student_number_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _some_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one category is needed")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def key_ring(self) -> KeyRing:
+        """The data key ring, or a SettingsError that says how to make one."""
+        if self.data_keys is None:
+            raise SettingsError(_missing("data_keys"))
+        try:
+            return KeyRing.from_spec(self.data_keys.get_secret_value())
+        except CryptoError as exc:
+            raise SettingsError(_malformed("data_keys", str(exc))) from exc
+
+    def blind_index(self) -> BlindIndex:
+        if self.index_key is None:
+            raise SettingsError(_missing("index_key"))
+        try:
+            return BlindIndex.from_spec(self.index_key.get_secret_value())
+        except CryptoError as exc:
+            raise SettingsError(_malformed("index_key", str(exc))) from exc
+
+    def token(self) -> str:
+        if self.bot_token is None or not self.bot_token.get_secret_value().strip():
+            raise SettingsError(_missing("bot_token"))
+        value = self.bot_token.get_secret_value().strip()
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", value):
+            raise SettingsError(_malformed("bot_token", "it should look like 123456:ABC-DEF..."))
+        return value
+
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            return Path(self.database_url.removeprefix(prefix))
+        return None
+
+
+def _variable(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def _missing(field: str) -> str:
+    return f"{_variable(field)} is not set. How to fix: {FIXES[field]}."
+
+
+def _malformed(field: str, reason: str) -> str:
+    fix = FIXES.get(field, "see .env.example")
+    return f"{_variable(field)} is malformed: {reason}. How to fix: {fix}."
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning validation errors into one readable SettingsError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            lines.append(_malformed(field, str(error["msg"])))
+        raise SettingsError("\n".join(lines)) from None

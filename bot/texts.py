@@ -1,0 +1,553 @@
+"""Every word a person reads. HTML is escaped here, where messages are built, and only here.
+
+The consent wording is versioned: change a scope's words and bump CONSENT_WORDING_VERSION,
+because the ledger keeps the version and a digest of the exact words each student saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from bot.vocabulary import (
+    AppointmentMode,
+    ConsentScope,
+    RejectReason,
+    Role,
+    SheetField,
+    YearOfStudy,
+    YesNo,
+)
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+# ---------------------------------------------------------------- consent (versioned)
+CONSENT_WORDING_VERSION = "2026-11.1"
+
+CONSENT_WORDING: Mapping[ConsentScope, str] = {
+    ConsentScope.SCHOOL: (
+        "May your adviser contact your academic school or department about your case "
+        "(for example your course officer or programme director) on your behalf?"
+    ),
+    ConsentScope.UNIVERSITY: (
+        "May your adviser contact other University departments about your case "
+        "(for example Student Services, Finance or Registry) on your behalf?"
+    ),
+    ConsentScope.EXTERNAL: (
+        "May your adviser contact organisations outside the University about your case "
+        "(for example the Office of the Independent Adjudicator, a landlord or a lender) "
+        "on your behalf?"
+    ),
+    ConsentScope.EMAIL: "May the USS contact you by email about your case?",
+    ConsentScope.REMINDERS: "May we send you appointment reminders in this chat?",
+}
+
+CONSENT_SHORT: Mapping[ConsentScope, str] = {
+    ConsentScope.SCHOOL: "Contact your school or department",
+    ConsentScope.UNIVERSITY: "Contact other University departments",
+    ConsentScope.EXTERNAL: "Contact organisations outside the University",
+    ConsentScope.EMAIL: "Contact you by email",
+    ConsentScope.REMINDERS: "Appointment reminders in this chat",
+}
+
+# ---------------------------------------------------------------- labels
+FIELD_LABELS: Mapping[SheetField, str] = {
+    SheetField.FULL_NAME: "Full name",
+    SheetField.STUDENT_NUMBER: "Student number",
+    SheetField.EMAIL: "University email",
+    SheetField.PHONE: "Phone",
+    SheetField.COURSE: "Course or programme",
+    SheetField.YEAR: "Year of study",
+    SheetField.CATEGORY: "What it is about",
+    SheetField.DESCRIPTION: "Description",
+    SheetField.DEADLINE: "Deadline",
+    SheetField.REMOVED: "Removed, suspended or excluded from your course",
+    SheetField.ACCESSIBILITY: "Accessibility needs",
+    SheetField.MODE: "Preferred appointment",
+}
+
+YEAR_LABELS: Mapping[str, str] = {
+    YearOfStudy.FOUNDATION.value: "Foundation",
+    YearOfStudy.FIRST.value: "Year 1",
+    YearOfStudy.SECOND.value: "Year 2",
+    YearOfStudy.THIRD.value: "Year 3",
+    YearOfStudy.FOURTH.value: "Year 4",
+    YearOfStudy.FIFTH_OR_LATER.value: "Year 5 or later",
+    YearOfStudy.POSTGRADUATE_TAUGHT.value: "Postgraduate (taught)",
+    YearOfStudy.POSTGRADUATE_RESEARCH.value: "Postgraduate (research)",
+}
+
+MODE_LABELS: Mapping[str, str] = {
+    AppointmentMode.IN_PERSON.value: "In person",
+    AppointmentMode.PHONE.value: "By phone",
+    AppointmentMode.VIDEO.value: "By video call",
+}
+
+REMOVED_LABELS: Mapping[str, str] = {
+    YesNo.YES.value: "Yes",
+    YesNo.NO.value: "No",
+}
+
+ROLE_LABELS: Mapping[Role, str] = {
+    Role.STUDENT: "student",
+    Role.ADVISER: "adviser",
+    Role.COORDINATOR: "coordinator",
+    Role.SECURITY: "Security",
+}
+
+
+def choice_label(field: SheetField, value: str) -> str:
+    """The button label for a stored choice value (categories are their own labels)."""
+    table: Mapping[str, str] = {
+        SheetField.YEAR: YEAR_LABELS,
+        SheetField.MODE: MODE_LABELS,
+        SheetField.REMOVED: REMOVED_LABELS,
+    }.get(field, {})
+    return table.get(value, value)
+
+
+def format_date(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def format_moment(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{format_date(local.date())}, {local:%H:%M}"
+
+
+def answer_text(field: SheetField, value: str | None) -> str:
+    """An answer as a person reads it (escaped)."""
+    if value is None:
+        return "<i>skipped</i>"
+    if field is SheetField.DEADLINE:
+        return escape(format_date(date.fromisoformat(value)))
+    return escape(choice_label(field, value))
+
+
+# ---------------------------------------------------------------- welcome and privacy
+def welcome(service: str) -> str:
+    return (
+        f"Hello, and welcome to the <b>{escape(service)}</b> (USS).\n\n"
+        "I'll help you get ready for an appointment with an adviser. First, here is how "
+        "we look after what you tell us."
+    )
+
+
+def privacy_notice(service: str, retention_years: int) -> str:
+    return (
+        "<b>How your information is protected</b>\n\n"
+        f"• What you tell the {escape(service)} is <b>confidential</b>. Only the USS advisers "
+        "and the Student Advocacy and Policy Coordinator can see your file.\n"
+        "• Nothing is shared with anyone inside or outside the University without your "
+        "<b>express permission</b>. You choose, one by one, what your adviser may do for you, "
+        "and you can change your mind at any time with /consent.\n"
+        "• There are three exceptions, set out in our confidentiality policy:\n"
+        "   – if you have been <b>removed from your course</b>, University Security is told "
+        "the date and time of any in-person appointment, so they know you will be on campus "
+        "then. They are told the times and nothing else;\n"
+        "   – if an adviser is worried about your health or wellbeing, they may contact the "
+        "Student Health Centre or the Learning Success Department, in confidence;\n"
+        "   – where the law requires us to disclose information.\n"
+        f"• Your records are kept for at most <b>{retention_years} years</b>, then deleted.\n"
+        "• You have the right to see what is on your file: ask the Student Advocacy and "
+        "Policy Coordinator in writing.\n"
+        "• Everything is stored encrypted, and every look at your file is recorded.\n\n"
+        "The information sheet takes about five minutes. Your answers are saved as you go, "
+        "so you can stop and come back with /start."
+    )
+
+
+BTN_CONTINUE = "Continue"
+BTN_NOT_NOW = "Not now"
+NOT_NOW = (
+    "That's fine: nothing has been saved. Send /start whenever you are ready, "
+    "or /privacy to read how we protect your information again."
+)
+BTN_RESUME = "Continue where I left off"
+BTN_START_OVER = "Start over"
+BTN_START_OVER_CONFIRM = "Yes, delete my answers and start again"
+BTN_KEEP_GOING = "No, keep my answers"
+START_OVER_CONFIRM = (
+    "Start over? This deletes the answers you have given so far. This cannot be undone."
+)
+
+
+def resume(position: int, total: int) -> str:
+    return (
+        "Welcome back. Your information sheet is saved: you had reached "
+        f"<b>question {position} of {total}</b>."
+    )
+
+
+RESUME_AT_REVIEW = "Welcome back. Your answers are saved: you were checking them over."
+RESUME_AT_CONSENT = "Welcome back. Your answers are saved: you were making your consent choices."
+
+
+def already_submitted(when: datetime, zone: ZoneInfo) -> str:
+    return (
+        f"Welcome back. You sent us your information sheet on {format_moment(when, zone)}.\n\n"
+        "/mysheet shows what you told us and your consent choices\n"
+        "/consent lets you change what your adviser may do for you\n"
+        "/privacy shows how we protect your information"
+    )
+
+
+# ---------------------------------------------------------------- questions
+def question_header(position: int, total: int) -> str:
+    return f"<b>Question {position} of {total}</b>"
+
+
+def prompt(field: SheetField, *, number_hint: str, description_max: int) -> str:
+    """The question itself, with any limits stated up front."""
+    prompts: Mapping[SheetField, str] = {
+        SheetField.FULL_NAME: "What is your full name?",
+        SheetField.STUDENT_NUMBER: (
+            f"What is your student number? ({escape(number_hint)}; it is on your student card.)"
+        ),
+        SheetField.EMAIL: "What is your University email address?",
+        SheetField.PHONE: (
+            "What phone number can we reach you on? This is optional: press "
+            "<i>Skip</i> if you would rather not say."
+        ),
+        SheetField.COURSE: "What course or programme are you studying?",
+        SheetField.YEAR: "Which year of study are you in?",
+        SheetField.CATEGORY: "What is your issue mainly about?",
+        SheetField.DESCRIPTION: (
+            "In a few sentences, what has happened and what would you like help with? "
+            f"Please keep it under <b>{description_max} characters</b>: you can tell your "
+            "adviser everything else at the appointment."
+        ),
+        SheetField.DEADLINE: (
+            "Is there a deadline we should know about, such as an appeal or submission date? "
+            "Type the date (for example 15/03/2027 or 15 March), or press <i>Skip</i> if "
+            "there is none."
+        ),
+        SheetField.REMOVED: (
+            "Have you been <b>removed, suspended or excluded</b> from your course?\n\n"
+            "Why we ask: if you have, our policy obliges us to tell University Security the "
+            "date and time of any <b>in-person</b> appointment, so that they know you will be "
+            "on campus then. Security is told only your name, student number and the "
+            "appointment times: never why you are coming or anything you tell us. Phone and "
+            "video appointments are not reported."
+        ),
+        SheetField.ACCESSIBILITY: (
+            "Do you have any accessibility needs we should plan for (for example step-free "
+            "access, a quiet room, extra time, or an interpreter)? This is optional: press "
+            "<i>Skip</i> if not."
+        ),
+        SheetField.MODE: "How would you prefer to meet your adviser?",
+    }
+    return prompts[field]
+
+
+BTN_SKIP = "Skip"
+
+
+def answered(field: SheetField, value: str | None) -> str:
+    """Left on a question once it is answered, so the chat reads as a record."""
+    return f"{escape(FIELD_LABELS[field])}: {answer_text(field, value)}"
+
+
+# ---------------------------------------------------------------- rejections
+def rejection(reason: RejectReason, params: Mapping[str, object]) -> str:
+    def p(key: str) -> str:
+        return escape(str(params.get(key, "")))
+
+    messages: Mapping[RejectReason, str] = {
+        RejectReason.EMPTY: "That answer looks empty. Please type it out.",
+        RejectReason.TOO_LONG: (
+            f"That is a little too long: please keep it under {p('maximum')} characters "
+            f"(yours has {p('length')}). Nothing has been saved yet, so you can shorten it "
+            "and send it again."
+        ),
+        RejectReason.TOO_SHORT: (
+            f"Could you say a little more? Please use at least {p('minimum')} characters."
+        ),
+        RejectReason.NAME_FORMAT: (
+            "Please type your name using letters, spaces, hyphens or apostrophes only, "
+            "for example <i>Sam O'Neill-Khan</i>."
+        ),
+        RejectReason.STUDENT_NUMBER_FORMAT: (
+            f"That doesn't look like a student number. It should be {p('hint')}."
+        ),
+        RejectReason.EMAIL_FORMAT: (
+            "That doesn't look like an email address. Please type it in full, for example "
+            "<i>firstname.lastname@city.ac.uk</i>."
+        ),
+        RejectReason.EMAIL_DOMAIN: (
+            f"Please use your University email address (ending in {p('domains')}), "
+            "so we know it's you."
+        ),
+        RejectReason.PHONE_FORMAT: (
+            "That doesn't look like a phone number. Please use digits (spaces and a leading + "
+            "are fine), for example <i>07700 900123</i>, or press <i>Skip</i>."
+        ),
+        RejectReason.NEEDS_LETTERS: "Please answer in words.",
+        RejectReason.DATE_FORMAT: (
+            "I couldn't read that as a date. Please type it like <i>15/03/2027</i>, "
+            "<i>2027-03-15</i> or <i>15 March</i>."
+        ),
+        RejectReason.DATE_PAST: (
+            "That date has already passed. If the deadline has gone, press <i>Skip</i> and "
+            "tell your adviser at the appointment: there may still be options."
+        ),
+        RejectReason.DATE_TOO_FAR: "That date is more than two years away. Please check it.",
+        RejectReason.NOT_A_CHOICE: "Please choose one of the buttons below.",
+        RejectReason.NOT_SKIPPABLE: "This question needs an answer, so it can't be skipped.",
+    }
+    return messages[reason]
+
+
+def wrong_kind(expected_button: bool) -> str:
+    if expected_button:
+        return "I can't use that here. Please choose one of the buttons below."
+    return (
+        "I can only read typed text here (not stickers, photos, voice notes, files or "
+        "forwarded messages). Please type your answer."
+    )
+
+
+EDITED_MESSAGE = (
+    "I noticed you edited a message. I keep what you first sent; you can change any answer "
+    "on the review screen before you send your sheet."
+)
+USE_BUTTONS = "Please use the buttons below to carry on."
+
+# ---------------------------------------------------------------- review
+REVIEW_INTRO = (
+    "<b>Please check your answers</b>\n"
+    "Press a button to change any of them, or <i>Everything is correct</i> to carry on."
+)
+BTN_REVIEW_OK = "Everything is correct"
+
+
+def btn_change(field: SheetField) -> str:
+    return f"Change: {FIELD_LABELS[field]}"
+
+
+def answers_block(answers: Mapping[SheetField, str | None], order: tuple[SheetField, ...]) -> str:
+    return "\n".join(
+        f"<b>{escape(FIELD_LABELS[f])}</b>: {answer_text(f, answers.get(f))}" for f in order
+    )
+
+
+# ---------------------------------------------------------------- consent
+CONSENT_INTRO = (
+    "<b>Last step: your consent</b>\n"
+    "Before an adviser does anything on your behalf, we ask your permission. I'll ask about "
+    f"{len(CONSENT_WORDING)} things, one at a time. Nothing is ticked for you, saying no "
+    "won't affect the help you get from us, and you can change any answer later with /consent."
+)
+
+
+def consent_question(scope: ConsentScope, position: int, total: int) -> str:
+    return f"<b>Consent {position} of {total}</b>\n\n{escape(CONSENT_WORDING[scope])}"
+
+
+BTN_YES = "Yes"
+BTN_NO = "No"
+
+
+def consent_state(granted: bool | None) -> str:
+    return {True: "Yes", False: "No", None: "Not asked yet"}[granted]
+
+
+def consent_answered(scope: ConsentScope, granted: bool | None) -> str:
+    return f"{escape(CONSENT_SHORT[scope])}: <b>{consent_state(granted)}</b>"
+
+
+def submitted(service: str) -> str:
+    return (
+        f"<b>Thank you.</b> Your information sheet has been sent to the {escape(service)}.\n\n"
+        "/mysheet shows what you told us and your consent choices\n"
+        "/consent lets you change what your adviser may do for you, at any time"
+    )
+
+
+def consent_overview(states: Mapping[ConsentScope, bool | None]) -> str:
+    lines = [f"• {escape(CONSENT_SHORT[s])}: <b>{consent_state(g)}</b>" for s, g in states.items()]
+    return (
+        "<b>Your consent choices</b>\n"
+        + "\n".join(lines)
+        + "\n\nPress a button to change one. A change applies from now on."
+    )
+
+
+def btn_consent_change(scope: ConsentScope) -> str:
+    return f"Change: {CONSENT_SHORT[scope]}"
+
+
+BTN_DONE = "Done"
+CONSENT_CLOSED = "Your consent choices are saved. Send /consent to look at them again."
+
+
+def consent_changed(scope: ConsentScope, before: bool | None, after: bool) -> str:
+    if before is after:
+        return f"Saved: <b>{escape(CONSENT_SHORT[scope])}</b> stays <b>{consent_state(after)}</b>."
+    return (
+        f"Changed: <b>{escape(CONSENT_SHORT[scope])}</b> is now <b>{consent_state(after)}</b> "
+        f"(it was {consent_state(before)})."
+    )
+
+
+# ---------------------------------------------------------------- my sheet
+def my_sheet(answers_html: str, consents_html: str, when: datetime, zone: ZoneInfo) -> str:
+    return (
+        f"<b>Your information sheet</b> (sent {format_moment(when, zone)})\n\n"
+        f"{answers_html}\n\n{consents_html}"
+    )
+
+
+NO_SHEET = "You haven't sent an information sheet yet. Send /start to begin."
+NO_SHEET_YET_CONSENT = (
+    "You'll make your consent choices at the end of the information sheet. "
+    "Send /start to begin or carry on."
+)
+
+# ---------------------------------------------------------------- cancel
+CANCEL_CONFIRM = "Discard your information sheet? Everything you have typed so far will be deleted."
+BTN_DISCARD = "Yes, delete it"
+BTN_KEEP = "No, keep it"
+DISCARDED = "Done: your draft has been deleted. Send /start if you want to begin again."
+KEPT = "Your answers are kept. Here's where you were:"
+NOTHING_TO_CANCEL = "There's nothing to cancel right now."
+
+# ---------------------------------------------------------------- errors and edges
+EXPIRED = "That button has expired. Here's where you are now:"
+EXPIRED_PLAIN = "That button has expired."
+
+
+def something_went_wrong(reference: str) -> str:
+    return (
+        "Sorry, something went wrong on our side. Anything you had already been thanked for "
+        "is safely saved. Please try again in a moment. If it keeps happening, tell the USS "
+        f"and quote <code>{escape(reference)}</code>."
+    )
+
+
+PRIVATE_ONLY = (
+    "To keep your information confidential I only work in private chats. "
+    "Please message me directly."
+)
+NOT_STARTED = "Send /start to begin your information sheet, or /help to see what I can do."
+UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
+
+HELP_STUDENT = (
+    "<b>What I can do</b>\n"
+    "/start: begin or carry on your information sheet\n"
+    "/mysheet: see what you told us and your consent choices\n"
+    "/consent: see or change what your adviser may do for you\n"
+    "/privacy: how we protect your information\n"
+    "/cancel: discard an unfinished information sheet\n"
+    "/help: this list"
+)
+HELP_ADVISER = (
+    "<b>Staff commands</b>\n/policy: read the confidentiality policy again\n/help: this list"
+)
+HELP_COORDINATOR = (
+    "<b>Coordinator commands</b>\n"
+    "/invite adviser | coordinator | security: make a single-use invite link\n"
+    "/staff: list staff, and deactivate someone\n"
+    "/policy: read the confidentiality policy again\n"
+    "/help: this list"
+)
+SECURITY_ONLY = (
+    "This chat receives notices from the Union Support Service: the dates and times when a "
+    "student will be on campus for an appointment. There is nothing else to do here."
+)
+
+# ---------------------------------------------------------------- staff
+NOT_AUTHORISED = "Sorry, that command is only for USS staff with the right role."
+
+
+def policy_required(version: str) -> str:
+    return (
+        "<b>Before you start</b>\n"
+        f"Please read the USS Confidentiality Statement (version {escape(version)}, attached). "
+        "Every breach, other than the exceptions it lists, is treated as unacceptable "
+        "behaviour. Staff commands work once you have confirmed you will follow it."
+    )
+
+
+BTN_ACK_POLICY = "I have read it and will follow it"
+
+
+def policy_acknowledged(version: str) -> str:
+    return f"Thank you. Your acknowledgement of version {escape(version)} is recorded."
+
+
+def staff_welcome(name: str, role: Role) -> str:
+    return f"Hello {escape(name)}. You are registered as <b>{ROLE_LABELS[role]}</b>."
+
+
+INVITE_USAGE = "Usage: /invite adviser, /invite coordinator or /invite security"
+
+
+def invite_created(link: str, role: Role, expires: datetime, zone: ZoneInfo) -> str:
+    return (
+        f"Invite for a new <b>{ROLE_LABELS[role]}</b>. Send this link to them privately: it "
+        f"works once, until {format_moment(expires, zone)}.\n\n{escape(link)}"
+    )
+
+
+INVITE_PROBLEMS: Mapping[str, str] = {
+    "unknown": "That invite link isn't valid. Please ask the coordinator for a new one.",
+    "used": "That invite link has already been used. Please ask the coordinator for a new one.",
+    "expired": "That invite link has expired. Please ask the coordinator for a new one.",
+}
+ALREADY_STAFF = "You are already registered as USS staff."
+
+
+def staff_line(name: str, role: Role, active: bool, acknowledged: bool) -> str:
+    state = "" if active else " (deactivated)"
+    policy = "" if acknowledged or not active else " (policy not yet acknowledged)"
+    return f"• {escape(name)}: {ROLE_LABELS[role]}{state}{policy}"
+
+
+def staff_list(lines: list[str]) -> str:
+    return "<b>Staff</b>\n" + "\n".join(lines) if lines else "No staff yet."
+
+
+def btn_deactivate(name: str) -> str:
+    return f"Deactivate {name}"
+
+
+def deactivate_confirm(name: str) -> str:
+    return f"Deactivate <b>{escape(name)}</b>? They will lose access at once."
+
+
+BTN_DEACTIVATE = "Yes, deactivate"
+BTN_CANCEL = "Cancel"
+
+
+def deactivated(name: str) -> str:
+    return f"{escape(name)} has been deactivated."
+
+
+LAST_COORDINATOR = (
+    "You can't deactivate the last active coordinator: invite another coordinator first."
+)
+UNKNOWN_STAFF = "I can't find that staff member."
+STAFF_TEXT = "Send /help to see your commands."
+CLOSED = "Closed."
+
+
+def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split a long message at line breaks (each line's tags are balanced) to fit Telegram."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one enormous line: cut it, tags and all stay escaped text
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts

@@ -1,0 +1,144 @@
+"""The service's vocabulary: roles, sheet steps, choices, consent scopes, audit actions.
+
+A leaf module (no imports from the project) so texts and services can both name them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    STUDENT = "student"
+    ADVISER = "adviser"
+    COORDINATOR = "coordinator"
+    SECURITY = "security"
+
+
+STAFF_ROLES = (Role.ADVISER, Role.COORDINATOR, Role.SECURITY)
+
+
+class SheetStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class SheetField(StrEnum):
+    """The questions of the information sheet, in the order they are asked."""
+
+    FULL_NAME = "full_name"
+    STUDENT_NUMBER = "student_number"
+    EMAIL = "email"
+    PHONE = "phone"
+    COURSE = "course"
+    YEAR = "year"
+    CATEGORY = "category"
+    DESCRIPTION = "description"
+    DEADLINE = "deadline"
+    REMOVED = "removed"
+    ACCESSIBILITY = "accessibility"
+    MODE = "mode"
+
+
+class SheetStep(StrEnum):
+    """Where a student is in the sheet: a question, the review, consent, or done."""
+
+    FULL_NAME = "full_name"
+    STUDENT_NUMBER = "student_number"
+    EMAIL = "email"
+    PHONE = "phone"
+    COURSE = "course"
+    YEAR = "year"
+    CATEGORY = "category"
+    DESCRIPTION = "description"
+    DEADLINE = "deadline"
+    REMOVED = "removed"
+    ACCESSIBILITY = "accessibility"
+    MODE = "mode"
+    REVIEW = "review"
+    CONSENT = "consent"
+    SUBMITTED = "submitted"
+
+    @property
+    def field(self) -> SheetField | None:
+        try:
+            return SheetField(self.value)
+        except ValueError:
+            return None
+
+    @classmethod
+    def of(cls, field: SheetField) -> SheetStep:
+        return cls(field.value)
+
+
+class YearOfStudy(StrEnum):
+    FOUNDATION = "foundation"
+    FIRST = "1"
+    SECOND = "2"
+    THIRD = "3"
+    FOURTH = "4"
+    FIFTH_OR_LATER = "5+"
+    POSTGRADUATE_TAUGHT = "pgt"
+    POSTGRADUATE_RESEARCH = "pgr"
+
+
+class AppointmentMode(StrEnum):
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    VIDEO = "video"
+
+
+class YesNo(StrEnum):
+    YES = "yes"
+    NO = "no"
+
+
+class ConsentScope(StrEnum):
+    """What an adviser may do on a student's behalf; asked one by one, never pre-ticked."""
+
+    SCHOOL = "school"
+    UNIVERSITY = "university"
+    EXTERNAL = "external"
+    EMAIL = "email"
+    REMINDERS = "reminders"
+
+
+class ConsentChannel(StrEnum):
+    INFORMATION_SHEET = "information_sheet"
+    BOT = "bot"
+    EMAIL = "email"
+    VERBAL = "verbal"
+
+
+class AuditAction(StrEnum):
+    SHEET_STARTED = "sheet.started"
+    SHEET_SUBMITTED = "sheet.submitted"
+    SHEET_DISCARDED = "sheet.discarded"
+    SHEET_READ = "sheet.read"
+    CONSENT_RECORDED = "consent.recorded"
+    STAFF_ADDED = "staff.added"
+    STAFF_DEACTIVATED = "staff.deactivated"
+    STAFF_INVITED = "staff.invited"
+    INVITE_REDEEMED = "staff.invite_redeemed"
+    POLICY_ACKNOWLEDGED = "staff.policy_acknowledged"
+    ACCESS_REFUSED = "access.refused"
+    KEYS_ROTATED = "keys.rotated"
+
+
+class RejectReason(StrEnum):
+    """Why an answer was not accepted; texts turns each into a friendly sentence."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    TOO_SHORT = "too_short"
+    NAME_FORMAT = "name_format"
+    STUDENT_NUMBER_FORMAT = "student_number_format"
+    EMAIL_FORMAT = "email_format"
+    EMAIL_DOMAIN = "email_domain"
+    PHONE_FORMAT = "phone_format"
+    NEEDS_LETTERS = "needs_letters"
+    DATE_FORMAT = "date_format"
+    DATE_PAST = "date_past"
+    DATE_TOO_FAR = "date_too_far"
+    NOT_A_CHOICE = "not_a_choice"
+    NOT_SKIPPABLE = "not_skippable"

@@ -1,0 +1,1 @@
+"""Persistence: engine, encrypted models, key ring, blind indexes, migrations."""

@@ -1,0 +1,201 @@
+"""Field encryption (AES-256-GCM under a key ring) and keyed blind indexes.
+
+A token is: format byte, key-id length, key id, 12-byte nonce, ciphertext with tag.
+The associated data names the table, column and row, so a ciphertext copied to
+another row or column fails authentication instead of decrypting.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_FORMAT = 1
+_NONCE_BYTES = 12
+_KEY_BYTES = 32
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_AAD_PREFIX = b"uss-intake/field/v1\x00"
+
+
+class CryptoError(Exception):
+    """Base class for key problems; messages never contain plaintext."""
+
+
+class KeyConfigError(CryptoError):
+    """A key specification in the settings is malformed."""
+
+
+class DecryptionError(CryptoError):
+    """A token could not be decrypted: wrong key, unknown key id, or tampering."""
+
+
+@dataclass(frozen=True)
+class FieldContext:
+    """Where a ciphertext lives: it can only be opened in the same place."""
+
+    table: str
+    column: str
+    row_id: str
+
+    def associated_data(self) -> bytes:
+        return _AAD_PREFIX + f"{self.table}\x00{self.column}\x00{self.row_id}".encode()
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.column} (row {self.row_id})"
+
+
+def _decode_key(key_id: str, material: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(material.strip() + "=" * (-len(material.strip()) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise KeyConfigError(f"key {key_id!r} is not valid base64") from exc
+    if len(raw) != _KEY_BYTES:
+        raise KeyConfigError(f"key {key_id!r} must be 32 bytes, got {len(raw)}")
+    return raw
+
+
+def parse_key_spec(spec: str) -> list[tuple[str, bytes]]:
+    """Parse 'id:base64key,id2:base64key'; the first key listed is the one that encrypts."""
+    keys: list[tuple[str, bytes]] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        key_id, sep, material = part.partition(":")
+        if not sep or not _KEY_ID.match(key_id):
+            raise KeyConfigError(
+                "each key must look like ID:BASE64 with ID made of letters, digits, '-' or '_'"
+            )
+        keys.append((key_id, _decode_key(key_id, material)))
+    if not keys:
+        raise KeyConfigError("no keys given")
+    ids = [k for k, _ in keys]
+    if len(set(ids)) != len(ids):
+        raise KeyConfigError("key ids must be unique")
+    return keys
+
+
+def new_key_material() -> str:
+    """A fresh random 256-bit key, URL-safe base64."""
+    return base64.urlsafe_b64encode(os.urandom(_KEY_BYTES)).decode().rstrip("=")
+
+
+def new_key_id() -> str:
+    return "k" + secrets.token_hex(3)
+
+
+class KeyRing:
+    """Several AES-256-GCM keys by id: the first encrypts, any of them decrypts."""
+
+    def __init__(self, keys: Sequence[tuple[str, bytes]]) -> None:
+        if not keys:
+            raise KeyConfigError("a key ring needs at least one key")
+        self._keys = {key_id: AESGCM(material) for key_id, material in keys}
+        self._current = keys[0][0]
+
+    @classmethod
+    def from_spec(cls, spec: str) -> KeyRing:
+        return cls(parse_key_spec(spec))
+
+    @property
+    def current_key_id(self) -> str:
+        return self._current
+
+    def encrypt(self, plaintext: bytes, context: FieldContext) -> bytes:
+        key_id = self._current.encode()
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._keys[self._current].encrypt(nonce, plaintext, context.associated_data())
+        return bytes([_FORMAT, len(key_id)]) + key_id + nonce + sealed
+
+    def key_id_of(self, token: bytes) -> str:
+        if len(token) < 2 or token[0] != _FORMAT:
+            raise DecryptionError("not a field token of a known format")
+        length = token[1]
+        return token[2 : 2 + length].decode("ascii", errors="replace")
+
+    def decrypt(self, token: bytes, context: FieldContext) -> bytes:
+        key_id = self.key_id_of(token)
+        aead = self._keys.get(key_id)
+        if aead is None:
+            raise DecryptionError(
+                f"cannot decrypt {context}: key {key_id!r} is not in the key ring "
+                "(add it to USS_DATA_KEYS)"
+            )
+        start = 2 + token[1]
+        nonce, sealed = token[start : start + _NONCE_BYTES], token[start + _NONCE_BYTES :]
+        try:
+            return aead.decrypt(nonce, sealed, context.associated_data())
+        except InvalidTag as exc:
+            raise DecryptionError(
+                f"cannot decrypt {context}: wrong key or the value was altered or moved"
+            ) from exc
+
+    def needs_rotation(self, token: bytes) -> bool:
+        return self.key_id_of(token) != self._current
+
+    def rotate(self, token: bytes, context: FieldContext) -> bytes:
+        """Re-encrypt a token under the current key (like MultiFernet.rotate)."""
+        return self.encrypt(self.decrypt(token, context), context)
+
+
+class BlindIndex:
+    """Keyed HMAC-SHA-256 digests for equality lookups without storing plaintext."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < _KEY_BYTES:
+            raise KeyConfigError("the index key must be at least 32 bytes")
+        self._key = key
+
+    @classmethod
+    def from_spec(cls, spec: str) -> BlindIndex:
+        return cls(_decode_key("index", spec))
+
+    def digest(self, purpose: str, value: str) -> str:
+        message = purpose.encode() + b"\x00" + value.encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+
+class SealedRow(Protocol):
+    """A mapped row with a table name and an id known before it is flushed."""
+
+    __tablename__: str
+    id: str
+
+
+class FieldCipher:
+    """Seals and opens one row's fields; the only way models touch the key ring."""
+
+    def __init__(self, keys: KeyRing) -> None:
+        self.keys = keys
+
+    @staticmethod
+    def context(row: SealedRow, column: str) -> FieldContext:
+        return FieldContext(row.__tablename__, column, row.id)
+
+    def seal(self, row: SealedRow, column: str, value: str | None) -> bytes | None:
+        if value is None:
+            return None
+        return self.keys.encrypt(value.encode("utf-8"), self.context(row, column))
+
+    def open(self, row: SealedRow, column: str, token: bytes | None) -> str | None:
+        if token is None:
+            return None
+        return self.keys.decrypt(token, self.context(row, column)).decode("utf-8")
+
+    def seal_json(self, row: SealedRow, column: str, value: Any) -> bytes:
+        data = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return self.keys.encrypt(data.encode("utf-8"), self.context(row, column))
+
+    def open_json(self, row: SealedRow, column: str, token: bytes) -> Any:
+        return json.loads(self.keys.decrypt(token, self.context(row, column)))

@@ -1,0 +1,211 @@
+"""Typed tables. Columns ending in `_enc` hold AES-GCM tokens bound to table, column and row."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    """A random row id, known before the row is flushed so fields can be sealed to it."""
+    return uuid.uuid4().hex
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and always returns them aware (SQLite drops zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), bytes: LargeBinary()}
+
+
+class RowWithId:
+    """Rows whose string id is assigned at construction, before any flush."""
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("id", new_id())
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+
+class Student(RowWithId, Base):
+    __tablename__ = "students"
+
+    telegram_index: Mapped[str] = mapped_column(String(64), unique=True)
+    telegram_id_enc: Mapped[bytes]
+    created_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime]
+    unreachable_since: Mapped[datetime | None]
+
+
+class InformationSheet(RowWithId, Base):
+    __tablename__ = "information_sheets"
+    __table_args__ = (
+        Index(
+            "uq_information_sheets_one_draft",
+            "student_id",
+            unique=True,
+            sqlite_where=text("status = 'draft'"),
+            postgresql_where=text("status = 'draft'"),
+        ),
+    )
+
+    student_id: Mapped[str] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(32))
+    editing: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_position: Mapped[int] = mapped_column(Integer, default=0)
+    answers_enc: Mapped[bytes]
+    student_number_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+
+
+class ConsentEntry(RowWithId, Base):
+    """One line of the append-only consent ledger; a scope's state is its latest line."""
+
+    __tablename__ = "consent_entries"
+    __table_args__ = (UniqueConstraint("student_id", "position"),)
+
+    student_id: Mapped[str] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    scope: Mapped[str] = mapped_column(String(32))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    wording_version: Mapped[str] = mapped_column(String(32))
+    wording_sha256: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(24))
+    recorded_by_staff_id: Mapped[str | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL")
+    )
+    recorded_at: Mapped[datetime]
+    note_enc: Mapped[bytes | None]
+
+
+class StaffMember(RowWithId, Base):
+    __tablename__ = "staff"
+
+    telegram_index: Mapped[str] = mapped_column(String(64), unique=True)
+    telegram_id_enc: Mapped[bytes]
+    name_enc: Mapped[bytes]
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    deactivated_at: Mapped[datetime | None]
+
+
+class StaffInvite(RowWithId, Base):
+    __tablename__ = "staff_invites"
+
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class PolicyAcknowledgement(RowWithId, Base):
+    __tablename__ = "policy_acknowledgements"
+    __table_args__ = (UniqueConstraint("staff_id", "policy_version"),)
+
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    policy_version: Mapped[str] = mapped_column(String(32))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Append-only and hash-chained; holds ids and action names, never personal data."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str | None] = mapped_column(String(80))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """One row holding the chain's tip; locking it serialises appends on PostgreSQL."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled, so a redelivered update has no second effect."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# Every sealed column, for the canary test and key rotation.
+SEALED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
+    Student: ("telegram_id_enc",),
+    InformationSheet: ("answers_enc",),
+    ConsentEntry: ("note_enc",),
+    StaffMember: ("telegram_id_enc", "name_enc"),
+}

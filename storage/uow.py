@@ -1,0 +1,69 @@
+"""The unit of work: one session and one transaction per update or job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import ProcessedUpdate
+
+
+class DuplicateUpdate(Exception):
+    """This Telegram update was handled before (redelivered after a restart)."""
+
+
+class UnitOfWork:
+    """Opens a session; commits only when told to, rolls back whatever is left on exit."""
+
+    session: AsyncSession
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        now: Callable[[], datetime],
+        *,
+        update_id: int | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._now = now
+        self._update_id = update_id
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        if self._update_id is not None:
+            seen = await self.session.get(ProcessedUpdate, self._update_id)
+            if seen is not None:
+                await self.session.close()
+                raise DuplicateUpdate(str(self._update_id))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    async def commit(self) -> None:
+        """Commit, marking the update processed in the same transaction as its effects."""
+        if self._update_id is not None:
+            self.session.add(ProcessedUpdate(update_id=self._update_id, processed_at=self._now()))
+            self._update_id = None
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+async def forget_processed_updates(session: AsyncSession, before: datetime) -> int:
+    """Drop markers older than Telegram keeps updates for (24 hours), so the table stays small."""
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

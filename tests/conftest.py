@@ -1,0 +1,126 @@
+"""Fixtures: both database engines, an injected clock, fresh keys, settings and services."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import FixedClock
+from bot.services.deps import Deps
+from bot.settings import Settings
+from storage.crypto import BlindIndex, FieldCipher, KeyRing, new_key_material, parse_key_spec
+from storage.engine import make_engine, make_sessions
+from storage.migrate import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "USS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+ENGINES = [e.strip() for e in os.environ.get("USS_TEST_ENGINES", "sqlite,postgresql").split(",")]
+REQUIRE_POSTGRES = os.environ.get("USS_TEST_REQUIRE_POSTGRES") == "1"
+# A Tuesday morning in term, in GMT (BST tests move the clock themselves).
+START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class Database:
+    kind: str
+    url: str
+    engine: AsyncEngine
+    schema: str | None = None
+
+
+_postgres_ok: bool | None = None
+
+
+async def _postgres_answers() -> bool:
+    global _postgres_ok
+    if _postgres_ok is None:
+        engine = make_engine(POSTGRES_URL)
+        try:
+            async with asyncio.timeout(5):
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            _postgres_ok = True
+        except Exception:
+            _postgres_ok = False
+        finally:
+            await engine.dispose()
+    return _postgres_ok
+
+
+@pytest.fixture(params=ENGINES)
+async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[Database]:
+    """A migrated, empty database: a temporary SQLite file, or a fresh PostgreSQL schema."""
+    kind = request.param
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/uss-test.db"
+        engine = make_engine(url)
+        await upgrade(engine)
+        yield Database(kind, url, engine)
+        await engine.dispose()
+        return
+    if not await _postgres_answers():
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required (USS_TEST_REQUIRE_POSTGRES=1) but {POSTGRES_URL} does not answer")
+        pytest.skip("no PostgreSQL server answers; set USS_TEST_POSTGRES_URL")
+    schema = "t_" + secrets.token_hex(6)
+    admin = make_engine(POSTGRES_URL)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(POSTGRES_URL, search_path=schema)
+    await upgrade(engine)
+    try:
+        yield Database(kind, POSTGRES_URL, engine, schema)
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.fixture
+def engine(database: Database) -> AsyncEngine:
+    return database.engine
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def key_spec() -> str:
+    return f"k1:{new_key_material()}"
+
+
+@pytest.fixture
+def keys(key_spec: str) -> KeyRing:
+    return KeyRing(parse_key_spec(key_spec))
+
+
+@pytest.fixture
+def index() -> BlindIndex:
+    return BlindIndex.from_spec(new_key_material())
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database.url,
+        timezone="Europe/London",
+        email_domains=("city.ac.uk",),
+    )
+
+
+@pytest.fixture
+def deps(engine: AsyncEngine, keys: KeyRing, index: BlindIndex, clock: FixedClock, settings: Settings) -> Deps:
+    return Deps(make_sessions(engine), FieldCipher(keys), index, clock, settings)

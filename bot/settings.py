@@ -111,7 +111,7 @@ class Settings(BaseSettings):
 
     def key_ring(self) -> KeyRing:
         """The data key ring, or a SettingsError that says how to make one."""
-        if self.data_keys is None:
+        if self.data_keys is None or not self.data_keys.get_secret_value().strip():
             raise SettingsError(_missing("data_keys"))
         try:
             return KeyRing.from_spec(self.data_keys.get_secret_value())
@@ -119,7 +119,7 @@ class Settings(BaseSettings):
             raise SettingsError(_malformed("data_keys", str(exc))) from exc
 
     def blind_index(self) -> BlindIndex:
-        if self.index_key is None:
+        if self.index_key is None or not self.index_key.get_secret_value().strip():
             raise SettingsError(_missing("index_key"))
         try:
             return BlindIndex.from_spec(self.index_key.get_secret_value())

@@ -69,7 +69,9 @@ async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIte
         return
     if not await _postgres_answers():
         if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL is required (USS_TEST_REQUIRE_POSTGRES=1) but {POSTGRES_URL} does not answer")
+            pytest.fail(
+                f"PostgreSQL is required (USS_TEST_REQUIRE_POSTGRES=1) but {POSTGRES_URL} does not answer"
+            )
         pytest.skip("no PostgreSQL server answers; set USS_TEST_POSTGRES_URL")
     schema = "t_" + secrets.token_hex(6)
     admin = make_engine(POSTGRES_URL)
@@ -122,5 +124,7 @@ def settings(database: Database) -> Settings:
 
 
 @pytest.fixture
-def deps(engine: AsyncEngine, keys: KeyRing, index: BlindIndex, clock: FixedClock, settings: Settings) -> Deps:
+def deps(
+    engine: AsyncEngine, keys: KeyRing, index: BlindIndex, clock: FixedClock, settings: Settings
+) -> Deps:
     return Deps(make_sessions(engine), FieldCipher(keys), index, clock, settings)

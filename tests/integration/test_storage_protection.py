@@ -76,9 +76,17 @@ async def _raw_contents(database: Database) -> bytes:
         return data
     dump = b""
     async with database.engine.connect() as conn:
-        tables = (await conn.execute(text(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-        ))).scalars().all()
+        tables = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         for table in tables:
             rows = (await conn.execute(text(f'SELECT t::text FROM "{table}" t'))).scalars().all()
             dump += "\n".join(rows).encode()

@@ -102,7 +102,11 @@ def test_malformed_key_specs_are_refused_clearly(spec: str, message: str) -> Non
 
 def test_blind_index_is_stable_keyed_and_separated_by_purpose() -> None:
     key = new_key_material()
-    one, same, other = BlindIndex.from_spec(key), BlindIndex.from_spec(key), BlindIndex.from_spec(new_key_material())
+    one, same, other = (
+        BlindIndex.from_spec(key),
+        BlindIndex.from_spec(key),
+        BlindIndex.from_spec(new_key_material()),
+    )
     assert one.digest("telegram", "42") == same.digest("telegram", "42")
     assert one.digest("telegram", "42") != other.digest("telegram", "42")
     assert one.digest("telegram", "42") != one.digest("student-number", "42")

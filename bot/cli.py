@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from bot.demo import run_demo
 
-            return run_demo(reset=args.reset, directory=args.dir)
+            return int(run_demo(reset=args.reset, directory=args.dir))
         settings = load_settings()
         configure_logging(settings.log_level)
         if args.command == "run":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeAlias
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
@@ -43,7 +43,7 @@ class BotData:
 Context: TypeAlias = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
 CONTEXT_TYPES = ContextTypes(bot_data=BotData)
 App: TypeAlias = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData, Any]
-Callback = Callable[[Update, Context], Awaitable[None]]
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 def deps_of(context: Context) -> Deps:
@@ -124,7 +124,7 @@ def press_of(update: Update) -> Press:
     return decode(query.data if query else None)
 
 
-def boundary(handler: Callable[[Update, Context], Awaitable[None]]) -> Callback:
+def boundary(handler: Callback) -> Callback:
     """Turn domain errors into kind replies; anything else reaches the error handler."""
 
     @functools.wraps(handler)

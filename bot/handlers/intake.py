@@ -22,7 +22,7 @@ from bot.handlers.common import (
 from bot.screens import consents_html, resume_text, sheet_screen
 from bot.services import consent, intake
 from bot.services.errors import NoSheet
-from bot.services.sheet import FIELD_ORDER, AnswerRejected
+from bot.services.sheet import FIELD_ORDER, AnswerRejected, QuestionKind, question
 from bot.services.sheet_store import SheetView
 from bot.vocabulary import SheetStep
 
@@ -143,9 +143,7 @@ async def student_other(update: Update, context: Context) -> None:
     await _show_sheet(update, context, view)
 
 
-_CHOICE_FIELDS = frozenset(
-    f for f in FIELD_ORDER if intake.question(f).kind is intake.QuestionKind.CHOICE
-)
+_CHOICE_FIELDS = frozenset(f for f in FIELD_ORDER if question(f).kind is QuestionKind.CHOICE)
 
 
 @boundary

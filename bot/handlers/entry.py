@@ -61,6 +61,23 @@ async def security_gate(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
+async def malformed_presses(update: Update, context: Context) -> None:
+    """Refuse button data this bot could not have made, before any handler sees it.
+
+    python-telegram-bot lets a press with empty data match every patterned handler, so the
+    data is decoded here, once, for all of them.
+    """
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        decode(query.data)
+    except InvalidCallback:
+        await query.answer(texts.EXPIRED_PLAIN)
+        await say(update, context, texts.EXPIRED_PLAIN + " " + texts.NOT_STARTED)
+        raise ApplicationHandlerStop from None
+
+
 @boundary
 async def start(update: Update, context: Context) -> None:
     """/start, /start inv_TOKEN (staff invites): route to the journey for this person."""
@@ -108,7 +125,9 @@ async def stale_press(update: Update, context: Context) -> None:
 
 
 def register(app: App) -> None:
-    app.add_handler(TypeHandler(Update, private_chats_only), group=-2)
+    # Guards run first, each in its own group (a group runs at most one handler).
+    app.add_handler(TypeHandler(Update, private_chats_only), group=-3)
+    app.add_handler(TypeHandler(Update, malformed_presses), group=-2)
     app.add_handler(TypeHandler(Update, security_gate), group=-1)
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("help", help_command))

@@ -1,0 +1,142 @@
+"""The real Application on the local transport, and people to talk to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import build_application
+from bot.clock import FixedClock
+from bot.handlers.common import App
+from bot.services import staff
+from bot.services.deps import Deps
+from bot.settings import Settings
+from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
+from bot.vocabulary import Role
+from storage.crypto import BlindIndex, KeyRing
+
+STUDENT = LocalUser(1001, "Sam", "Jones")
+COORDINATOR = LocalUser(3001, "Casey", "Coordinator")
+ADVISER = LocalUser(2001, "Alex", "Adviser")
+SECURITY = LocalUser(4001, "Sid", "Security")
+
+GOOD_TEXT = {
+    "Question 1 ": "Sam Jones",
+    "Question 2 ": "210012345",
+    "Question 3 ": "sam.jones@city.ac.uk",
+    "Question 4 ": "07700 900123",
+    "Question 5 ": "BSc Nursing",
+    "Question 8 ": "I was marked absent for a placement I attended and now face a fail.",
+    "Question 9 ": "15/12/2026",
+    "Question 11 ": "Step-free access, please",
+}
+GOOD_BUTTON = {
+    "Question 6 ": "Year 2",
+    "Question 7 ": "Academic appeal",
+    "Question 10 ": "No",
+    "Question 12 ": "In person",
+}
+
+
+@dataclass
+class Bot:
+    """One running application and its local Telegram."""
+
+    app: App
+    api: LocalBotApi
+    factory: UpdateFactory
+    deps: Deps
+
+    def chat(self, user: LocalUser) -> LocalChat:
+        return LocalChat(self.app, self.api, self.factory, user)
+
+
+BotMaker = Callable[[], Awaitable[Bot]]
+
+
+@pytest.fixture
+async def make_bot(
+    settings: Settings, clock: FixedClock, keys: KeyRing, index: BlindIndex, engine: AsyncEngine
+) -> AsyncIterator[BotMaker]:
+    """Start applications on the shared database; each call is a fresh process, as after a restart."""
+    started: list[App] = []
+    api = LocalBotApi()
+    factory = UpdateFactory(api)
+
+    async def start() -> Bot:
+        transport = api
+        app = build_application(
+            settings,
+            clock=clock,
+            keys=keys,
+            index=index,
+            engine=engine,
+            request=LocalRequest(transport),
+        )
+        await app.initialize()
+        started.append(app)
+        return Bot(app, transport, factory, app.bot_data.deps)
+
+    yield start
+    for app in started:
+        await app.shutdown()
+
+
+@pytest.fixture
+async def bot(make_bot: BotMaker) -> Bot:
+    return await make_bot()
+
+
+@pytest.fixture
+def student(bot: Bot) -> LocalChat:
+    return bot.chat(STUDENT)
+
+
+async def add_staff(bot: Bot, user: LocalUser, role: Role, *, acknowledged: bool = True) -> None:
+    deps = bot.deps
+    async with deps.uow() as uow:
+        await staff.add_staff(
+            uow,
+            deps,
+            telegram_user_id=user.id,
+            name=f"{user.first_name} {user.last_name}",
+            role=role,
+            actor="test",
+        )
+        await uow.commit()
+    if acknowledged:
+        async with deps.uow() as uow:
+            await staff.acknowledge_policy(uow, deps, user.id)
+
+
+async def answer_current(chat: LocalChat) -> None:
+    """Give the good answer to whichever question the latest message asks."""
+    text = chat.last_text
+    for prefix, answer in GOOD_TEXT.items():
+        if text.startswith(prefix):
+            await chat.send(answer)
+            return
+    for prefix, label in GOOD_BUTTON.items():
+        if text.startswith(prefix):
+            await chat.press(label)
+            return
+    raise AssertionError(f"not at a question: {text[:80]!r}")
+
+
+async def fill_to_review(chat: LocalChat) -> None:
+    await chat.send("/start")
+    await chat.press("Continue")
+    while chat.last_text.startswith("Question "):
+        await answer_current(chat)
+    assert chat.last_text.startswith("Please check your answers")
+
+
+async def submit_sheet(chat: LocalChat, *, consent: bool = True) -> None:
+    await fill_to_review(chat)
+    await chat.press("Everything is correct")
+    while chat.last_text.startswith(("Consent ", "Last step")):
+        await chat.press("Yes" if consent else "No")
+    assert chat.last_text.startswith("Thank you.")

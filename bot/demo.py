@@ -168,9 +168,8 @@ class Demo:
                 self.out("    (choose one of: " + ", ".join(PERSONAS) + ")")
             else:
                 self.persona = persona
-                self.out(
-                    f"    (you are now {persona.user.first_name} {persona.user.last_name}, {persona.role.value})"
-                )
+                name = f"{persona.user.first_name} {persona.user.last_name}"
+                self.out(f"    (you are now {name}, {persona.role.value})")
         elif word == "/inbox":
             for message in self.api.messages(user.id):
                 self.out(render(message))
@@ -229,10 +228,7 @@ async def _seed_staff(settings: Settings, app: App) -> None:
             await uow.commit()
 
 
-async def _main(directory: Path, reset: bool, lines: list[str] | None) -> int:
-    if reset and directory.exists():
-        shutil.rmtree(directory)
-    settings = demo_settings(directory)
+async def _main(settings: Settings, directory: Path, lines: list[str] | None) -> int:
     engine = make_engine(settings.database_url)
     await upgrade(engine)
     api = LocalBotApi()
@@ -268,5 +264,9 @@ async def _main(directory: Path, reset: bool, lines: list[str] | None) -> int:
 def run_demo(*, reset: bool = False, directory: str = "var/demo") -> int:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    path = Path(directory)
+    if reset and path.exists():
+        shutil.rmtree(path)
+    settings = demo_settings(path)
     scripted = None if sys.stdin.isatty() else sys.stdin.read().splitlines()
-    return asyncio.run(_main(Path(directory), reset, scripted))
+    return asyncio.run(_main(settings, path, scripted))

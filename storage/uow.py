@@ -47,7 +47,8 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.session.rollback()
+        # close() rolls back anything uncommitted and detaches rows without expiring them,
+        # so values already read stay readable after the unit of work ends.
         await self.session.close()
 
     async def commit(self) -> None:

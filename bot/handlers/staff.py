@@ -26,13 +26,11 @@ from bot.vocabulary import STAFF_ROLES, Role
 
 async def staff_start(update: Update, context: Context, role: Role) -> None:
     """/start from staff: who they are, and the policy if they still need to acknowledge it."""
-    deps = deps_of(context)
     async with uow_for(update, context) as uow:
-        member = await staff.find_staff(uow, deps, user_id(update))
-        must_acknowledge = await staff.needs_policy(uow, deps, user_id(update))
-    assert member is not None
-    await say(update, context, texts.staff_welcome(staff.staff_name(deps, member), role))
-    if must_acknowledge:
+        me = await staff.whoami(uow, deps_of(context), user_id(update))
+    assert me is not None
+    await say(update, context, texts.staff_welcome(me.name, role))
+    if not me.acknowledged_current_policy:
         await send_policy(update, context)
     else:
         await say(update, context, help_for(role))
@@ -118,12 +116,12 @@ async def staff_list(update: Update, context: Context) -> None:
     deps = deps_of(context)
     async with uow_for(update, context) as uow:
         members = await staff.list_staff(uow, deps, user_id(update))
-        me = await staff.find_staff(uow, deps, user_id(update))
+        me = await staff.whoami(uow, deps, user_id(update))
     assert me is not None
     lines = [
         texts.staff_line(m.name, m.role, m.active, m.acknowledged_current_policy) for m in members
     ]
-    await say(update, context, texts.staff_list(lines), keyboards.staff_list(members, me.id))
+    await say(update, context, texts.staff_list(lines), keyboards.staff_list(members, me.staff_id))
 
 
 @boundary

@@ -69,6 +69,25 @@ async def find_staff(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Staf
     return result.scalar_one_or_none()
 
 
+def _summary(deps: Deps, member: StaffMember, acknowledged: bool) -> StaffSummary:
+    return StaffSummary(
+        member.id,
+        staff_name(deps, member),
+        Role(member.role),
+        member.active,
+        acknowledged,
+        member.created_at,
+    )
+
+
+async def whoami(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> StaffSummary | None:
+    """This account's staff record, if it has one."""
+    member = await find_staff(uow, deps, telegram_user_id)
+    if member is None:
+        return None
+    return _summary(deps, member, await _has_acknowledged(uow, member))
+
+
 async def role_of(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Role:
     """Active staff have their role; everyone else is treated as a student."""
     member = await find_staff(uow, deps, telegram_user_id)
@@ -178,11 +197,6 @@ async def acknowledge_policy(uow: UnitOfWork, deps: Deps, telegram_user_id: int)
     return policy
 
 
-async def needs_policy(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> bool:
-    member = await find_staff(uow, deps, telegram_user_id)
-    return member is not None and member.active and not await _has_acknowledged(uow, member)
-
-
 async def create_invite(uow: UnitOfWork, deps: Deps, telegram_user_id: int, role: Role) -> Invite:
     """A coordinator makes a single-use, expiring invite for a new staff member."""
     coordinator = await authorise(
@@ -259,10 +273,7 @@ async def _summaries(uow: UnitOfWork, deps: Deps) -> list[StaffSummary]:
     members = (
         await uow.session.execute(select(StaffMember).order_by(StaffMember.created_at))
     ).scalars()
-    return [
-        StaffSummary(m.id, staff_name(deps, m), Role(m.role), m.active, m.id in acked, m.created_at)
-        for m in members
-    ]
+    return [_summary(deps, m, m.id in acked) for m in members]
 
 
 async def all_staff(uow: UnitOfWork, deps: Deps) -> list[StaffSummary]:
@@ -304,11 +315,4 @@ async def deactivate(
             audit.staff_actor(member.id),
         )
         await uow.commit()
-    return StaffSummary(
-        member.id,
-        staff_name(deps, member),
-        Role(member.role),
-        member.active,
-        False,
-        member.created_at,
-    )
+    return _summary(deps, member, acknowledged=False)

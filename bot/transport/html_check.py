@@ -48,18 +48,18 @@ def check_html(text: str) -> Parsed:
     for match in _TOKEN.finditer(text):
         plain.append(text[position : match.start()])
         position = match.end()
-        token = match.group(0)
+        piece = match.group(0)
         offset = len(text[: match.start()].encode("utf-8"))
-        if token == "<":
+        if piece == "<":
             raise HtmlError(f"{PREFIX}Unexpected character '<' at byte offset {offset}")
-        if token == "&":
+        if piece == "&":
             plain.append("&")  # a bare ampersand is tolerated by Telegram
             continue
-        if token.startswith("&"):
+        if piece.startswith("&"):
             entity = match.group(5)
             if not entity.startswith("#") and entity not in _NAMED:
                 raise HtmlError(f"{PREFIX}Unsupported HTML entity at byte offset {offset}")
-            plain.append(unescape(token))
+            plain.append(unescape(piece))
             continue
         closing, name, attributes = match.group(1), match.group(2).lower(), match.group(3) or ""
         if name not in ALLOWED:

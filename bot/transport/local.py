@@ -26,6 +26,10 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 ANSWER_TEXT_LIMIT = 200
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
 
 
 class ApiRefusal(Exception):
@@ -281,13 +285,14 @@ class LocalBotApi:
                     raise bad_request("BUTTON_DATA_INVALID")
                 if data is None and not button.get("url"):
                     raise bad_request(
-                        'can\'t parse inline keyboard button: field "callback_data" or "url" must be present'
+                        "can't parse inline keyboard button: "
+                        'field "callback_data" or "url" must be present'
                     )
         return dict(markup)
 
     @staticmethod
-    def _check_text(text: Any, parse_mode: Any, *, limit: int, empty: str, too_long: str) -> str:
-        text = "" if text is None else str(text)
+    def _check_text(value: Any, parse_mode: Any, *, limit: int, empty: str, too_long: str) -> str:
+        text: str = "" if value is None else str(value)
         plain = text
         if parse_mode and str(parse_mode).upper() == "HTML":
             try:
@@ -414,9 +419,7 @@ class LocalBotApi:
         )
         markup = self._check_markup(params.get("reply_markup"))
         if text == message.text and markup == message.reply_markup:
-            raise bad_request(
-                "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
-            )
+            raise bad_request(NOT_MODIFIED)
         message.text, message.parse_mode, message.reply_markup = (
             text,
             params.get("parse_mode"),
@@ -429,9 +432,7 @@ class LocalBotApi:
         message = self._edited(params)
         markup = self._check_markup(params.get("reply_markup"))
         if markup == message.reply_markup:
-            raise bad_request(
-                "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
-            )
+            raise bad_request(NOT_MODIFIED)
         message.reply_markup = markup
         message.edits += 1
         return self.message_json(message)

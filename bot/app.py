@@ -14,6 +14,7 @@ from telegram.request import BaseRequest
 from bot.clock import Clock, SystemClock
 from bot.handlers import entry
 from bot.handlers.common import CONTEXT_TYPES, App
+from bot.logs import protect_logs
 from bot.services.deps import Deps
 from bot.settings import Settings
 from storage.crypto import BlindIndex, FieldCipher, KeyRing
@@ -61,6 +62,7 @@ def build_application(
     optional Bot API base URL come from settings. The engine is disposed on shutdown only if
     this function created it.
     """
+    protect_logs()
     owns_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     deps = build_deps(

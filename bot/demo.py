@@ -7,7 +7,6 @@ there on first use. You play every role in turn: `/as adviser`, `/as student`, â
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import shutil
 import sys
@@ -21,6 +20,7 @@ from telegram import Update
 from bot.app import build_application
 from bot.clock import SystemClock
 from bot.handlers.common import App
+from bot.logs import configure_logging
 from bot.services import staff
 from bot.services.errors import AlreadyStaff
 from bot.settings import Settings
@@ -262,8 +262,7 @@ async def _main(settings: Settings, directory: Path, lines: list[str] | None) ->
 
 
 def run_demo(*, reset: bool = False, directory: str = "var/demo") -> int:
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging("WARNING")
     path = Path(directory)
     if reset and path.exists():
         shutil.rmtree(path)

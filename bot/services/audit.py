@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from bot.services.deps import Deps
 from bot.vocabulary import AuditAction
 from storage import audit as chain
 from storage.uow import UnitOfWork
+
+log = logging.getLogger("bot.audit")
 
 SYSTEM = "system"
 COMMAND_LINE = "cli"
@@ -32,6 +36,7 @@ async def record(
     subject: str | None = None,
     **detail: str | int | bool | None,
 ) -> None:
+    log.info("%s by %s on %s", action.value, actor, subject or "-")
     await chain.append(
         uow.session,
         at=deps.clock.now(),

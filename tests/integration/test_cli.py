@@ -1,0 +1,200 @@
+"""The command line, run as a person would run it, on a SQLite file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage.crypto import BlindIndex, KeyRing, new_key_material
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(
+    args: list[str], env: dict[str, str], stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("USS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd or ROOT,
+        check=False,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "USS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
+        "USS_DATA_KEYS": f"k1:{new_key_material()}",
+        "USS_INDEX_KEY": new_key_material(),
+    }
+
+
+def test_keygen_prints_keys_that_load(tmp_path: Path) -> None:
+    result = run(["keygen"], {})
+    assert result.returncode == 0
+    lines = dict(
+        line.split("=", 1)
+        for line in result.stdout.splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    KeyRing.from_spec(lines["USS_DATA_KEYS"])
+    BlindIndex.from_spec(lines["USS_INDEX_KEY"])
+
+
+def test_missing_keys_stop_start_up_naming_the_variable_and_the_fix(tmp_path: Path) -> None:
+    result = run(
+        ["staff", "list"],
+        {"USS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db"},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "USS_DATA_KEYS is not set" in result.stderr
+    assert "python -m bot keygen" in result.stderr
+
+
+def test_malformed_setting_names_the_variable(env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["staff", "list"], {**env, "USS_TIMEZONE": "Mars/Olympus"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "USS_TIMEZONE is malformed" in result.stderr
+
+
+def test_run_without_a_token_explains_botfather_and_the_demo(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    result = run(["run"], env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "USS_BOT_TOKEN is not set" in result.stderr
+    assert "@BotFather" in result.stderr
+    assert "python -m bot demo" in result.stderr
+
+
+def test_run_refuses_a_database_that_is_not_migrated(env: dict[str, str], tmp_path: Path) -> None:
+    result = run(["run"], {**env, "USS_BOT_TOKEN": "123456:" + "A" * 35}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "python -m bot migrate" in result.stderr
+
+
+def test_migrate_staff_audit_and_key_rotation(env: dict[str, str], tmp_path: Path) -> None:
+    assert "revision 0001" in run(["migrate"], env, cwd=tmp_path).stdout
+    added = run(
+        [
+            "staff",
+            "add",
+            "--role",
+            "coordinator",
+            "--telegram-id",
+            "42",
+            "--name",
+            "Alex Coordinator",
+        ],
+        env,
+        cwd=tmp_path,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "acknowledge the confidentiality policy" in added.stdout
+    again = run(
+        ["staff", "add", "--role", "adviser", "--telegram-id", "42", "--name", "Alex Again"],
+        env,
+        cwd=tmp_path,
+    )
+    assert again.returncode == 1
+    assert "already registered" in again.stderr
+    listed = run(["staff", "list"], env, cwd=tmp_path).stdout
+    assert "coordinator" in listed
+    assert "Alex Coordinator" in listed
+    assert "policy NOT acknowledged" in listed
+
+    verified = run(["audit", "verify"], env, cwd=tmp_path)
+    assert verified.returncode == 0
+    assert "Audit chain intact: 1 entries verified" in verified.stdout
+
+    rotated_env = {**env, "USS_DATA_KEYS": f"k2:{new_key_material()},{env['USS_DATA_KEYS']}"}
+    rotated = run(["keys", "rotate"], rotated_env, cwd=tmp_path)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "Re-encrypted 2 of 2 fields under key k2" in rotated.stdout
+    only_new = {**env, "USS_DATA_KEYS": rotated_env["USS_DATA_KEYS"].split(",")[0]}
+    assert "Alex Coordinator" in run(["staff", "list"], only_new, cwd=tmp_path).stdout
+    old_only = run(["staff", "list"], env, cwd=tmp_path)
+    assert old_only.returncode != 0
+    assert "Alex Coordinator" not in old_only.stdout + old_only.stderr
+
+
+def test_audit_verify_reports_tampering_and_fails(env: dict[str, str], tmp_path: Path) -> None:
+    run(["migrate"], env, cwd=tmp_path)
+    run(
+        ["staff", "add", "--role", "coordinator", "--telegram-id", "42", "--name", "Alex"],
+        env,
+        cwd=tmp_path,
+    )
+    run(
+        ["staff", "add", "--role", "adviser", "--telegram-id", "43", "--name", "Bo"],
+        env,
+        cwd=tmp_path,
+    )
+    db = sqlite3.connect(env["USS_DATABASE_URL"].split("///", 1)[1])
+    db.execute("DROP TRIGGER audit_log_no_update")
+    db.execute("UPDATE audit_log SET action = 'nothing.to.see' WHERE seq = 1")
+    db.commit()
+    db.close()
+    result = run(["audit", "verify"], env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "BROKEN at entry 1" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["run"],
+        ["demo"],
+        ["migrate"],
+        ["keygen"],
+        ["staff"],
+        ["staff", "add"],
+        ["staff", "list"],
+        ["audit", "verify"],
+        ["keys", "rotate"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = run([*command, "--help"], {})
+    assert result.returncode == 0
+    assert "usage:" in result.stdout
+
+
+def test_the_demo_runs_a_scripted_session_and_keeps_no_plaintext(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "/start",
+            "1",
+            "Robin Canarybird",
+            "/sticker",
+            "210012345",
+            "/as coordinator",
+            "/start",
+            "/as student",
+            "/quit",
+        ]
+    )
+    result = run(["demo", "--dir", str(tmp_path / "demo")], {}, stdin=script, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Question 1 of 12" in out
+    assert "Please type your answer" in out
+    assert "Question 3 of 12" in out
+    assert "registered as coordinator" in out
+    assert "[1] I have read it and will follow it" in out
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "demo").glob("uss-demo.db*"))
+    assert raw
+    assert b"Canarybird" not in raw

@@ -26,7 +26,7 @@ DESCRIPTION_MIN = 10
 EMAIL_MAX = 254
 DEADLINE_HORIZON_DAYS = 2 * 365
 
-_NAME = re.compile(r"^[^\W\d_]+(?:[ '’.,-]+[^\W\d_]+)*\.?$")
+_NAME_SEPARATORS = frozenset(" '’.,-")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})$")
 _PHONE = re.compile(r"^\+?[\d ()-]+$")
 _MONTHS = {
@@ -151,9 +151,20 @@ def _bounded(text: str, *, maximum: int, minimum: int = 1) -> str:
     return text
 
 
+def _is_name(name: str) -> bool:
+    """Letters of any script with their combining marks, and the separators names use."""
+
+    def kind(ch: str) -> str:
+        return unicodedata.category(ch)[0]
+
+    if kind(name[0]) != "L" or not (kind(name[-1]) in "LM" or name[-1] == "."):
+        return False
+    return all(kind(ch) in "LM" or ch in _NAME_SEPARATORS for ch in name)
+
+
 def validate_full_name(raw: str) -> str:
     name = _bounded(_one_line(raw), maximum=NAME_MAX, minimum=2)
-    if not _NAME.match(name):
+    if not _is_name(name):
         raise AnswerRejected(RejectReason.NAME_FORMAT)
     return name
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -110,4 +112,10 @@ def test_blind_index_is_stable_keyed_and_separated_by_purpose() -> None:
     assert one.digest("telegram", "42") == same.digest("telegram", "42")
     assert one.digest("telegram", "42") != other.digest("telegram", "42")
     assert one.digest("telegram", "42") != one.digest("student-number", "42")
-    assert "42" not in one.digest("telegram", "42")
+    digest = one.digest("telegram", "42")
+    assert len(digest) == 64
+    # Keyed: not the plain hash an attacker could compute for every possible Telegram id.
+    assert digest not in {
+        hashlib.sha256(b"42").hexdigest(),
+        hashlib.sha256(b"telegram\x0042").hexdigest(),
+    }

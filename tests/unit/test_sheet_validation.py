@@ -51,6 +51,9 @@ def rejected(field: SheetField, raw: str) -> RejectReason:
     [
         (SheetField.FULL_NAME, "  Síofra   O'Brien-Smith ", "Síofra O'Brien-Smith"),
         (SheetField.FULL_NAME, "José María Pérez", "José María Pérez"),
+        (SheetField.FULL_NAME, "Aשׁ", "Aשׁ"),  # a combining mark after NFC (found by hypothesis)
+        (SheetField.FULL_NAME, "देवनागरी नाम", "देवनागरी नाम"),
+        (SheetField.FULL_NAME, "J. R. R. Tolkien", "J. R. R. Tolkien"),
         (SheetField.STUDENT_NUMBER, "210 012 345", "210012345"),
         (SheetField.EMAIL, "Sam.Jones@City.AC.UK", "sam.jones@city.ac.uk"),
         (SheetField.EMAIL, "sam@student.city.ac.uk", "sam@student.city.ac.uk"),
@@ -74,6 +77,8 @@ def test_good_answers_are_stored_normalised(field: SheetField, raw: str, stored:
         (SheetField.FULL_NAME, "x" * 101, RejectReason.TOO_LONG),
         (SheetField.FULL_NAME, "<b>Sam</b>", RejectReason.NAME_FORMAT),
         (SheetField.FULL_NAME, "Sam 2", RejectReason.NAME_FORMAT),
+        (SheetField.FULL_NAME, "-Sam", RejectReason.NAME_FORMAT),
+        (SheetField.FULL_NAME, "Sam_Jones", RejectReason.NAME_FORMAT),
         (SheetField.STUDENT_NUMBER, "12345", RejectReason.STUDENT_NUMBER_FORMAT),
         (SheetField.STUDENT_NUMBER, "ABCDEFGHI", RejectReason.STUDENT_NUMBER_FORMAT),
         (SheetField.EMAIL, "not an email", RejectReason.EMAIL_FORMAT),

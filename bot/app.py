@@ -14,6 +14,7 @@ from telegram.request import BaseRequest
 from bot.clock import Clock, SystemClock
 from bot.handlers import entry
 from bot.handlers.common import CONTEXT_TYPES, App
+from bot.jobs import schedule_jobs
 from bot.logs import protect_logs
 from bot.services.deps import Deps
 from bot.settings import Settings
@@ -105,4 +106,5 @@ def build_application(
     app: App = builder.build()
     app.bot_data.deps = deps
     entry.register(app)
+    schedule_jobs(app)
     return app

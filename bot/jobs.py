@@ -1,0 +1,51 @@
+"""Scheduled jobs. Each derives its work from the database, so a restart loses nothing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import time, timedelta
+from typing import Any
+
+from bot.handlers.common import App, Context
+from storage.uow import forget_processed_updates
+
+log = logging.getLogger("bot.jobs")
+
+# Telegram keeps an undelivered update for 24 hours; keep our markers twice as long.
+PROCESSED_UPDATE_KEEP = timedelta(hours=48)
+# A job that was due while the process was down (or busy) still runs, once, within this.
+MISFIRE_GRACE_SECONDS = 6 * 60 * 60
+
+
+async def forget_old_updates(context: Context) -> None:
+    """Drop processed-update markers older than any redelivery could be."""
+    deps = context.bot_data.deps
+    async with deps.uow() as uow:
+        removed = await forget_processed_updates(
+            uow.session, deps.clock.now() - PROCESSED_UPDATE_KEEP
+        )
+        await uow.commit()
+    log.info("forgot %d processed update markers", removed)
+
+
+def schedule_jobs(app: App) -> None:
+    """Register the recurring jobs with explicit ids and safe APScheduler defaults."""
+    queue: Any = app.job_queue
+    if queue is None:
+        raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
+    # misfire_grace_time only applies through job_defaults (APScheduler's default is 1 s,
+    # which silently skips a job that is a little late); coalesce runs a backlog once.
+    queue.scheduler.configure(
+        job_defaults={
+            "coalesce": True,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            "max_instances": 1,
+        },
+        **queue.scheduler_configuration,
+    )
+    queue.run_daily(
+        forget_old_updates,
+        time=time(3, 30),
+        name="forget-processed-updates",
+        job_kwargs={"id": "forget-processed-updates", "replace_existing": True},
+    )

@@ -305,6 +305,15 @@ class LocalBotApi:
             raise bad_request(too_long)
         return text
 
+    def _message_text(self, params: dict[str, Any]) -> str:
+        return self._check_text(
+            params.get("text"),
+            params.get("parse_mode"),
+            limit=TEXT_LIMIT,
+            empty="message text is empty",
+            too_long="message is too long",
+        )
+
     def _store(self, message: SentMessage) -> dict[str, Any]:
         self._chats.setdefault(message.chat_id, []).append(message)
         return self.message_json(message)
@@ -352,13 +361,7 @@ class LocalBotApi:
     def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
         chat_id = int(params["chat_id"])
         self._check_chat(chat_id)
-        text = self._check_text(
-            params.get("text"),
-            params.get("parse_mode"),
-            limit=TEXT_LIMIT,
-            empty="message text is empty",
-            too_long="message is too long",
-        )
+        text = self._message_text(params)
         markup = self._check_markup(params.get("reply_markup"))
         return self._store(
             SentMessage(
@@ -410,13 +413,7 @@ class LocalBotApi:
 
     def _m_editMessageText(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
         message = self._edited(params)
-        text = self._check_text(
-            params.get("text"),
-            params.get("parse_mode"),
-            limit=TEXT_LIMIT,
-            empty="message text is empty",
-            too_long="message is too long",
-        )
+        text = self._message_text(params)
         markup = self._check_markup(params.get("reply_markup"))
         if text == message.text and markup == message.reply_markup:
             raise bad_request(NOT_MODIFIED)

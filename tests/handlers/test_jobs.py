@@ -7,16 +7,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import build_application
 from bot.clock import FixedClock
 from bot.jobs import MISFIRE_GRACE_SECONDS, forget_old_updates
 from bot.services.deps import Deps
-from bot.settings import Settings
-from bot.transport import LocalBotApi, LocalRequest
-from storage.crypto import BlindIndex, KeyRing
 from storage.models import ProcessedUpdate
+from tests.handlers.conftest import BotMaker
 
 
 async def test_old_processed_update_markers_are_forgotten_and_recent_ones_kept(
@@ -35,25 +31,14 @@ async def test_old_processed_update_markers_are_forgotten_and_recent_ones_kept(
     assert count == 1
 
 
-async def test_jobs_have_explicit_ids_and_a_real_misfire_grace(
-    settings: Settings, clock: FixedClock, keys: KeyRing, index: BlindIndex, engine: AsyncEngine
-) -> None:
-    app = build_application(
-        settings,
-        clock=clock,
-        keys=keys,
-        index=index,
-        engine=engine,
-        request=LocalRequest(LocalBotApi()),
-    )
-    await app.initialize()
-    await app.start()
+async def test_jobs_have_explicit_ids_and_a_real_misfire_grace(make_bot: BotMaker) -> None:
+    bot = await make_bot()
+    await bot.app.start()
     try:
-        queue: Any = app.job_queue
+        queue: Any = bot.app.job_queue
         jobs = queue.scheduler.get_jobs()
         assert [j.id for j in jobs] == ["forget-processed-updates"]
         assert jobs[0].misfire_grace_time == MISFIRE_GRACE_SECONDS
         assert jobs[0].coalesce is True
     finally:
-        await app.stop()
-        await app.shutdown()
+        await bot.app.stop()

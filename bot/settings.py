@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     description_max_chars: int = Field(default=1000, ge=100, le=2500)
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 14)
     security_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    slot_minutes: int = Field(default=45, ge=10, le=240)
+    buffer_minutes: int = Field(default=15, ge=0, le=120)
+    min_notice_minutes: int = Field(default=120, ge=0, le=60 * 24 * 14)
+    booking_horizon_days: int = Field(default=28, ge=1, le=180)
+    max_upcoming_appointments: int = Field(default=1, ge=1, le=10)
     log_level: str = "INFO"
 
     @field_validator("email_domains", "categories", mode="before")

@@ -1,0 +1,155 @@
+"""Availability maths: patterns, changes, buffers, notice, horizon, and British Summer Time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.services.availability import (
+    BookingRules,
+    ChangeKind,
+    DayChange,
+    InvalidRange,
+    RangeProblem,
+    WeeklyWindow,
+    free_slots,
+    local_to_utc,
+    parse_weekly_range,
+)
+from bot.vocabulary import AppointmentMode
+
+LONDON = ZoneInfo("Europe/London")
+RULES = BookingRules(
+    slot=timedelta(minutes=45),
+    buffer=timedelta(minutes=15),
+    min_notice=timedelta(hours=2),
+    horizon=timedelta(days=28),
+    zone=LONDON,
+)
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # GMT: London = UTC
+TUESDAY_MORNING = WeeklyWindow(1, time(10, 0), time(12, 30), AppointmentMode.IN_PERSON)
+
+
+def slots(weekly=(TUESDAY_MORNING,), changes=(), booked=(), now=MONDAY_9AM, rules=RULES, mode=None):  # type: ignore[no-untyped-def]
+    return free_slots(
+        staff_id="a1",
+        weekly=weekly,
+        changes=changes,
+        booked=booked,
+        rules=rules,
+        now=now,
+        mode=mode,
+    )
+
+
+def starts(found) -> list[str]:  # type: ignore[no-untyped-def]
+    return [s.starts_at.astimezone(LONDON).strftime("%a %d %b %H:%M") for s in found]
+
+
+def test_a_weekly_window_gives_slots_of_the_set_length_separated_by_the_buffer() -> None:
+    first_week = [s for s in starts(slots()) if "24 Nov" in s]
+    # 10:00-10:45, buffer, 11:00-11:45; 12:00-12:45 would end after 12:30.
+    assert first_week == ["Tue 24 Nov 10:00", "Tue 24 Nov 11:00"]
+
+
+def test_the_horizon_limits_how_far_ahead_students_may_book() -> None:
+    days = {s.split(" 1")[0] for s in starts(slots())}
+    assert len(starts(slots())) == 8  # four Tuesdays within 28 days, two slots each
+    assert all(s.starts_at <= MONDAY_9AM + RULES.horizon for s in slots())
+    assert days
+
+
+def test_minimum_notice_hides_slots_starting_too_soon() -> None:
+    tuesday_9am = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    assert starts(slots(now=tuesday_9am))[0] == "Tue 24 Nov 11:00"  # 10:00 is under 2 h away
+
+
+def test_a_day_off_removes_the_day_and_a_partial_removal_only_its_slots() -> None:
+    day_off = DayChange(date(2026, 11, 24), ChangeKind.REMOVE)
+    assert not any("24 Nov" in s for s in starts(slots(changes=[day_off])))
+    partial = DayChange(date(2026, 11, 24), ChangeKind.REMOVE, time(10, 30), time(11, 0))
+    assert [s for s in starts(slots(changes=[partial])) if "24 Nov" in s] == ["Tue 24 Nov 11:00"]
+    late = DayChange(date(2026, 11, 24), ChangeKind.REMOVE, time(11, 30), time(12, 30))
+    assert [s for s in starts(slots(changes=[late])) if "24 Nov" in s] == ["Tue 24 Nov 10:00"]
+
+
+def test_an_extra_afternoon_adds_slots_in_its_mode() -> None:
+    extra = DayChange(
+        date(2026, 11, 26), ChangeKind.ADD, time(14, 0), time(15, 0), AppointmentMode.PHONE
+    )
+    found = [s for s in slots(changes=[extra]) if s.mode is AppointmentMode.PHONE]
+    assert starts(found) == ["Thu 26 Nov 14:00"]
+    assert starts(slots(changes=[extra], mode=AppointmentMode.PHONE)) == ["Thu 26 Nov 14:00"]
+
+
+def test_a_booking_takes_its_slot_and_the_buffer_around_it() -> None:
+    taken = (datetime(2026, 11, 24, 10, 0, tzinfo=UTC), datetime(2026, 11, 24, 10, 45, tzinfo=UTC))
+    assert [s for s in starts(slots(booked=[taken])) if "24 Nov" in s] == ["Tue 24 Nov 11:00"]
+    overlapping = (
+        datetime(2026, 11, 24, 10, 50, tzinfo=UTC),
+        datetime(2026, 11, 24, 11, 20, tzinfo=UTC),
+    )
+    assert [s for s in starts(slots(booked=[overlapping])) if "24 Nov" in s] == []
+
+
+def test_wall_clock_slots_keep_their_local_time_across_the_change_to_summer_time() -> None:
+    before = datetime(2027, 3, 20, 9, 0, tzinfo=UTC)
+    found = slots(now=before)
+    winter = next(s for s in found if s.starts_at.date() == date(2027, 3, 23))
+    summer = next(s for s in found if s.starts_at.date() == date(2027, 3, 30))
+    assert winter.starts_at.hour == 10  # GMT
+    assert summer.starts_at.hour == 9  # BST: 10:00 in London is 09:00 UTC
+    assert summer.starts_at.astimezone(LONDON).hour == 10
+
+
+def test_a_time_that_does_not_exist_when_clocks_go_forward_is_skipped() -> None:
+    night = WeeklyWindow(6, time(0, 30), time(3, 30), AppointmentMode.PHONE)  # Sunday 28 March 2027
+    rules = BookingRules(
+        timedelta(minutes=45), timedelta(minutes=15), timedelta(0), timedelta(days=10), LONDON
+    )
+    found = [
+        s
+        for s in slots(weekly=[night], now=datetime(2027, 3, 27, 0, 0, tzinfo=UTC), rules=rules)
+        if s.starts_at.date() <= date(2027, 3, 28)
+    ]
+    # 00:30-01:15 would end in the missing hour, and 01:30 never happens: only 02:30 is real.
+    assert starts(found) == ["Sun 28 Mar 02:30"]
+    assert all(s.ends_at - s.starts_at == timedelta(minutes=45) for s in found)
+
+
+def test_an_ambiguous_time_when_clocks_go_back_takes_its_first_occurrence() -> None:
+    moment = local_to_utc(date(2026, 10, 25), time(1, 30), LONDON)
+    assert moment == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert local_to_utc(date(2027, 3, 28), time(1, 30), LONDON) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("Tue 10:00-12:30 in person", TUESDAY_MORNING),
+        ("tuesday 10-12:30", TUESDAY_MORNING),
+        ("Thu 14:00 - 16:00 phone", WeeklyWindow(3, time(14), time(16), AppointmentMode.PHONE)),
+        ("fri 9:30–11 video", WeeklyWindow(4, time(9, 30), time(11), AppointmentMode.VIDEO)),
+    ],
+)
+def test_typed_ranges_are_read(text: str, window: WeeklyWindow) -> None:
+    assert parse_weekly_range(text, RULES) == window
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("sometime tuesday", RangeProblem.FORMAT),
+        ("Tus 10:00-12:00", RangeProblem.WEEKDAY),
+        ("Tue 25:00-26:00", RangeProblem.TIME),
+        ("Tue 12:00-10:00", RangeProblem.ORDER),
+        ("Tue 10:00-10:30", RangeProblem.TOO_SHORT),
+        ("Tue 10:00-12:00 carrier pigeon", RangeProblem.MODE),
+    ],
+)
+def test_invalid_ranges_say_why(text: str, problem: RangeProblem) -> None:
+    with pytest.raises(InvalidRange) as caught:
+        parse_weekly_range(text, RULES)
+    assert caught.value.problem is problem

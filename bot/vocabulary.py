@@ -88,6 +88,14 @@ class AppointmentMode(StrEnum):
     VIDEO = "video"
 
 
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    CANCELLED_BY_SERVICE = "cancelled_by_service"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
 class YesNo(StrEnum):
     YES = "yes"
     NO = "no"
@@ -123,6 +131,8 @@ class AuditAction(StrEnum):
     POLICY_ACKNOWLEDGED = "staff.policy_acknowledged"
     ACCESS_REFUSED = "access.refused"
     KEYS_ROTATED = "keys.rotated"
+    AVAILABILITY_CHANGED = "availability.changed"
+    APPOINTMENT_BOOKED = "appointment.booked"
 
 
 class RejectReason(StrEnum):

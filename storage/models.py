@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -209,3 +210,58 @@ SEALED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     ConsentEntry: ("note_enc",),
     StaffMember: ("telegram_id_enc", "name_enc"),
 }
+
+
+class AvailabilityWindow(RowWithId, Base):
+    """A weekly stretch of an adviser's time, in the service's wall-clock minutes."""
+
+    __tablename__ = "availability_windows"
+
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class AvailabilityChange(RowWithId, Base):
+    """A one-off addition or time off on one local date."""
+
+    __tablename__ = "availability_changes"
+
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(8))
+    start_minute: Mapped[int | None] = mapped_column(Integer)
+    end_minute: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class Appointment(RowWithId, Base):
+    """A booking. Two live bookings of one adviser at one start time cannot both exist."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index(
+            "uq_appointments_booked_slot",
+            "staff_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("status = 'booked'"),
+            postgresql_where=text("status = 'booked'"),
+        ),
+    )
+
+    student_id: Mapped[str] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="RESTRICT"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

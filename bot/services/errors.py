@@ -61,3 +61,15 @@ class ConsentMissing(DomainError):
     def __init__(self, scope: ConsentScope) -> None:
         super().__init__(scope.value)
         self.scope = scope
+
+
+class SlotTaken(DomainError):
+    """The chosen time is no longer free (someone else took it, or it was withdrawn)."""
+
+
+class TooManyAppointments(DomainError):
+    """The student already has as many upcoming appointments as the service allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(str(limit))
+        self.limit = limit

@@ -27,6 +27,9 @@ async def register_student(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -
         )
         student.telegram_id_enc = _sealed(deps, student, telegram_user_id)
         uow.session.add(student)
+        # Rows that refer to the student may follow in this unit of work; without ORM
+        # relationships the flush would not know to insert the student first.
+        await uow.session.flush()
     else:
         student.last_activity_at = now
     return student

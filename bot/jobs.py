@@ -7,6 +7,8 @@ from datetime import time, timedelta
 from typing import Any
 
 from bot.handlers.common import App, Context
+from bot.notify import TelegramSender
+from bot.services import outbox
 from storage.uow import forget_processed_updates
 
 log = logging.getLogger("bot.jobs")
@@ -28,6 +30,16 @@ async def forget_old_updates(context: Context) -> None:
     log.info("forgot %d processed update markers", removed)
 
 
+OUTBOX_EVERY_SECONDS = 3
+
+
+async def deliver_outbox(context: Context) -> None:
+    """Send what the outbox holds; the rows themselves say what is due, so restarts lose nothing."""
+    deps = context.bot_data.deps
+    escalate_after = timedelta(minutes=deps.settings.notice_escalate_minutes)
+    await outbox.dispatch(deps, TelegramSender(context.bot), escalate_after=escalate_after)
+
+
 def schedule_jobs(app: App) -> None:
     """Register the recurring jobs with explicit ids and safe APScheduler defaults."""
     queue: Any = app.job_queue
@@ -42,6 +54,13 @@ def schedule_jobs(app: App) -> None:
             "max_instances": 1,
         },
         **queue.scheduler_configuration,
+    )
+    queue.run_repeating(
+        deliver_outbox,
+        interval=OUTBOX_EVERY_SECONDS,
+        first=1,
+        name="deliver-outbox",
+        job_kwargs={"id": "deliver-outbox", "replace_existing": True, "misfire_grace_time": 60},
     )
     queue.run_daily(
         forget_old_updates,

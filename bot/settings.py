@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     min_notice_minutes: int = Field(default=120, ge=0, le=60 * 24 * 14)
     booking_horizon_days: int = Field(default=28, ge=1, le=180)
     max_upcoming_appointments: int = Field(default=1, ge=1, le=10)
+    notice_escalate_minutes: int = Field(default=15, ge=1, le=24 * 60)
     log_level: str = "INFO"
 
     @field_validator("email_domains", "categories", mode="before")

@@ -265,3 +265,29 @@ class Appointment(RowWithId, Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class OutboxMessage(RowWithId, Base):
+    """A message written in the same transaction as its cause, sent after commit."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("ordering_key", "position"),)
+
+    kind: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    ordering_key: Mapped[str] = mapped_column(String(64), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    recipient_enc: Mapped[bytes]
+    body_enc: Mapped[bytes]
+    escalation_enc: Mapped[bytes | None]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+
+
+SEALED_COLUMNS[OutboxMessage] = ("recipient_enc", "body_enc", "escalation_enc")

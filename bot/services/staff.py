@@ -316,3 +316,15 @@ async def deactivate(
         )
         await uow.commit()
     return _summary(deps, member, acknowledged=False)
+
+
+async def active_coordinator_chats(uow: UnitOfWork, deps: Deps) -> list[int]:
+    """Private chats of every active coordinator (for alerts)."""
+    members = (
+        await uow.session.execute(
+            select(StaffMember).where(
+                StaffMember.role == Role.COORDINATOR.value, StaffMember.active.is_(True)
+            )
+        )
+    ).scalars()
+    return [staff_chat_id(deps, m) for m in members]

@@ -1,0 +1,35 @@
+"""The outbox's Telegram side: deliver one message, and translate Telegram's failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.services.outbox import DeliveryFailed
+
+
+class TelegramSender:
+    """Sends outbox messages with the application's bot."""
+
+    def __init__(self, bot: Any) -> None:
+        self._bot = bot
+
+    async def send(self, chat_id: int, html: str) -> None:
+        try:
+            await self._bot.send_message(
+                chat_id, html, parse_mode=ParseMode.HTML, protect_content=True
+            )
+        except RetryAfter as wait:
+            seconds = wait.retry_after
+            delay = seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
+            raise DeliveryFailed("RetryAfter", retry_after=delay) from None
+        except Forbidden:
+            raise DeliveryFailed("Forbidden", permanent=True) from None
+        except BadRequest as refused:
+            # "chat not found" and friends: retrying the same request will not help soon.
+            raise DeliveryFailed(f"BadRequest: {refused.message[:40]}", permanent=True) from None
+        except (TimedOut, NetworkError) as failure:
+            raise DeliveryFailed(type(failure).__name__) from None

@@ -1,0 +1,217 @@
+"""The transactional outbox: messages written with the change that causes them, sent after.
+
+Delivery is at least once: a send that times out after Telegram acted on it is retried, so a
+rare duplicate is possible; every message ends with its own short reference so a duplicate is
+recognisable. Messages sharing an ordering key (one appointment) go out strictly in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from bot.services.deps import Deps
+from bot.services.staff import active_coordinator_chats
+from storage.models import OutboxMessage
+from storage.uow import UnitOfWork
+
+log = logging.getLogger("bot.outbox")
+
+CLAIM_FOR = timedelta(minutes=2)
+FIRST_RETRY = timedelta(seconds=5)
+LONGEST_RETRY = timedelta(minutes=15)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+
+
+class DeliveryFailed(Exception):
+    """A send did not go through; `retry_after` is the wait the server asked for, if any."""
+
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    """Whatever delivers a message (the Telegram adapter, or a fake in tests)."""
+
+    async def send(self, chat_id: int, html: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    escalated: int = 0
+
+
+def reference(message_id: str) -> str:
+    return message_id[:6].upper()
+
+
+async def enqueue(
+    uow: UnitOfWork,
+    deps: Deps,
+    *,
+    kind: str,
+    chat_id: int,
+    html: str,
+    dedupe_key: str,
+    ordering_key: str | None = None,
+    escalation: str | None = None,
+) -> OutboxMessage | None:
+    """Queue a message in the caller's transaction; a repeated dedupe key queues nothing."""
+    known = await uow.session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    )
+    if known is not None:
+        return None
+    key = ordering_key or dedupe_key
+    last = await uow.session.scalar(
+        select(func.max(OutboxMessage.position)).where(OutboxMessage.ordering_key == key)
+    )
+    now = deps.clock.now()
+    message = OutboxMessage(
+        kind=kind,
+        dedupe_key=dedupe_key,
+        ordering_key=key,
+        position=(last or 0) + 1,
+        status=OutboxStatus.PENDING.value,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    body = f"{html}\n\n<i>Ref {reference(message.id)}</i>"
+    message.recipient_enc = deps.cipher.seal(message, "recipient_enc", str(chat_id))  # type: ignore[assignment]
+    message.body_enc = deps.cipher.seal(message, "body_enc", body)  # type: ignore[assignment]
+    message.escalation_enc = deps.cipher.seal(message, "escalation_enc", escalation)
+    uow.session.add(message)
+    return message
+
+
+def _backoff(attempts: int) -> timedelta:
+    delay: timedelta = FIRST_RETRY * (2 ** max(attempts - 1, 0))
+    return min(delay, LONGEST_RETRY)
+
+
+async def _claim(deps: Deps, limit: int) -> list[str]:
+    """Lease the due messages that are first in their order; other instances skip them."""
+    now = deps.clock.now()
+    earlier = aliased(OutboxMessage)
+    blocked_by_earlier = exists().where(
+        earlier.ordering_key == OutboxMessage.ordering_key,
+        earlier.position < OutboxMessage.position,
+        earlier.status == OutboxStatus.PENDING.value,
+    )
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            ~blocked_by_earlier,
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.position)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    async with deps.uow() as uow:
+        rows = list((await uow.session.execute(query)).scalars())
+        for row in rows:
+            row.claimed_until = now + CLAIM_FOR
+        await uow.commit()
+        return [row.id for row in rows]
+
+
+async def dispatch(
+    deps: Deps, sender: Sender, *, limit: int = 50, escalate_after: timedelta
+) -> DispatchReport:
+    """Send what is due, once each; retry failures with backoff; escalate the stuck."""
+    sent = retried = escalated = 0
+    for message_id in await _claim(deps, limit):
+        async with deps.uow() as uow:
+            message = await uow.session.get(OutboxMessage, message_id)
+            if message is None or message.status != OutboxStatus.PENDING.value:
+                continue
+            chat_id = int(deps.cipher.open(message, "recipient_enc", message.recipient_enc) or 0)
+            body = deps.cipher.open(message, "body_enc", message.body_enc) or ""
+            now = deps.clock.now()
+            try:
+                await sender.send(chat_id, body)
+            except DeliveryFailed as failure:
+                message.attempts += 1
+                message.last_error = failure.reason[:64]
+                wait = (
+                    timedelta(seconds=failure.retry_after)
+                    if failure.retry_after is not None
+                    else _backoff(message.attempts)
+                )
+                message.next_attempt_at = now + wait
+                message.claimed_until = None
+                retried += 1
+                log.warning(
+                    "outbox %s (%s) not delivered, attempt %d: %s",
+                    reference(message.id),
+                    message.kind,
+                    message.attempts,
+                    failure.reason,
+                )
+                if message.escalated_at is None and now - message.created_at >= escalate_after:
+                    message.escalated_at = now
+                    escalated += 1
+                    await _escalate(uow, deps, message)
+            else:
+                message.status = OutboxStatus.SENT.value
+                message.sent_at = now
+                message.attempts += 1
+                message.claimed_until = None
+                sent += 1
+            await uow.commit()
+    return DispatchReport(sent, retried, escalated)
+
+
+async def _escalate(uow: UnitOfWork, deps: Deps, message: OutboxMessage) -> None:
+    """Tell every active coordinator, in words written without the student's details."""
+    note = deps.cipher.open(message, "escalation_enc", message.escalation_enc)
+    text = note or f"A message (ref {reference(message.id)}) could not be delivered yet."
+    for chat_id in await active_coordinator_chats(uow, deps):
+        await enqueue(
+            uow,
+            deps,
+            kind="coordinator_alert",
+            chat_id=chat_id,
+            html=text,
+            dedupe_key=f"alert:{message.id}:{chat_id}",
+        )
+
+
+async def pending_summary(uow: UnitOfWork) -> list[tuple[str, str, int, str | None, datetime]]:
+    """Pending messages for operators: reference, kind, attempts, last error, created.
+
+    Never the recipient or the text.
+    """
+    rows = await uow.session.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.attempts,
+            OutboxMessage.last_error,
+            OutboxMessage.created_at,
+        )
+        .where(OutboxMessage.status == OutboxStatus.PENDING.value)
+        .order_by(OutboxMessage.created_at)
+    )
+    return [(reference(i), k, a, e, c) for i, k, a, e, c in rows]

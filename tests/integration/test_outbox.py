@@ -1,0 +1,175 @@
+"""The outbox on both engines: sent after commit, once, in order, retried, escalated."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from telegram import Bot
+
+from bot.clock import FixedClock
+from bot.notify import TelegramSender
+from bot.services import outbox, staff
+from bot.services.deps import Deps
+from bot.transport import FailureKind, LocalBotApi, LocalRequest
+from bot.vocabulary import Role
+from storage.models import OutboxMessage
+
+ESCALATE = timedelta(minutes=15)
+CHAT = 777
+COORDINATOR = 3001
+
+
+async def make_sender() -> tuple[LocalBotApi, TelegramSender]:
+    api = LocalBotApi()
+    bot = Bot("123:ABC", request=LocalRequest(api))
+    await bot.initialize()
+    return api, TelegramSender(bot)
+
+
+async def queue(
+    deps: Deps,
+    text: str,
+    key: str,
+    order: str | None = None,
+    *,
+    commit: bool = True,
+    escalation: str | None = None,
+) -> None:
+    async with deps.uow() as uow:
+        await outbox.enqueue(
+            uow,
+            deps,
+            kind="test",
+            chat_id=CHAT,
+            html=text,
+            dedupe_key=key,
+            ordering_key=order,
+            escalation=escalation,
+        )
+        if commit:
+            await uow.commit()
+
+
+def texts_in(api: LocalBotApi) -> list[str]:
+    return [m.plain_text.split("\n\nRef ")[0] for m in api.messages(CHAT)]
+
+
+async def test_a_message_is_sent_only_after_its_transaction_commits(deps: Deps) -> None:
+    api, sender = await make_sender()
+    await queue(deps, "rolled back", "k0", commit=False)
+    await queue(deps, "committed", "k1")
+    report = await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    assert report.sent == 1
+    assert texts_in(api) == ["committed"]
+    assert (await outbox.dispatch(deps, sender, escalate_after=ESCALATE)).sent == 0
+    assert texts_in(api) == ["committed"]
+
+
+async def test_a_repeated_dedupe_key_queues_nothing(deps: Deps) -> None:
+    api, sender = await make_sender()
+    await queue(deps, "first", "same")
+    await queue(deps, "second", "same")
+    await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    assert texts_in(api) == ["first"]
+
+
+async def test_each_message_carries_a_short_reference(deps: Deps) -> None:
+    api, sender = await make_sender()
+    await queue(deps, "hello", "k")
+    await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    assert api.messages(CHAT)[0].plain_text.rsplit("Ref ", 1)[1].isalnum()
+
+
+async def test_network_errors_are_retried_with_backoff_until_delivered_once(
+    deps: Deps, clock: FixedClock
+) -> None:
+    api, sender = await make_sender()
+    await queue(deps, "important", "k")
+    api.fail_next(3, FailureKind.NETWORK_ERROR)
+    for _ in range(3):
+        assert (await outbox.dispatch(deps, sender, escalate_after=ESCALATE)).retried == 1
+        assert (await outbox.dispatch(deps, sender, escalate_after=ESCALATE)).sent == 0  # waiting
+        clock.advance(timedelta(minutes=1))
+    assert (await outbox.dispatch(deps, sender, escalate_after=ESCALATE)).sent == 1
+    assert texts_in(api) == ["important"]
+
+
+async def test_server_errors_and_retry_after_are_respected(deps: Deps, clock: FixedClock) -> None:
+    api, sender = await make_sender()
+    await queue(deps, "later", "k")
+    api.fail_next(1, FailureKind.RETRY_AFTER, retry_after=30)
+    await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    clock.advance(timedelta(seconds=29))
+    assert (await outbox.dispatch(deps, sender, escalate_after=ESCALATE)).sent == 0
+    clock.advance(timedelta(seconds=2))
+    api.fail_next(1, FailureKind.SERVER_ERROR)
+    assert (await outbox.dispatch(deps, sender, escalate_after=ESCALATE)).retried == 1
+    clock.advance(timedelta(minutes=1))
+    assert (await outbox.dispatch(deps, sender, escalate_after=ESCALATE)).sent == 1
+
+
+async def test_messages_for_one_appointment_go_out_in_order(deps: Deps, clock: FixedClock) -> None:
+    api, sender = await make_sender()
+    await queue(deps, "booked for 14:00", "a1", order="appt-1")
+    await queue(deps, "moved to 15:00", "a2", order="appt-1")
+    await queue(deps, "unrelated", "b1", order="appt-2")
+    api.fail_next(1, FailureKind.NETWORK_ERROR, methods={"sendMessage"})
+    await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    # The first failed; the second must wait for it, the unrelated one need not.
+    assert "moved to 15:00" not in texts_in(api)
+    clock.advance(timedelta(minutes=1))
+    await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    appointment = [t for t in texts_in(api) if t != "unrelated"]
+    assert appointment == ["booked for 14:00", "moved to 15:00"]
+
+
+async def test_an_undeliverable_message_alerts_the_coordinator_without_details_and_keeps_trying(
+    deps: Deps, clock: FixedClock
+) -> None:
+    async with deps.uow() as uow:
+        await staff.add_staff(
+            uow,
+            deps,
+            telegram_user_id=COORDINATOR,
+            name="Casey",
+            role=Role.COORDINATOR,
+            actor="test",
+        )
+        await uow.commit()
+    api, sender = await make_sender()
+    api.block(CHAT)
+    await queue(
+        deps,
+        "Sam Jones: appointment 14:00",
+        "k",
+        escalation="A notice for an appointment at 14:00 today is undelivered.",
+    )
+    for _ in range(20):
+        await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+        clock.advance(timedelta(minutes=2))
+    alerts = [m.plain_text for m in api.messages(COORDINATOR)]
+    assert len(alerts) == 1
+    assert "14:00 today is undelivered" in alerts[0]
+    assert "Sam Jones" not in alerts[0]
+    api.unblock(CHAT)
+    clock.advance(timedelta(minutes=20))
+    await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    assert texts_in(api) == ["Sam Jones: appointment 14:00"]
+
+
+async def test_the_outbox_stores_no_plaintext(deps: Deps) -> None:
+    await queue(deps, "Secret Canaryname", "k")
+    async with deps.uow() as uow:
+        row = (await uow.session.execute(select(OutboxMessage))).scalar_one()
+        assert b"Canaryname" not in row.body_enc
+        assert str(CHAT).encode() not in row.recipient_enc
+
+
+async def test_pending_summary_shows_no_content(deps: Deps) -> None:
+    await queue(deps, "Secret Canaryname", "k")
+    async with deps.uow() as uow:
+        listed = await outbox.pending_summary(uow)
+    assert len(listed) == 1
+    assert "Canaryname" not in repr(listed)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 
-from bot.vocabulary import ConsentScope, SheetField
+from bot.vocabulary import AppointmentMode, ConsentScope, SheetField
 
 MAX_BYTES = 64
+ANY_MODE = "any"
 _STAFF_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -36,6 +38,11 @@ class Action(StrEnum):
     DEACTIVATE_ASK = "da"
     DEACTIVATE_CONFIRMED = "dc"
     STAFF_CLOSE = "sz"
+    BOOK_START = "bk"
+    BOOK_MODE = "bm"
+    BOOK_DAY = "bd"
+    BOOK_TIME = "bt"
+    BOOK_CONFIRM = "bc"
 
 
 class InvalidCallback(ValueError):
@@ -50,6 +57,9 @@ class Press:
     scope: ConsentScope | None = None
     granted: bool | None = None
     staff_id: str | None = None
+    mode: str | None = None
+    day: date | None = None
+    minute: int | None = None
 
 
 def encode(press: Press) -> str:
@@ -62,8 +72,14 @@ def encode(press: Press) -> str:
         parts.append(str(press.index))
     if press.granted is not None:
         parts.append("1" if press.granted else "0")
+    if press.mode is not None:
+        parts.append(press.mode)
+    if press.day is not None:
+        parts.append(press.day.strftime("%Y%m%d"))
     if press.staff_id is not None:
         parts.append(press.staff_id)
+    if press.minute is not None:
+        parts.append(str(press.minute))
     data = ":".join(parts)
     if len(data.encode()) > MAX_BYTES:
         raise ValueError("callback data over 64 bytes")
@@ -80,6 +96,10 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.CONSENT_SET: ("scope", "granted"),
     Action.DEACTIVATE_ASK: ("staff_id",),
     Action.DEACTIVATE_CONFIRMED: ("staff_id",),
+    Action.BOOK_MODE: ("mode",),
+    Action.BOOK_DAY: ("mode", "day"),
+    Action.BOOK_TIME: ("mode", "staff_id", "minute"),
+    Action.BOOK_CONFIRM: ("staff_id", "minute"),
 }
 
 
@@ -116,6 +136,16 @@ def _parse(name: str, raw: str) -> object:
         if raw not in ("0", "1"):
             raise ValueError
         return raw == "1"
+    if name == "mode":
+        if raw != ANY_MODE:
+            AppointmentMode(raw)
+        return raw
+    if name == "day":
+        return datetime.strptime(raw, "%Y%m%d").date()  # noqa: DTZ007 - a date, no time
+    if name == "minute":
+        if not raw.isdigit() or len(raw) > 9:
+            raise ValueError
+        return int(raw)
     if name == "staff_id":
         if not _STAFF_ID.match(raw):
             raise ValueError

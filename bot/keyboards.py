@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from bot.callbacks import Action, Press, encode
+from bot.callbacks import ANY_MODE, Action, Press, encode
+from bot.services.availability import Slot
+from bot.services.booking import epoch_minute
 from bot.services.staff import StaffSummary
-from bot.vocabulary import ConsentScope, SheetField
+from bot.vocabulary import AppointmentMode, ConsentScope, SheetField
 
 
 def _button(label: str, press: Press) -> InlineKeyboardButton:
@@ -120,5 +124,49 @@ def deactivate_confirm(staff_id: str) -> InlineKeyboardMarkup:
     return rows(
         _button(texts.BTN_DEACTIVATE, Press(Action.DEACTIVATE_CONFIRMED, staff_id=staff_id)),
         _button(texts.BTN_CANCEL, Press(Action.STAFF_CLOSE)),
+        per_row=2,
+    )
+
+
+def book_start() -> InlineKeyboardMarkup:
+    return rows(_button(texts.BTN_BOOK, Press(Action.BOOK_START)))
+
+
+def book_modes() -> InlineKeyboardMarkup:
+    modes = [m.value for m in AppointmentMode]
+    buttons = [_button(texts.MODE_LABELS[m], Press(Action.BOOK_MODE, mode=m)) for m in modes]
+    buttons.append(_button(texts.MODE_LABELS_ANY, Press(Action.BOOK_MODE, mode=ANY_MODE)))
+    return rows(*buttons, per_row=2)
+
+
+def book_days(mode: str, days: Sequence[date]) -> InlineKeyboardMarkup:
+    buttons = [
+        _button(f"{day:%a} {day.day} {day:%b}", Press(Action.BOOK_DAY, mode=mode, day=day))
+        for day in days[:12]
+    ]
+    buttons.append(_button(texts.BTN_BACK, Press(Action.BOOK_START)))
+    return rows(*buttons, per_row=3)
+
+
+def book_times(mode: str, slots: Sequence[Slot], zone: ZoneInfo) -> InlineKeyboardMarkup:
+    buttons = []
+    for slot in slots[:24]:
+        label = f"{slot.starts_at.astimezone(zone):%H:%M}"
+        if mode == ANY_MODE:
+            label += f" {texts.MODE_LABELS[slot.mode.value].lower()}"
+        press = Press(
+            Action.BOOK_TIME, mode=mode, staff_id=slot.staff_id, minute=epoch_minute(slot.starts_at)
+        )
+        buttons.append(_button(label, press))
+    buttons.append(_button(texts.BTN_BACK, Press(Action.BOOK_MODE, mode=mode)))
+    return rows(*buttons, per_row=3)
+
+
+def book_confirm(staff_id: str, minute: int, mode: str) -> InlineKeyboardMarkup:
+    return rows(
+        _button(
+            texts.BTN_CONFIRM_BOOKING, Press(Action.BOOK_CONFIRM, staff_id=staff_id, minute=minute)
+        ),
+        _button(texts.BTN_BACK, Press(Action.BOOK_MODE, mode=mode)),
         per_row=2,
     )

@@ -53,7 +53,7 @@ def sheet_screen(view: SheetView, rules: SheetRules, service_name: str) -> Scree
     field = view.step.field
     if field is not None:
         return question_screen(field, rules)
-    return Screen(texts.submitted(service_name))
+    return Screen(texts.submitted(service_name), keyboards.book_start())
 
 
 def resume_text(view: SheetView) -> str:

@@ -437,6 +437,7 @@ UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
 HELP_STUDENT = (
     "<b>What I can do</b>\n"
     "/start: begin or carry on your information sheet\n"
+    "/book: book an appointment with an adviser\n"
     "/mysheet: see what you told us and your consent choices\n"
     "/consent: see or change what your adviser may do for you\n"
     "/privacy: how we protect your information\n"
@@ -551,3 +552,97 @@ def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     if current or not parts:
         parts.append(current)
     return parts
+
+
+# ---------------------------------------------------------------- booking
+MODE_LABELS_ANY = "Any"
+BOOK_CHOOSE_MODE = "<b>Book an appointment</b>\nHow would you like to meet your adviser?"
+BOOK_CHOOSE_DAY = "Which day suits you? Only days with free times are shown."
+BOOK_NO_SLOTS = (
+    "Sorry, there are no free times in the next few weeks for that kind of appointment. "
+    "Please try another kind, or try again in a day or two: advisers add times regularly."
+)
+BOOK_SLOT_TAKEN = "Sorry, that time has just been taken. Here are the times still free:"
+BOOK_NEEDS_SHEET = "Please fill in the information sheet first: send /start."
+BTN_BOOK = "Book an appointment"
+BTN_CONFIRM_BOOKING = "Yes, book it"
+BTN_BACK = "Back"
+
+
+def book_choose_time(day: date) -> str:
+    return f"Free times on <b>{escape(format_date(day))}</b>:"
+
+
+def book_confirm(when: datetime, mode: str, zone: ZoneInfo) -> str:
+    return (
+        f"Book <b>{escape(format_moment(when, zone))}</b>, "
+        f"{escape(MODE_LABELS.get(mode, mode).lower())}?"
+    )
+
+
+def too_many_appointments(limit: int) -> str:
+    return (
+        f"You already have {limit} upcoming appointment{'s' if limit != 1 else ''}, which is "
+        "as many as we can book at once. /appointments shows it, and you can move or cancel "
+        "it there."
+    )
+
+
+def booked(when: datetime, ends: datetime, mode: str, zone: ZoneInfo, office: str) -> str:
+    where = {
+        "in_person": f"Please come to: {escape(office)}.",
+        "phone": "Your adviser will phone you on the number you gave us.",
+        "video": "Your adviser will send you a video-call link by email before the appointment.",
+    }[mode]
+    end = ends.astimezone(zone).strftime("%H:%M")
+    return (
+        f"<b>Booked.</b> {escape(format_moment(when, zone))} to {end}, "
+        f"{escape(MODE_LABELS.get(mode, mode).lower())}.\n{where}\n\n"
+        "/appointments shows your appointments and lets you cancel."
+    )
+
+
+SECURITY_TOLD_AT_BOOKING = (
+    "Because you told us you have been removed from your course, University Security will be "
+    "told the date and time of this appointment, and nothing else."
+)
+
+
+def intake_summary(
+    *,
+    when: datetime,
+    ends: datetime,
+    mode: str,
+    zone: ZoneInfo,
+    answers: Mapping[SheetField, str | None],
+    consents: Mapping[ConsentScope, bool | None],
+    deadline_soon: bool,
+) -> str:
+    """What an adviser receives on a booking. Deadlines come first when close."""
+    lines = [
+        "<b>CONFIDENTIAL: USS intake summary</b>",
+        f"Appointment: <b>{escape(format_moment(when, zone))}</b> to "
+        f"{ends.astimezone(zone):%H:%M}, {escape(MODE_LABELS.get(mode, mode).lower())}",
+    ]
+    deadline = answers.get(SheetField.DEADLINE)
+    if deadline and deadline_soon:
+        lines.append(f"⚠ <b>Deadline soon: {answer_text(SheetField.DEADLINE, deadline)}</b>")
+    lines.append("")
+    lines.extend(
+        f"<b>{escape(FIELD_LABELS[f])}</b>: {answer_text(f, answers.get(f))}"
+        for f in SheetField
+        if f in answers
+    )
+    lines.append("")
+    lines.append("<b>Consent</b>")
+    lines.extend(
+        f"• {escape(CONSENT_SHORT[s])}: <b>{consent_state(g)}</b>" for s, g in consents.items()
+    )
+    return "\n".join(lines)
+
+
+def summary_needs_reassigning(when: datetime, zone: ZoneInfo) -> str:
+    return (
+        f"A booking for {escape(format_moment(when, zone))} is with an adviser who is not "
+        "active: please reassign it."
+    )

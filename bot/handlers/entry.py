@@ -14,7 +14,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.callbacks import Action, InvalidCallback, decode
-from bot.handlers import consent, intake, staff
+from bot.handlers import booking, consent, intake, staff
 from bot.handlers.common import (
     App,
     Context,
@@ -133,6 +133,7 @@ def register(app: App) -> None:
     app.add_handler(CommandHandler("help", help_command))
     intake.register(app)
     consent.register(app)
+    booking.register(app)
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.services import audit
+from bot import texts
+from bot.services import audit, outbox, staff
 from bot.services.availability import (
     BookingRules,
     ChangeKind,
@@ -17,12 +18,20 @@ from bot.services.availability import (
     WeeklyWindow,
     free_slots,
 )
+from bot.services.consent import current_consents
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, SlotTaken, TooManyAppointments
-from bot.services.sheet_store import latest_submitted_sheet
+from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answers
 from bot.services.students import find_student
 from bot.settings import Settings
-from bot.vocabulary import AppointmentMode, AppointmentStatus, AuditAction, Role
+from bot.vocabulary import (
+    AppointmentMode,
+    AppointmentStatus,
+    AuditAction,
+    Role,
+    SheetField,
+    YesNo,
+)
 from storage.models import Appointment, AvailabilityChange, AvailabilityWindow, StaffMember
 from storage.uow import UnitOfWork
 
@@ -50,6 +59,10 @@ class BookedAppointment:
     starts_at: datetime
     ends_at: datetime
     mode: AppointmentMode
+    security_told: bool = False
+
+
+DEADLINE_SOON = timedelta(days=14)
 
 
 async def _schedule(uow: UnitOfWork, staff_id: str) -> tuple[list[WeeklyWindow], list[DayChange]]:
@@ -166,6 +179,7 @@ async def book(
     uow.session.add(appointment)
     try:
         await uow.session.flush()
+        answers = await _tell_adviser(uow, deps, appointment)
         await audit.record(
             uow,
             deps,
@@ -178,4 +192,93 @@ async def book(
     except IntegrityError:
         await uow.rollback()
         raise SlotTaken from None
-    return BookedAppointment(appointment.id, staff_id, slot.starts_at, slot.ends_at, slot.mode)
+    removed = answers.get(SheetField.REMOVED) == YesNo.YES.value
+    return BookedAppointment(
+        appointment.id,
+        staff_id,
+        slot.starts_at,
+        slot.ends_at,
+        slot.mode,
+        security_told=removed and slot.mode is AppointmentMode.IN_PERSON,
+    )
+
+
+async def _tell_adviser(uow: UnitOfWork, deps: Deps, appointment: Appointment) -> Answers:
+    """Queue the intake summary for the adviser, or tell coordinators it needs reassigning."""
+    sheet = await latest_submitted_sheet(uow, appointment.student_id)
+    assert sheet is not None
+    answers = read_answers(deps, sheet)
+    adviser = await uow.session.get(StaffMember, appointment.staff_id)
+    zone = deps.settings.zone
+    if adviser is not None and adviser.active and await staff.has_acknowledged(uow, adviser):
+        consents = await current_consents(uow, appointment.student_id)
+        deadline = answers.get(SheetField.DEADLINE)
+        soon = deadline is not None and (
+            date.fromisoformat(deadline) - appointment.starts_at.astimezone(zone).date()
+            <= DEADLINE_SOON
+        )
+        html = texts.intake_summary(
+            when=appointment.starts_at,
+            ends=appointment.ends_at,
+            mode=appointment.mode,
+            zone=zone,
+            answers=answers,
+            consents={s: state.granted for s, state in consents.items()},
+            deadline_soon=soon,
+        )
+        chat_id = staff.staff_chat_id(deps, adviser)
+        for part_number, part in enumerate(texts.split_message(html, limit=3900)):
+            await outbox.enqueue(
+                uow,
+                deps,
+                kind="adviser_summary",
+                chat_id=chat_id,
+                html=part,
+                dedupe_key=f"summary:{appointment.id}:{appointment.sequence}:{part_number}",
+                ordering_key=f"adviser:{appointment.id}",
+            )
+        return answers
+    for chat_id in await staff.active_coordinator_chats(uow, deps):
+        await outbox.enqueue(
+            uow,
+            deps,
+            kind="coordinator_alert",
+            chat_id=chat_id,
+            html=texts.summary_needs_reassigning(appointment.starts_at, zone),
+            dedupe_key=f"reassign:{appointment.id}:{appointment.sequence}:{chat_id}",
+        )
+    return answers
+
+
+def epoch_minute(moment: datetime) -> int:
+    """A slot's start as whole minutes since the epoch: compact enough for button data."""
+    return int(moment.timestamp()) // 60
+
+
+def from_epoch_minute(minute: int) -> datetime:
+    return datetime.fromtimestamp(minute * 60, tz=UTC)
+
+
+async def require_sheet(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> None:
+    """Booking starts only after the information sheet is in."""
+    student = await find_student(uow, deps, telegram_user_id)
+    if student is None or await latest_submitted_sheet(uow, student.id) is None:
+        raise NoSheet
+
+
+async def open_days(uow: UnitOfWork, deps: Deps, mode: AppointmentMode | None) -> list[date]:
+    zone = deps.settings.zone
+    return sorted(
+        {s.starts_at.astimezone(zone).date() for s in await open_slots(uow, deps, mode=mode)}
+    )
+
+
+async def slots_on(
+    uow: UnitOfWork, deps: Deps, mode: AppointmentMode | None, day: date
+) -> list[Slot]:
+    zone = deps.settings.zone
+    return [
+        s
+        for s in await open_slots(uow, deps, mode=mode)
+        if s.starts_at.astimezone(zone).date() == day
+    ]

@@ -85,7 +85,7 @@ async def whoami(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> StaffSum
     member = await find_staff(uow, deps, telegram_user_id)
     if member is None:
         return None
-    return _summary(deps, member, await _has_acknowledged(uow, member))
+    return _summary(deps, member, await has_acknowledged(uow, member))
 
 
 async def role_of(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Role:
@@ -94,7 +94,7 @@ async def role_of(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Role:
     return Role(member.role) if member is not None and member.active else Role.STUDENT
 
 
-async def _has_acknowledged(uow: UnitOfWork, member: StaffMember) -> bool:
+async def has_acknowledged(uow: UnitOfWork, member: StaffMember) -> bool:
     policy = current_policy()
     found = await uow.session.scalar(
         select(func.count())
@@ -131,7 +131,7 @@ async def authorise(
         await audit.record(uow, deps, AuditAction.ACCESS_REFUSED, actor, command=command)
         await uow.commit()
         raise NotAuthorised(roles)
-    if policy and not await _has_acknowledged(uow, member):
+    if policy and not await has_acknowledged(uow, member):
         raise PolicyNotAcknowledged
     return member
 
@@ -177,7 +177,7 @@ async def acknowledge_policy(uow: UnitOfWork, deps: Deps, telegram_user_id: int)
     if member is None or not member.active:
         raise NotAuthorised((Role.ADVISER, Role.COORDINATOR, Role.SECURITY))
     policy = current_policy()
-    if not await _has_acknowledged(uow, member):
+    if not await has_acknowledged(uow, member):
         uow.session.add(
             PolicyAcknowledgement(
                 staff_id=member.id,

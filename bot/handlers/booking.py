@@ -1,0 +1,132 @@
+"""Booking an appointment: mode, then a day with free times, then a time, then confirm."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import keyboards, texts
+from bot.callbacks import ANY_MODE, Action
+from bot.handlers.common import (
+    App,
+    Context,
+    boundary,
+    deps_of,
+    press_of,
+    say,
+    settle_press,
+    uow_for,
+    user_id,
+)
+from bot.services import booking
+from bot.services.errors import NoSheet, SlotTaken, TooManyAppointments
+from bot.vocabulary import AppointmentMode
+
+
+def _mode(value: str | None) -> AppointmentMode | None:
+    return None if value in (None, ANY_MODE) else AppointmentMode(value)
+
+
+@boundary
+async def start_booking(update: Update, context: Context) -> None:
+    """/book, or the button after the sheet: ask how they would like to meet."""
+    await settle_press(update)
+    try:
+        async with uow_for(update, context) as uow:
+            await booking.require_sheet(uow, deps_of(context), user_id(update))
+    except NoSheet:
+        await say(update, context, texts.BOOK_NEEDS_SHEET)
+        return
+    await say(update, context, texts.BOOK_CHOOSE_MODE, keyboards.book_modes())
+
+
+async def _offer_days(update: Update, context: Context, mode: str, lead: str) -> None:
+    async with uow_for(update, context) as uow:
+        days = await booking.open_days(uow, deps_of(context), _mode(mode))
+    if not days:
+        await say(update, context, texts.BOOK_NO_SLOTS, keyboards.book_modes())
+        return
+    await say(update, context, lead, keyboards.book_days(mode, days))
+
+
+@boundary
+async def on_mode(update: Update, context: Context) -> None:
+    press = press_of(update)
+    assert press.mode is not None
+    await settle_press(update)
+    await _offer_days(update, context, press.mode, texts.BOOK_CHOOSE_DAY)
+
+
+@boundary
+async def on_day(update: Update, context: Context) -> None:
+    press = press_of(update)
+    assert press.mode is not None
+    assert press.day is not None
+    await settle_press(update)
+    deps = deps_of(context)
+    async with uow_for(update, context) as uow:
+        slots = await booking.slots_on(uow, deps, _mode(press.mode), press.day)
+    if not slots:
+        await _offer_days(update, context, press.mode, texts.BOOK_SLOT_TAKEN)
+        return
+    markup = keyboards.book_times(press.mode, slots, deps.settings.zone)
+    await say(update, context, texts.book_choose_time(press.day), markup)
+
+
+@boundary
+async def on_time(update: Update, context: Context) -> None:
+    press = press_of(update)
+    assert press.mode is not None
+    assert press.staff_id is not None
+    assert press.minute is not None
+    await settle_press(update)
+    deps = deps_of(context)
+    when = booking.from_epoch_minute(press.minute)
+    async with uow_for(update, context) as uow:
+        offered = await booking.open_slots(uow, deps, staff_id=press.staff_id)
+    slot = next((s for s in offered if s.starts_at == when), None)
+    if slot is None:
+        await _offer_days(update, context, press.mode, texts.BOOK_SLOT_TAKEN)
+        return
+    await say(
+        update,
+        context,
+        texts.book_confirm(slot.starts_at, slot.mode.value, deps.settings.zone),
+        keyboards.book_confirm(slot.staff_id, press.minute, press.mode),
+    )
+
+
+@boundary
+async def on_confirm(update: Update, context: Context) -> None:
+    """Book it; if someone was quicker, say so kindly and offer fresh choices."""
+    press = press_of(update)
+    assert press.staff_id is not None
+    assert press.minute is not None
+    await settle_press(update)
+    deps = deps_of(context)
+    when = booking.from_epoch_minute(press.minute)
+    try:
+        async with uow_for(update, context) as uow:
+            made = await booking.book(uow, deps, user_id(update), press.staff_id, when)
+    except SlotTaken:
+        await _offer_days(update, context, ANY_MODE, texts.BOOK_SLOT_TAKEN)
+        return
+    except TooManyAppointments as full:
+        await say(update, context, texts.too_many_appointments(full.limit))
+        return
+    settings = deps.settings
+    message = texts.booked(
+        made.starts_at, made.ends_at, made.mode.value, settings.zone, settings.office_details
+    )
+    if made.security_told:
+        message += "\n\n" + texts.SECURITY_TOLD_AT_BOOKING
+    await say(update, context, message)
+
+
+def register(app: App) -> None:
+    app.add_handler(CommandHandler("book", start_booking))
+    app.add_handler(CallbackQueryHandler(start_booking, pattern=rf"^{Action.BOOK_START.value}$"))
+    app.add_handler(CallbackQueryHandler(on_mode, pattern=rf"^{Action.BOOK_MODE.value}:"))
+    app.add_handler(CallbackQueryHandler(on_day, pattern=rf"^{Action.BOOK_DAY.value}:"))
+    app.add_handler(CallbackQueryHandler(on_time, pattern=rf"^{Action.BOOK_TIME.value}:"))
+    app.add_handler(CallbackQueryHandler(on_confirm, pattern=rf"^{Action.BOOK_CONFIRM.value}:"))

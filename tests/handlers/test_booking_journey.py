@@ -1,0 +1,157 @@
+"""Booking through Telegram: mode, day, time, confirm; the adviser's confidential summary."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot import texts
+from bot.notify import TelegramSender
+from bot.services import outbox, staff
+from bot.transport import LocalChat
+from bot.vocabulary import AppointmentMode, Role
+from storage.models import Appointment, AvailabilityWindow
+from tests.handlers.conftest import ADVISER, COORDINATOR, STUDENT, Bot, add_staff, submit_sheet
+
+ESCALATE = timedelta(minutes=15)
+
+
+async def adviser_with_tuesdays(bot: Bot, *, acknowledged: bool = True) -> None:
+    await add_staff(bot, ADVISER, Role.ADVISER, acknowledged=acknowledged)
+    async with bot.deps.uow() as uow:
+        member = await staff.find_staff(uow, bot.deps, ADVISER.id)
+        assert member is not None
+        for mode in (AppointmentMode.IN_PERSON, AppointmentMode.PHONE):
+            start = 10 * 60 if mode is AppointmentMode.IN_PERSON else 14 * 60
+            uow.session.add(
+                AvailabilityWindow(
+                    staff_id=member.id,
+                    weekday=1,
+                    start_minute=start,
+                    end_minute=start + 150,
+                    mode=mode.value,
+                    created_at=bot.deps.clock.now(),
+                )
+            )
+        await uow.commit()
+
+
+async def deliver(bot: Bot) -> None:
+    await outbox.dispatch(bot.deps, TelegramSender(bot.app.bot), escalate_after=ESCALATE)
+
+
+async def book_first_in_person(student: LocalChat) -> None:
+    await student.press(texts.BTN_BOOK)
+    assert student.last_text.startswith("Book an appointment")
+    await student.press("In person")
+    assert student.buttons()[0] == "Tue 1 Dec"
+    await student.press("Tue 1 Dec")
+    assert student.buttons()[:2] == ["10:00", "11:00"]
+    await student.press("10:00")
+    assert "Tuesday 1 December 2026, 10:00" in student.last_text
+    await student.press(texts.BTN_CONFIRM_BOOKING)
+
+
+async def test_a_student_books_after_the_sheet_and_the_adviser_gets_the_summary(
+    bot: Bot, student: LocalChat
+) -> None:
+    await adviser_with_tuesdays(bot)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    confirmation = student.last_text
+    assert confirmation.startswith("Booked. Tuesday 1 December 2026, 10:00 to 10:45, in person.")
+    assert bot.deps.settings.office_details in confirmation
+    assert "Security" not in confirmation
+    await deliver(bot)
+    summary = bot.chat(ADVISER).last_text
+    assert summary.startswith("CONFIDENTIAL: USS intake summary")
+    for expected in (
+        "Tuesday 1 December 2026, 10:00",
+        "Sam Jones",
+        "210012345",
+        "Academic appeal",
+        "Step-free access",
+        "Contact you by email: Yes",
+    ):
+        assert expected in summary
+    assert "Deadline soon: Tuesday 15 December 2026" in summary  # two weeks after the appointment
+    assert (
+        bot.api.messages(STUDENT.id)[-1].plain_text == confirmation
+    )  # nothing else went to the student
+
+
+async def test_a_student_removed_from_their_course_is_told_security_will_know_the_time(
+    bot: Bot, student: LocalChat
+) -> None:
+    await adviser_with_tuesdays(bot)
+    from tests.handlers.conftest import GOOD_BUTTON
+
+    GOOD_BUTTON["Question 10 "] = "Yes"
+    try:
+        await submit_sheet(student)
+    finally:
+        GOOD_BUTTON["Question 10 "] = "No"
+    await book_first_in_person(student)
+    assert texts.SECURITY_TOLD_AT_BOOKING in student.last_text
+
+
+async def test_a_time_no_longer_offered_is_refused_with_fresh_choices(
+    bot: Bot, student: LocalChat
+) -> None:
+    await adviser_with_tuesdays(bot)
+    await submit_sheet(student)
+    await student.press(texts.BTN_BOOK)
+    await student.press("In person")
+    await student.press("Tue 1 Dec")
+    times = bot.api.last_message_with_buttons(STUDENT.id)
+    assert times is not None
+    forged = next(d for label, d in times.buttons[0] if label == "10:00")
+    assert forged is not None
+    staff_and_minute = forged.split(":", 2)[2]
+    minute = int(staff_and_minute.split(":")[1]) + 7  # a start the adviser never offered
+    replies = await student.deliver(
+        bot.factory.callback(STUDENT, times, f"bc:{staff_and_minute.split(':')[0]}:{minute}")
+    )
+    assert texts.BOOK_SLOT_TAKEN.split(":")[0] in replies[-1].plain_text
+    async with bot.deps.uow() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(Appointment)) == 0
+
+
+async def test_booking_before_the_sheet_points_to_start(bot: Bot, student: LocalChat) -> None:
+    await adviser_with_tuesdays(bot)
+    await student.send("/book")
+    assert student.last_text == texts.BOOK_NEEDS_SHEET.replace("<b>", "").replace("</b>", "")
+
+
+async def test_with_no_free_times_the_student_is_told_kindly(bot: Bot, student: LocalChat) -> None:
+    await submit_sheet(student)
+    await student.send("/book")
+    await student.press("By video call")
+    assert "no free times" in student.last_text
+
+
+async def test_only_one_upcoming_appointment_by_default(bot: Bot, student: LocalChat) -> None:
+    await adviser_with_tuesdays(bot)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    await student.send("/book")
+    await student.press("By phone")
+    await student.press("Tue 1 Dec")
+    await student.press("14:00")
+    await student.press(texts.BTN_CONFIRM_BOOKING)
+    assert "You already have 1 upcoming appointment" in student.last_text
+
+
+async def test_if_the_adviser_cannot_receive_the_summary_coordinators_are_told_without_details(
+    bot: Bot, student: LocalChat
+) -> None:
+    await adviser_with_tuesdays(bot, acknowledged=False)
+    await add_staff(bot, COORDINATOR, Role.COORDINATOR)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    await deliver(bot)
+    assert bot.api.messages(ADVISER.id) == []
+    alert = bot.chat(COORDINATOR).last_text
+    assert "please reassign" in alert
+    assert "Sam Jones" not in alert

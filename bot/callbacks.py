@@ -15,7 +15,7 @@ from bot.vocabulary import AppointmentMode, ConsentScope, SheetField
 
 MAX_BYTES = 64
 ANY_MODE = "any"
-_STAFF_ID = re.compile(r"^[0-9a-f]{32}$")
+_ROW_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class Action(StrEnum):
@@ -37,12 +37,14 @@ class Action(StrEnum):
     POLICY_ACK = "pa"
     DEACTIVATE_ASK = "da"
     DEACTIVATE_CONFIRMED = "dc"
-    STAFF_CLOSE = "sz"
+    CLOSE = "sz"
     BOOK_START = "bk"
     BOOK_MODE = "bm"
     BOOK_DAY = "bd"
     BOOK_TIME = "bt"
     BOOK_CONFIRM = "bc"
+    APPOINTMENT_CANCEL_ASK = "ac"
+    APPOINTMENT_CANCEL_CONFIRMED = "ay"
 
 
 class InvalidCallback(ValueError):
@@ -60,6 +62,7 @@ class Press:
     mode: str | None = None
     day: date | None = None
     minute: int | None = None
+    appointment_id: str | None = None
 
 
 def encode(press: Press) -> str:
@@ -80,6 +83,8 @@ def encode(press: Press) -> str:
         parts.append(press.staff_id)
     if press.minute is not None:
         parts.append(str(press.minute))
+    if press.appointment_id is not None:
+        parts.append(press.appointment_id)
     data = ":".join(parts)
     if len(data.encode()) > MAX_BYTES:
         raise ValueError("callback data over 64 bytes")
@@ -100,6 +105,8 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.BOOK_DAY: ("mode", "day"),
     Action.BOOK_TIME: ("mode", "staff_id", "minute"),
     Action.BOOK_CONFIRM: ("staff_id", "minute"),
+    Action.APPOINTMENT_CANCEL_ASK: ("appointment_id",),
+    Action.APPOINTMENT_CANCEL_CONFIRMED: ("appointment_id",),
 }
 
 
@@ -146,8 +153,8 @@ def _parse(name: str, raw: str) -> object:
         if not raw.isdigit() or len(raw) > 9:
             raise ValueError
         return int(raw)
-    if name == "staff_id":
-        if not _STAFF_ID.match(raw):
+    if name in ("staff_id", "appointment_id"):
+        if not _ROW_ID.match(raw):
             raise ValueError
         return raw
     raise ValueError

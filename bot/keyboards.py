@@ -116,14 +116,14 @@ def staff_list(members: Sequence[StaffSummary], own_id: str) -> InlineKeyboardMa
     ]
     if not buttons:
         return None
-    buttons.append(_button(texts.BTN_DONE, Press(Action.STAFF_CLOSE)))
+    buttons.append(_button(texts.BTN_DONE, Press(Action.CLOSE)))
     return rows(*buttons)
 
 
 def deactivate_confirm(staff_id: str) -> InlineKeyboardMarkup:
     return rows(
         _button(texts.BTN_DEACTIVATE, Press(Action.DEACTIVATE_CONFIRMED, staff_id=staff_id)),
-        _button(texts.BTN_CANCEL, Press(Action.STAFF_CLOSE)),
+        _button(texts.BTN_CANCEL, Press(Action.CLOSE)),
         per_row=2,
     )
 
@@ -168,5 +168,26 @@ def book_confirm(staff_id: str, minute: int, mode: str) -> InlineKeyboardMarkup:
             texts.BTN_CONFIRM_BOOKING, Press(Action.BOOK_CONFIRM, staff_id=staff_id, minute=minute)
         ),
         _button(texts.BTN_BACK, Press(Action.BOOK_MODE, mode=mode)),
+        per_row=2,
+    )
+
+
+def my_appointments(items: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One cancel button per appointment: (label, appointment id)."""
+    return rows(
+        *[
+            _button(label, Press(Action.APPOINTMENT_CANCEL_ASK, appointment_id=appointment_id))
+            for label, appointment_id in items
+        ]
+    )
+
+
+def cancel_appointment_confirm(appointment_id: str) -> InlineKeyboardMarkup:
+    return rows(
+        _button(
+            texts.BTN_CANCEL_APPOINTMENT,
+            Press(Action.APPOINTMENT_CANCEL_CONFIRMED, appointment_id=appointment_id),
+        ),
+        _button(texts.BTN_KEEP_APPOINTMENT, Press(Action.CLOSE)),
         per_row=2,
     )

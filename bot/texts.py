@@ -438,6 +438,7 @@ HELP_STUDENT = (
     "<b>What I can do</b>\n"
     "/start: begin or carry on your information sheet\n"
     "/book: book an appointment with an adviser\n"
+    "/appointments: your appointments, and cancelling one\n"
     "/mysheet: see what you told us and your consent choices\n"
     "/consent: see or change what your adviser may do for you\n"
     "/privacy: how we protect your information\n"
@@ -645,4 +646,44 @@ def summary_needs_reassigning(when: datetime, zone: ZoneInfo) -> str:
     return (
         f"A booking for {escape(format_moment(when, zone))} is with an adviser who is not "
         "active: please reassign it."
+    )
+
+
+# ---------------------------------------------------------------- my appointments
+NO_APPOINTMENTS = "You have no upcoming appointments. /book to make one."
+
+
+def appointment_line(when: datetime, ends: datetime, mode: str, zone: ZoneInfo) -> str:
+    return (
+        f"<b>{escape(format_moment(when, zone))}</b> to {ends.astimezone(zone):%H:%M}, "
+        f"{escape(MODE_LABELS.get(mode, mode).lower())}"
+    )
+
+
+def appointments_list(lines: list[str]) -> str:
+    return "<b>Your upcoming appointments</b>\n" + "\n".join(f"• {line}" for line in lines)
+
+
+def btn_cancel_appointment(when: datetime, zone: ZoneInfo) -> str:
+    return f"Cancel {when.astimezone(zone):%a %d %b %H:%M}"
+
+
+def cancel_appointment_confirm(line: str) -> str:
+    return f"Cancel your appointment on {line}? The time will be offered to other students."
+
+
+BTN_CANCEL_APPOINTMENT = "Yes, cancel it"
+BTN_KEEP_APPOINTMENT = "No, keep it"
+APPOINTMENT_KEPT = "Your appointment is kept."
+
+
+def appointment_cancelled(line: str) -> str:
+    return f"Cancelled: {line}. /book if you would like another time."
+
+
+def adviser_told_cancelled(when: datetime, zone: ZoneInfo, student: str) -> str:
+    return (
+        "<b>CONFIDENTIAL</b>\n"
+        f"The appointment on {escape(format_moment(when, zone))} with {escape(student)} "
+        "was cancelled by the student."
     )

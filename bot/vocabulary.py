@@ -133,6 +133,7 @@ class AuditAction(StrEnum):
     KEYS_ROTATED = "keys.rotated"
     AVAILABILITY_CHANGED = "availability.changed"
     APPOINTMENT_BOOKED = "appointment.booked"
+    APPOINTMENT_CANCELLED = "appointment.cancelled"
 
 
 class RejectReason(StrEnum):

@@ -123,7 +123,69 @@ async def on_confirm(update: Update, context: Context) -> None:
     await say(update, context, message)
 
 
+def _line(view: booking.AppointmentView, context: Context) -> str:
+    zone = deps_of(context).settings.zone
+    return texts.appointment_line(view.starts_at, view.ends_at, view.mode.value, zone)
+
+
+@boundary
+async def my_appointments(update: Update, context: Context) -> None:
+    """/appointments: what is booked, each with a cancel button."""
+    deps = deps_of(context)
+    async with uow_for(update, context) as uow:
+        views = await booking.my_appointments(uow, deps, user_id(update))
+    if not views:
+        await say(update, context, texts.NO_APPOINTMENTS)
+        return
+    zone = deps.settings.zone
+    buttons = [(texts.btn_cancel_appointment(v.starts_at, zone), v.appointment_id) for v in views]
+    await say(
+        update,
+        context,
+        texts.appointments_list([_line(v, context) for v in views]),
+        keyboards.my_appointments(buttons),
+    )
+
+
+@boundary
+async def on_cancel_ask(update: Update, context: Context) -> None:
+    press = press_of(update)
+    assert press.appointment_id is not None
+    async with uow_for(update, context) as uow:
+        view = await booking.my_appointment(
+            uow, deps_of(context), user_id(update), press.appointment_id
+        )
+    await settle_press(update)
+    await say(
+        update,
+        context,
+        texts.cancel_appointment_confirm(_line(view, context)),
+        keyboards.cancel_appointment_confirm(view.appointment_id),
+    )
+
+
+@boundary
+async def on_cancel_confirmed(update: Update, context: Context) -> None:
+    press = press_of(update)
+    assert press.appointment_id is not None
+    async with uow_for(update, context) as uow:
+        view = await booking.cancel_mine(
+            uow, deps_of(context), user_id(update), press.appointment_id
+        )
+    await settle_press(update)
+    await say(update, context, texts.appointment_cancelled(_line(view, context)))
+
+
 def register(app: App) -> None:
+    app.add_handler(CommandHandler("appointments", my_appointments))
+    app.add_handler(
+        CallbackQueryHandler(on_cancel_ask, pattern=rf"^{Action.APPOINTMENT_CANCEL_ASK.value}:")
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            on_cancel_confirmed, pattern=rf"^{Action.APPOINTMENT_CANCEL_CONFIRMED.value}:"
+        )
+    )
     app.add_handler(CommandHandler("book", start_booking))
     app.add_handler(CallbackQueryHandler(start_booking, pattern=rf"^{Action.BOOK_START.value}$"))
     app.add_handler(CallbackQueryHandler(on_mode, pattern=rf"^{Action.BOOK_MODE.value}:"))

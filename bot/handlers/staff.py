@@ -177,4 +177,4 @@ def register(app: App) -> None:
     app.add_handler(
         CallbackQueryHandler(on_deactivate, pattern=rf"^{Action.DEACTIVATE_CONFIRMED.value}:")
     )
-    app.add_handler(CallbackQueryHandler(on_close, pattern=rf"^{Action.STAFF_CLOSE.value}$"))
+    app.add_handler(CallbackQueryHandler(on_close, pattern=rf"^{Action.CLOSE.value}$"))

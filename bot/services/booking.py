@@ -20,7 +20,7 @@ from bot.services.availability import (
 )
 from bot.services.consent import current_consents
 from bot.services.deps import Deps
-from bot.services.errors import NoSheet, SlotTaken, TooManyAppointments
+from bot.services.errors import NoSheet, SlotTaken, StaleAction, TooManyAppointments
 from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answers
 from bot.services.students import find_student
 from bot.settings import Settings
@@ -282,3 +282,100 @@ async def slots_on(
         for s in await open_slots(uow, deps, mode=mode)
         if s.starts_at.astimezone(zone).date() == day
     ]
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    appointment_id: str
+    starts_at: datetime
+    ends_at: datetime
+    mode: AppointmentMode
+    status: AppointmentStatus
+
+
+def _view(appointment: Appointment) -> AppointmentView:
+    return AppointmentView(
+        appointment.id,
+        appointment.starts_at,
+        appointment.ends_at,
+        AppointmentMode(appointment.mode),
+        AppointmentStatus(appointment.status),
+    )
+
+
+async def my_appointments(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int
+) -> list[AppointmentView]:
+    """A student's upcoming booked appointments, soonest first."""
+    student = await find_student(uow, deps, telegram_user_id)
+    if student is None:
+        return []
+    rows = await uow.session.execute(
+        select(Appointment)
+        .where(
+            Appointment.student_id == student.id,
+            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.ends_at > deps.clock.now(),
+        )
+        .order_by(Appointment.starts_at)
+    )
+    return [_view(a) for a in rows.scalars()]
+
+
+async def _own_upcoming(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, appointment_id: str
+) -> tuple[Appointment, str]:
+    """The student's own live appointment, or StaleAction (someone else's id, or gone)."""
+    student = await find_student(uow, deps, telegram_user_id)
+    appointment = await uow.session.get(Appointment, appointment_id)
+    if (
+        student is None
+        or appointment is None
+        or appointment.student_id != student.id
+        or appointment.status != AppointmentStatus.BOOKED.value
+        or appointment.ends_at <= deps.clock.now()
+    ):
+        raise StaleAction
+    return appointment, student.id
+
+
+async def my_appointment(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, appointment_id: str
+) -> AppointmentView:
+    appointment, _ = await _own_upcoming(uow, deps, telegram_user_id, appointment_id)
+    return _view(appointment)
+
+
+async def cancel_mine(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, appointment_id: str
+) -> AppointmentView:
+    """The student cancels; the slot is free again at once and the adviser is told."""
+    appointment, student_id = await _own_upcoming(uow, deps, telegram_user_id, appointment_id)
+    now = deps.clock.now()
+    appointment.status = AppointmentStatus.CANCELLED.value
+    appointment.sequence += 1
+    appointment.updated_at = now
+    adviser = await uow.session.get(StaffMember, appointment.staff_id)
+    if adviser is not None and adviser.active:
+        sheet = await latest_submitted_sheet(uow, student_id)
+        name = read_answers(deps, sheet).get(SheetField.FULL_NAME) if sheet else None
+        await outbox.enqueue(
+            uow,
+            deps,
+            kind="adviser_cancellation",
+            chat_id=staff.staff_chat_id(deps, adviser),
+            html=texts.adviser_told_cancelled(
+                appointment.starts_at, deps.settings.zone, name or ""
+            ),
+            dedupe_key=f"cancelled:{appointment.id}:{appointment.sequence}",
+            ordering_key=f"adviser:{appointment.id}",
+        )
+    await audit.record(
+        uow,
+        deps,
+        AuditAction.APPOINTMENT_CANCELLED,
+        audit.student_actor(student_id),
+        appointment.id,
+    )
+    await uow.commit()
+    return _view(appointment)

@@ -155,3 +155,48 @@ async def test_if_the_adviser_cannot_receive_the_summary_coordinators_are_told_w
     alert = bot.chat(COORDINATOR).last_text
     assert "please reassign" in alert
     assert "Sam Jones" not in alert
+
+
+async def test_appointments_lists_and_cancels_with_confirmation_freeing_the_slot(
+    bot: Bot, student: LocalChat
+) -> None:
+    await adviser_with_tuesdays(bot)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    await deliver(bot)
+    await student.send("/appointments")
+    assert "Tuesday 1 December 2026, 10:00 to 10:45, in person" in student.last_text
+    await student.press("Cancel Tue 01 Dec 10:00")
+    assert student.buttons() == [texts.BTN_CANCEL_APPOINTMENT, texts.BTN_KEEP_APPOINTMENT]
+    await student.press(texts.BTN_CANCEL_APPOINTMENT)
+    assert student.last_text.startswith("Cancelled: Tuesday 1 December 2026, 10:00")
+    await deliver(bot)
+    assert "was cancelled by the student" in bot.chat(ADVISER).last_text
+    await student.send("/appointments")
+    assert student.last_text == texts.NO_APPOINTMENTS.replace("<b>", "")
+    # The slot is offered again.
+    await student.send("/book")
+    await student.press("In person")
+    await student.press("Tue 1 Dec")
+    assert "10:00" in student.buttons()
+
+
+async def test_someone_elses_appointment_id_is_refused_without_effect(
+    bot: Bot, student: LocalChat
+) -> None:
+    await adviser_with_tuesdays(bot)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    async with bot.deps.uow() as uow:
+        appointment_id = await uow.session.scalar(select(Appointment.id))
+    from bot.transport import LocalUser
+
+    mallory = bot.chat(LocalUser(6666, "Mallory"))
+    await mallory.send("/help")
+    replies = await mallory.deliver(
+        bot.factory.callback(mallory.user, mallory.last, f"ay:{appointment_id}")
+    )
+    assert "expired" in replies[-1].plain_text
+    async with bot.deps.uow() as uow:
+        status = await uow.session.scalar(select(Appointment.status))
+    assert status == "booked"

@@ -45,6 +45,7 @@ class Action(StrEnum):
     BOOK_CONFIRM = "bc"
     APPOINTMENT_CANCEL_ASK = "ac"
     APPOINTMENT_CANCEL_CONFIRMED = "ay"
+    WINDOW_REMOVE = "wr"
 
 
 class InvalidCallback(ValueError):
@@ -63,6 +64,7 @@ class Press:
     day: date | None = None
     minute: int | None = None
     appointment_id: str | None = None
+    window_id: str | None = None
 
 
 def encode(press: Press) -> str:
@@ -85,6 +87,8 @@ def encode(press: Press) -> str:
         parts.append(str(press.minute))
     if press.appointment_id is not None:
         parts.append(press.appointment_id)
+    if press.window_id is not None:
+        parts.append(press.window_id)
     data = ":".join(parts)
     if len(data.encode()) > MAX_BYTES:
         raise ValueError("callback data over 64 bytes")
@@ -107,6 +111,7 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.BOOK_CONFIRM: ("staff_id", "minute"),
     Action.APPOINTMENT_CANCEL_ASK: ("appointment_id",),
     Action.APPOINTMENT_CANCEL_CONFIRMED: ("appointment_id",),
+    Action.WINDOW_REMOVE: ("window_id",),
 }
 
 
@@ -153,7 +158,7 @@ def _parse(name: str, raw: str) -> object:
         if not raw.isdigit() or len(raw) > 9:
             raise ValueError
         return int(raw)
-    if name in ("staff_id", "appointment_id"):
+    if name in ("staff_id", "appointment_id", "window_id"):
         if not _ROW_ID.match(raw):
             raise ValueError
         return raw

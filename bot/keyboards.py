@@ -191,3 +191,13 @@ def cancel_appointment_confirm(appointment_id: str) -> InlineKeyboardMarkup:
         _button(texts.BTN_KEEP_APPOINTMENT, Press(Action.CLOSE)),
         per_row=2,
     )
+
+
+def schedule(windows: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
+    """A remove button per weekly window: (label, window id)."""
+    if not windows:
+        return None
+    return rows(
+        *[_button(label, Press(Action.WINDOW_REMOVE, window_id=wid)) for label, wid in windows],
+        per_row=2,
+    )

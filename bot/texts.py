@@ -7,7 +7,7 @@ because the ledger keeps the version and a digest of the exact words each studen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -446,12 +446,16 @@ HELP_STUDENT = (
     "/help: this list"
 )
 HELP_ADVISER = (
-    "<b>Staff commands</b>\n/policy: read the confidentiality policy again\n/help: this list"
+    "<b>Staff commands</b>\n"
+    "/availability: your weekly times, days off and extra times\n"
+    "/policy: read the confidentiality policy again\n"
+    "/help: this list"
 )
 HELP_COORDINATOR = (
     "<b>Coordinator commands</b>\n"
     "/invite adviser | coordinator | security: make a single-use invite link\n"
     "/staff: list staff, and deactivate someone\n"
+    "/availability: your weekly times, days off and extra times\n"
     "/policy: read the confidentiality policy again\n"
     "/help: this list"
 )
@@ -687,3 +691,60 @@ def adviser_told_cancelled(when: datetime, zone: ZoneInfo, student: str) -> str:
         f"The appointment on {escape(format_moment(when, zone))} with {escape(student)} "
         "was cancelled by the student."
     )
+
+
+# ---------------------------------------------------------------- availability (staff)
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+AVAILABILITY_HELP = (
+    "<b>Change your availability</b>\n"
+    "/availability add Tue 10:00-12:30 in person: a weekly time (in person, phone or video)\n"
+    "/availability off 8/12/2026: a day off (or 8/12 14:00-16:00 for part of a day)\n"
+    "/availability extra 9/12/2026 14:00-16:00 phone: a one-off extra time\n"
+    "Bookings already made are kept when you remove time; cancel them from /today."
+)
+RANGE_PROBLEMS: Mapping[str, str] = {
+    "format": "I couldn't read that. Try: Tue 10:00-12:30 in person",
+    "weekday": "I didn't recognise the day. Use Mon, Tue, Wed, Thu, Fri, Sat or Sun.",
+    "time": "One of the times isn't a real time. Use the 24-hour clock, like 09:30 or 14:00.",
+    "order": "The end time must be after the start time.",
+    "too_short": "That is shorter than one appointment slot.",
+    "mode": "The kind of appointment must be in person, phone or video.",
+    "overlap": "That overlaps a weekly time you already have on that day.",
+    "date": "I couldn't read that date, or it has passed. Try 8/12/2026.",
+}
+
+
+def window_line(weekday: int, start: time, end: time, mode: str) -> str:
+    return (
+        f"{WEEKDAY_NAMES[weekday]} {start:%H:%M}-{end:%H:%M}, {escape(MODE_LABELS[mode].lower())}"
+    )
+
+
+def change_line(
+    day: date, kind: str, start: time | None, end: time | None, mode: str | None
+) -> str:
+    when = escape(format_date(day))
+    span = f" {start:%H:%M}-{end:%H:%M}" if start and end else ""
+    if kind == "add":
+        return f"Extra: {when}{span}, {escape(MODE_LABELS.get(mode or '', '').lower())}"
+    return f"Off: {when}{span or ' (all day)'}"
+
+
+def schedule(windows: list[str], changes: list[str]) -> str:
+    weekly = "\n".join(f"• {w}" for w in windows) or "• none yet"
+    one_off = "\n".join(f"• {c}" for c in changes) or "• none"
+    return (
+        f"<b>Your weekly times</b>\n{weekly}\n\n"
+        f"<b>Coming changes</b>\n{one_off}\n\n{AVAILABILITY_HELP}"
+    )
+
+
+def btn_remove_window(weekday: int, start: time) -> str:
+    return f"Remove {WEEKDAY_NAMES[weekday][:3]} {start:%H:%M}"
+
+
+def availability_added(line: str) -> str:
+    return f"Added: {line}."
+
+
+AVAILABILITY_REMOVED = "Removed. Bookings already made in that time are kept."

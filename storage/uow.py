@@ -27,10 +27,12 @@ class UnitOfWork:
         now: Callable[[], datetime],
         *,
         update_id: int | None = None,
+        on_marked: Callable[[int], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._now = now
         self._update_id = update_id
+        self._on_marked = on_marked
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
@@ -53,10 +55,13 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Commit, marking the update processed in the same transaction as its effects."""
-        if self._update_id is not None:
-            self.session.add(ProcessedUpdate(update_id=self._update_id, processed_at=self._now()))
+        marked = self._update_id
+        if marked is not None:
+            self.session.add(ProcessedUpdate(update_id=marked, processed_at=self._now()))
             self._update_id = None
         await self.session.commit()
+        if marked is not None and self._on_marked is not None:
+            self._on_marked(marked)
 
     async def rollback(self) -> None:
         await self.session.rollback()

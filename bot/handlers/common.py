@@ -22,12 +22,22 @@ from storage.uow import DuplicateUpdate, UnitOfWork
 
 log = logging.getLogger("bot.handlers")
 
+MARKED_MEMORY = 10_000
+
 
 class BotData:
     """The application's shared, typed state: the wired services."""
 
     def __init__(self) -> None:
         self._deps: Deps | None = None
+        # Updates this process has itself marked processed: a later unit of work for the same
+        # update is a second step of one handler, not a redelivery.
+        self.marked_here: set[int] = set()
+
+    def remember_marked(self, update_id: int) -> None:
+        if len(self.marked_here) > MARKED_MEMORY:
+            self.marked_here.clear()
+        self.marked_here.add(update_id)
 
     @property
     def deps(self) -> Deps:
@@ -51,8 +61,11 @@ def deps_of(context: Context) -> Deps:
 
 
 def uow_for(update: Update, context: Context) -> UnitOfWork:
-    """One unit of work per update, marking it processed when it commits."""
-    return deps_of(context).uow(update.update_id)
+    """A unit of work for this update; the first commit marks the update processed."""
+    data = context.bot_data
+    if update.update_id in data.marked_here:
+        return data.deps.uow()
+    return data.deps.uow(update.update_id, on_marked=data.remember_marked)
 
 
 def user_id(update: Update) -> int:

@@ -14,7 +14,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.callbacks import Action, InvalidCallback, decode
-from bot.handlers import booking, consent, intake, staff
+from bot.handlers import availability, booking, consent, intake, staff
 from bot.handlers.common import (
     App,
     Context,
@@ -134,6 +134,7 @@ def register(app: App) -> None:
     intake.register(app)
     consent.register(app)
     booking.register(app)
+    availability.register(app)
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))

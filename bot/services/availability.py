@@ -70,6 +70,8 @@ class RangeProblem(StrEnum):
     ORDER = "order"
     TOO_SHORT = "too_short"
     MODE = "mode"
+    OVERLAP = "overlap"
+    DATE = "date"
 
 
 class InvalidRange(ValueError):

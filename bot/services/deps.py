@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,8 +37,10 @@ class Deps:
             zone=s.zone,
         )
 
-    def uow(self, update_id: int | None = None) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.clock.now, update_id=update_id)
+    def uow(
+        self, update_id: int | None = None, on_marked: Callable[[int], None] | None = None
+    ) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.clock.now, update_id=update_id, on_marked=on_marked)
 
     def telegram_key(self, telegram_user_id: int) -> str:
         return self.index.digest(TELEGRAM_PURPOSE, str(telegram_user_id))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot import texts
 from bot.services import intake
 from bot.transport import LocalChat, LocalUser, check_html
-from tests.handlers.conftest import STUDENT, Bot, answer_current
+from tests.handlers.conftest import STUDENT, Bot, BotMaker, answer_current
 
 WRONG_REPLY = "went wrong on our side"
 
@@ -140,12 +140,18 @@ async def test_someone_elses_button_acts_only_on_their_own_state(
     assert view.step.value == "year"
 
 
-async def test_a_redelivered_update_has_no_second_effect(bot: Bot, student: LocalChat) -> None:
+async def test_an_update_redelivered_after_a_restart_has_no_second_effect(
+    make_bot: BotMaker,
+) -> None:
+    first = await make_bot()
+    student = first.chat(STUDENT)
     await at_question(student, 1)
-    payload = bot.factory.text(STUDENT, "Sam Jones")
+    payload = first.factory.text(STUDENT, "Sam Jones")
     await student.deliver(payload)
     assert student.last_text.startswith("Question 2 of 12")
-    replies = await student.deliver(payload)  # Telegram sends it again after a restart
+    restarted = await make_bot()  # Telegram sends it again to the new process
+    bot = restarted
+    replies = await restarted.chat(STUDENT).deliver(payload)
     assert replies == []
     async with bot.deps.uow() as uow:
         view = await intake.current(uow, bot.deps, STUDENT.id)

@@ -1,0 +1,85 @@
+"""/availability: an adviser's weekly times, days off and extra times."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import keyboards, texts
+from bot.callbacks import Action
+from bot.handlers.common import (
+    App,
+    Context,
+    boundary,
+    deps_of,
+    press_of,
+    say,
+    settle_press,
+    uow_for,
+    user_id,
+)
+from bot.services import schedule
+from bot.services.availability import ChangeKind, InvalidRange, WeeklyWindow
+
+
+def _window_line(window: WeeklyWindow) -> str:
+    return texts.window_line(window.weekday, window.start, window.end, window.mode.value)
+
+
+async def _show(update: Update, context: Context) -> None:
+    async with uow_for(update, context) as uow:
+        mine = await schedule.my_schedule(uow, deps_of(context), user_id(update))
+    windows = [_window_line(w.window) for w in mine.windows]
+    changes = [
+        texts.change_line(c.day, c.kind.value, c.start, c.end, c.mode.value if c.mode else None)
+        for c in mine.changes
+    ]
+    buttons = [
+        (texts.btn_remove_window(w.window.weekday, w.window.start), w.window_id)
+        for w in mine.windows
+    ]
+    await say(update, context, texts.schedule(windows, changes), keyboards.schedule(buttons))
+
+
+@boundary
+async def availability(update: Update, context: Context) -> None:
+    """/availability [add … | off … | extra …]."""
+    args = context.args or []
+    verb, rest = (args[0].lower(), " ".join(args[1:])) if args else ("", "")
+    deps, who = deps_of(context), user_id(update)
+    try:
+        async with uow_for(update, context) as uow:
+            if verb == "add":
+                window = await schedule.add_weekly(uow, deps, who, rest)
+                await say(update, context, texts.availability_added(_window_line(window)))
+            elif verb in ("off", "extra"):
+                kind = ChangeKind.REMOVE if verb == "off" else ChangeKind.ADD
+                change = await schedule.add_change(uow, deps, who, kind, rest)
+                line = texts.change_line(
+                    change.day,
+                    change.kind.value,
+                    change.start,
+                    change.end,
+                    change.mode.value if change.mode else None,
+                )
+                await say(update, context, texts.availability_added(line))
+    except InvalidRange as problem:
+        await say(update, context, texts.RANGE_PROBLEMS[problem.problem.value])
+        return
+    await _show(update, context)
+
+
+@boundary
+async def on_remove(update: Update, context: Context) -> None:
+    press = press_of(update)
+    assert press.window_id is not None
+    async with uow_for(update, context) as uow:
+        await schedule.remove_weekly(uow, deps_of(context), user_id(update), press.window_id)
+    await settle_press(update)
+    await say(update, context, texts.AVAILABILITY_REMOVED)
+    await _show(update, context)
+
+
+def register(app: App) -> None:
+    app.add_handler(CommandHandler("availability", availability))
+    app.add_handler(CallbackQueryHandler(on_remove, pattern=rf"^{Action.WINDOW_REMOVE.value}:"))

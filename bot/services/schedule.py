@@ -1,0 +1,216 @@
+"""Advisers keep their own availability: weekly windows, days off and extra times."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+
+from sqlalchemy import select
+
+from bot.services import audit, staff
+from bot.services.availability import (
+    ChangeKind,
+    InvalidRange,
+    RangeProblem,
+    WeeklyWindow,
+    parse_weekly_range,
+)
+from bot.services.booking import booking_rules
+from bot.services.deps import Deps
+from bot.services.errors import StaleAction
+from bot.services.sheet import AnswerRejected, parse_date
+from bot.vocabulary import AppointmentMode, AuditAction, Role
+from storage.models import AvailabilityChange, AvailabilityWindow, StaffMember
+from storage.uow import UnitOfWork
+
+SCHEDULING_ROLES = (Role.ADVISER, Role.COORDINATOR)
+
+
+@dataclass(frozen=True)
+class WindowView:
+    window_id: str
+    window: WeeklyWindow
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    day: date
+    kind: ChangeKind
+    start: time | None
+    end: time | None
+    mode: AppointmentMode | None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    windows: list[WindowView]
+    changes: list[ChangeView]
+
+
+def _minutes(at: time) -> int:
+    return at.hour * 60 + at.minute
+
+
+def _time(minute: int) -> time:
+    return time(minute // 60, minute % 60)
+
+
+async def _me(uow: UnitOfWork, deps: Deps, telegram_user_id: int, command: str) -> StaffMember:
+    return await staff.authorise(uow, deps, telegram_user_id, SCHEDULING_ROLES, command=command)
+
+
+async def my_schedule(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Schedule:
+    """The weekly pattern and the one-off changes from today on."""
+    me = await _me(uow, deps, telegram_user_id, "availability")
+    return await schedule_of(uow, deps, me.id)
+
+
+async def schedule_of(uow: UnitOfWork, deps: Deps, staff_id: str) -> Schedule:
+    today = deps.clock.now().astimezone(deps.settings.zone).date()
+    windows = (
+        await uow.session.execute(
+            select(AvailabilityWindow)
+            .where(AvailabilityWindow.staff_id == staff_id)
+            .order_by(AvailabilityWindow.weekday, AvailabilityWindow.start_minute)
+        )
+    ).scalars()
+    changes = (
+        await uow.session.execute(
+            select(AvailabilityChange)
+            .where(AvailabilityChange.staff_id == staff_id, AvailabilityChange.day >= today)
+            .order_by(AvailabilityChange.day, AvailabilityChange.start_minute)
+        )
+    ).scalars()
+    return Schedule(
+        [
+            WindowView(
+                w.id,
+                WeeklyWindow(
+                    w.weekday, _time(w.start_minute), _time(w.end_minute), AppointmentMode(w.mode)
+                ),
+            )
+            for w in windows
+        ],
+        [
+            ChangeView(
+                c.day,
+                ChangeKind(c.kind),
+                _time(c.start_minute) if c.start_minute is not None else None,
+                _time(c.end_minute) if c.end_minute is not None else None,
+                AppointmentMode(c.mode) if c.mode else None,
+            )
+            for c in changes
+        ],
+    )
+
+
+async def add_weekly(uow: UnitOfWork, deps: Deps, telegram_user_id: int, text: str) -> WeeklyWindow:
+    """Add a weekly window typed as 'Tue 10:00-12:30 in person'; overlaps are refused."""
+    me = await _me(uow, deps, telegram_user_id, "availability")
+    window = parse_weekly_range(text, booking_rules(deps.settings))
+    await add_window(uow, deps, me.id, window, actor=audit.staff_actor(me.id))
+    await uow.commit()
+    return window
+
+
+async def add_window(
+    uow: UnitOfWork, deps: Deps, staff_id: str, window: WeeklyWindow, *, actor: str
+) -> None:
+    """Insert one weekly window unless it overlaps another on that weekday (caller commits)."""
+    existing = (
+        await uow.session.execute(
+            select(AvailabilityWindow).where(
+                AvailabilityWindow.staff_id == staff_id,
+                AvailabilityWindow.weekday == window.weekday,
+            )
+        )
+    ).scalars()
+    start, end = _minutes(window.start), _minutes(window.end)
+    if any(start < w.end_minute and w.start_minute < end for w in existing):
+        raise InvalidRange(RangeProblem.OVERLAP)
+    row = AvailabilityWindow(
+        staff_id=staff_id,
+        weekday=window.weekday,
+        start_minute=start,
+        end_minute=end,
+        mode=window.mode.value,
+        created_at=deps.clock.now(),
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    await audit.record(uow, deps, AuditAction.AVAILABILITY_CHANGED, actor, row.id, change="add")
+
+
+async def remove_weekly(uow: UnitOfWork, deps: Deps, telegram_user_id: int, window_id: str) -> None:
+    """Remove one of the caller's own weekly windows (bookings already made stand)."""
+    me = await _me(uow, deps, telegram_user_id, "availability")
+    row = await uow.session.get(AvailabilityWindow, window_id)
+    if row is None or row.staff_id != me.id:
+        raise StaleAction
+    await uow.session.delete(row)
+    await audit.record(
+        uow,
+        deps,
+        AuditAction.AVAILABILITY_CHANGED,
+        audit.staff_actor(me.id),
+        window_id,
+        change="remove",
+    )
+    await uow.commit()
+
+
+_CLOCK = r"\d{1,2}(?::\d{2})?"
+_DAY_RANGE = re.compile(
+    rf"^(?P<day>.+?)\s+(?P<start>{_CLOCK})\s*[-–]\s*(?P<end>{_CLOCK})(?P<mode>[a-z -]*)$"
+)
+
+
+async def add_change(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, kind: ChangeKind, text: str
+) -> ChangeView:
+    """A day off ('8/12/2026'), time off ('8/12 14:00-16:00'), or an extra time
+    ('9/12 14:00-16:00 phone')."""
+    me = await _me(uow, deps, telegram_user_id, "availability")
+    text = " ".join(text.lower().split())
+    today = deps.clock.now().astimezone(deps.settings.zone).date()
+    match = _DAY_RANGE.match(text)
+    day_text = match.group("day") if match else text
+    try:
+        day = parse_date(day_text, today)
+    except AnswerRejected:
+        raise InvalidRange(RangeProblem.DATE) from None
+    if day < today:
+        raise InvalidRange(RangeProblem.DATE)
+    start = end = None
+    mode: AppointmentMode | None = None
+    if match:
+        weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[day.weekday()]
+        parsed = parse_weekly_range(
+            f"{weekday} {match.group('start')}-{match.group('end')} {match.group('mode')}",
+            booking_rules(deps.settings),
+        )
+        start, end, mode = parsed.start, parsed.end, parsed.mode
+    elif kind is ChangeKind.ADD:
+        raise InvalidRange(RangeProblem.FORMAT)
+    row = AvailabilityChange(
+        staff_id=me.id,
+        day=day,
+        kind=kind.value,
+        start_minute=_minutes(start) if start else None,
+        end_minute=_minutes(end) if end else None,
+        mode=mode.value if mode and kind is ChangeKind.ADD else None,
+        created_at=deps.clock.now(),
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    await audit.record(
+        uow,
+        deps,
+        AuditAction.AVAILABILITY_CHANGED,
+        audit.staff_actor(me.id),
+        row.id,
+        change=kind.value,
+    )
+    await uow.commit()
+    return ChangeView(day, kind, start, end, mode if kind is ChangeKind.ADD else None)

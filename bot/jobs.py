@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.handlers.common import App, Context
 from bot.notify import TelegramSender
-from bot.services import outbox
+from bot.services import outbox, reminders
 from storage.uow import forget_processed_updates
 
 log = logging.getLogger("bot.jobs")
@@ -40,6 +40,16 @@ async def deliver_outbox(context: Context) -> None:
     await outbox.dispatch(deps, TelegramSender(context.bot), escalate_after=escalate_after)
 
 
+REMINDERS_EVERY_SECONDS = 60
+
+
+async def queue_reminders(context: Context) -> None:
+    """Queue the reminders that are due; the outbox job delivers them."""
+    queued = await reminders.queue_due_reminders(context.bot_data.deps)
+    if queued:
+        log.info("queued %d reminders", queued)
+
+
 def schedule_jobs(app: App) -> None:
     """Register the recurring jobs with explicit ids and safe APScheduler defaults."""
     queue: Any = app.job_queue
@@ -61,6 +71,13 @@ def schedule_jobs(app: App) -> None:
         first=1,
         name="deliver-outbox",
         job_kwargs={"id": "deliver-outbox", "replace_existing": True, "misfire_grace_time": 60},
+    )
+    queue.run_repeating(
+        queue_reminders,
+        interval=REMINDERS_EVERY_SECONDS,
+        first=5,
+        name="queue-reminders",
+        job_kwargs={"id": "queue-reminders", "replace_existing": True, "misfire_grace_time": 600},
     )
     queue.run_daily(
         forget_old_updates,

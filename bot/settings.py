@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     booking_horizon_days: int = Field(default=28, ge=1, le=180)
     max_upcoming_appointments: int = Field(default=1, ge=1, le=10)
     notice_escalate_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    reminder_offsets_minutes: Annotated[tuple[int, ...], NoDecode] = (24 * 60, 120)
     log_level: str = "INFO"
 
     @field_validator("email_domains", "categories", mode="before")
@@ -79,7 +80,7 @@ class Settings(BaseSettings):
             return tuple(p.strip() for p in value.split(",") if p.strip())
         return value
 
-    @field_validator("security_chat_ids", mode="before")
+    @field_validator("security_chat_ids", "reminder_offsets_minutes", mode="before")
     @classmethod
     def _split_ints(cls, value: object) -> object:
         if isinstance(value, str):

@@ -748,3 +748,12 @@ def availability_added(line: str) -> str:
 
 
 AVAILABILITY_REMOVED = "Removed. Bookings already made in that time are kept."
+
+
+def reminder(when: datetime, mode: str, zone: ZoneInfo, office: str) -> str:
+    where = f" at {escape(office)}" if mode == "in_person" else ""
+    return (
+        f"Reminder: your USS appointment is on <b>{escape(format_moment(when, zone))}</b>, "
+        f"{escape(MODE_LABELS.get(mode, mode).lower())}{where}. "
+        "/appointments if you need to cancel."
+    )

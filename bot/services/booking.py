@@ -21,6 +21,7 @@ from bot.services.availability import (
 from bot.services.consent import current_consents
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, SlotTaken, StaleAction, TooManyAppointments
+from bot.services.reminders import REMINDER, reminder_key
 from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answers
 from bot.services.students import find_student
 from bot.settings import Settings
@@ -355,6 +356,7 @@ async def cancel_mine(
     appointment.status = AppointmentStatus.CANCELLED.value
     appointment.sequence += 1
     appointment.updated_at = now
+    await outbox.withdraw(uow, kind=REMINDER, ordering_key=reminder_key(appointment.id))
     adviser = await uow.session.get(StaffMember, appointment.staff_id)
     if adviser is not None and adviser.active:
         sheet = await latest_submitted_sheet(uow, student_id)

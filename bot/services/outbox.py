@@ -215,3 +215,21 @@ async def pending_summary(uow: UnitOfWork) -> list[tuple[str, str, int, str | No
         .order_by(OutboxMessage.created_at)
     )
     return [(reference(i), k, a, e, c) for i, k, a, e, c in rows]
+
+
+async def withdraw(uow: UnitOfWork, *, kind: str, ordering_key: str) -> int:
+    """Drop messages of one kind not yet sent (a reminder for an appointment now cancelled)."""
+    rows = (
+        await uow.session.execute(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == kind,
+                OutboxMessage.ordering_key == ordering_key,
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+            )
+        )
+    ).scalars()
+    count = 0
+    for row in rows:
+        await uow.session.delete(row)
+        count += 1
+    return count

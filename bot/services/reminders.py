@@ -1,0 +1,73 @@
+"""Appointment reminders, derived from the database each run, so restarts lose none.
+
+Only with the student's consent to reminders in this chat. After downtime only the most
+recent reminder that has fallen due is sent (never a pile of stale ones), and each
+(appointment, version, offset) is queued at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot import texts
+from bot.services import outbox
+from bot.services.consent import current_consents
+from bot.services.deps import Deps
+from bot.services.students import student_chat_id
+from bot.vocabulary import AppointmentStatus, ConsentScope
+from storage.models import Appointment, Student
+
+REMINDER = "reminder"
+
+
+def reminder_key(appointment_id: str) -> str:
+    return f"student:{appointment_id}"
+
+
+async def queue_due_reminders(deps: Deps) -> int:
+    """Queue the reminders that have fallen due; returns how many were queued."""
+    offsets = sorted(timedelta(minutes=m) for m in deps.settings.reminder_offsets_minutes)
+    if not offsets:
+        return 0
+    now = deps.clock.now()
+    queued = 0
+    async with deps.uow() as uow:
+        rows = await uow.session.execute(
+            select(Appointment, Student)
+            .join(Student, Student.id == Appointment.student_id)
+            .where(
+                Appointment.status == AppointmentStatus.BOOKED.value,
+                Appointment.starts_at > now,
+                Appointment.starts_at <= now + offsets[-1],
+            )
+        )
+        for appointment, student in rows:
+            due = [o for o in offsets if appointment.starts_at - o <= now]
+            if not due:
+                continue
+            consents = await current_consents(uow, student.id)
+            if consents[ConsentScope.REMINDERS].granted is not True:
+                continue
+            offset = due[0]  # the nearest to the appointment supersedes earlier ones
+            made = await outbox.enqueue(
+                uow,
+                deps,
+                kind=REMINDER,
+                chat_id=student_chat_id(deps, student),
+                html=texts.reminder(
+                    appointment.starts_at,
+                    appointment.mode,
+                    deps.settings.zone,
+                    deps.settings.office_details,
+                ),
+                dedupe_key=(
+                    f"reminder:{appointment.id}:{appointment.sequence}:"
+                    f"{int(offset.total_seconds() // 60)}"
+                ),
+                ordering_key=reminder_key(appointment.id),
+            )
+            queued += made is not None
+        await uow.commit()
+    return queued

@@ -12,6 +12,7 @@ from bot.services import audit as audit_service
 from bot.services import staff
 from bot.services.deps import Deps
 from bot.services.errors import AlreadyStaff
+from bot.services.term_import import import_weekly_csv
 from bot.settings import Settings, SettingsError
 from bot.vocabulary import AuditAction, Role
 from storage import audit
@@ -122,6 +123,20 @@ async def verify_audit(settings: Settings) -> int:
         file=sys.stderr,
     )
     return 1
+
+
+async def import_availability(settings: Settings, text: str) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        async with deps.uow() as uow:
+            report = await import_weekly_csv(uow, deps, text)
+    finally:
+        await engine.dispose()
+    print(f"Accepted {report.accepted} row(s); rejected {len(report.rejected)}.")
+    for line, reason in report.rejected:
+        print(f"  line {line}: {reason}")
+    return 0 if not report.rejected else 1
 
 
 async def rotate_keys(settings: Settings) -> int:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
@@ -69,6 +70,21 @@ def _parser() -> argparse.ArgumentParser:
         description="Walk the audit chain and report the first broken link.",
     )
 
+    availability = sub.add_parser(
+        "availability", help="set up advisers' availability", description="Availability tools."
+    )
+    availability_sub = availability.add_subparsers(
+        dest="availability_command", metavar="ACTION", required=True
+    )
+    importing = availability_sub.add_parser(
+        "import",
+        help="add weekly times from a CSV file",
+        description="Add weekly availability from a CSV file with the header "
+        "adviser_telegram_id,weekday,start,end,mode (e.g. 123456789,Tue,10:00,12:30,in person). "
+        "Valid rows are added; each rejected row is reported with its line and reason.",
+    )
+    importing.add_argument("file", help="the CSV file")
+
     keys = sub.add_parser("keys", help="key rotation", description="Key management.")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     keys_sub.add_parser(
@@ -107,6 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(admin.list_staff(settings))
         if args.command == "audit":
             return asyncio.run(admin.verify_audit(settings))
+        if args.command == "availability":
+            try:
+                text = Path(args.file).read_text(encoding="utf-8-sig")
+            except OSError as problem:
+                print(f"Cannot read {args.file}: {problem.strerror}.", file=sys.stderr)
+                return 1
+            return asyncio.run(admin.import_availability(settings, text))
         if args.command == "keys":
             return asyncio.run(admin.rotate_keys(settings))
     except SettingsError as problem:

@@ -199,3 +199,38 @@ def test_the_demo_runs_a_scripted_session_and_keeps_no_plaintext(tmp_path: Path)
     raw = b"".join(p.read_bytes() for p in (tmp_path / "demo").glob("uss-demo.db*"))
     assert raw
     assert b"Canarybird" not in raw
+
+
+def test_availability_import_adds_valid_rows_and_reports_each_rejected_one(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    run(["migrate"], env, cwd=tmp_path)
+    run(
+        ["staff", "add", "--role", "adviser", "--telegram-id", "42", "--name", "Alex"],
+        env,
+        cwd=tmp_path,
+    )
+    csv_file = tmp_path / "term.csv"
+    csv_file.write_text(
+        "adviser_telegram_id,weekday,start,end,mode\n"
+        "42,Tue,10:00,12:30,in person\n"
+        "42,Thu,14:00,16:00,phone\n"
+        "42,Tue,11:00,13:00,video\n"
+        "99,Mon,10:00,12:00,phone\n"
+        "42,Wed,12:00,10:00,phone\n"
+        "x,Fri,10:00,12:00,video\n",
+        encoding="utf-8",
+    )
+    result = run(["availability", "import", str(csv_file)], env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Accepted 2 row(s); rejected 4." in result.stdout
+    for expected in (
+        "line 4: overlap",
+        "line 5: no active adviser",
+        "line 6: order",
+        "line 7: adviser_telegram_id is not a number",
+    ):
+        assert expected in result.stdout
+    missing = run(["availability", "import", str(tmp_path / "nope.csv")], env, cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "Cannot read" in missing.stderr

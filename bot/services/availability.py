@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.settings import Settings
 from bot.vocabulary import AppointmentMode
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -53,6 +54,16 @@ class BookingRules:
     min_notice: timedelta
     horizon: timedelta
     zone: ZoneInfo
+
+
+def booking_rules(settings: Settings) -> BookingRules:
+    return BookingRules(
+        slot=timedelta(minutes=settings.slot_minutes),
+        buffer=timedelta(minutes=settings.buffer_minutes),
+        min_notice=timedelta(minutes=settings.min_notice_minutes),
+        horizon=timedelta(days=settings.booking_horizon_days),
+        zone=settings.zone,
+    )
 
 
 @dataclass(frozen=True, order=True)

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot import texts
 from bot.services import audit, outbox, staff
-from bot.services.availability import (
-    BookingRules,
-    ChangeKind,
-    DayChange,
-    Slot,
-    WeeklyWindow,
-    free_slots,
-)
+from bot.services.availability import Slot, booking_rules, free_slots
 from bot.services.consent import current_consents
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, SlotTaken, StaleAction, TooManyAppointments
 from bot.services.reminders import REMINDER, reminder_key
+from bot.services.schedule import schedule_of
 from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answers
 from bot.services.students import find_student
-from bot.settings import Settings
 from bot.vocabulary import (
     AppointmentMode,
     AppointmentStatus,
@@ -33,24 +26,10 @@ from bot.vocabulary import (
     SheetField,
     YesNo,
 )
-from storage.models import Appointment, AvailabilityChange, AvailabilityWindow, StaffMember
+from storage.models import Appointment, StaffMember
 from storage.uow import UnitOfWork
 
 ADVISING_ROLES = (Role.ADVISER.value, Role.COORDINATOR.value)
-
-
-def booking_rules(settings: Settings) -> BookingRules:
-    return BookingRules(
-        slot=timedelta(minutes=settings.slot_minutes),
-        buffer=timedelta(minutes=settings.buffer_minutes),
-        min_notice=timedelta(minutes=settings.min_notice_minutes),
-        horizon=timedelta(days=settings.booking_horizon_days),
-        zone=settings.zone,
-    )
-
-
-def _clock(minute: int) -> time:
-    return time(minute // 60, minute % 60)
 
 
 @dataclass(frozen=True)
@@ -64,37 +43,6 @@ class BookedAppointment:
 
 
 DEADLINE_SOON = timedelta(days=14)
-
-
-async def _schedule(uow: UnitOfWork, staff_id: str) -> tuple[list[WeeklyWindow], list[DayChange]]:
-    windows = (
-        await uow.session.execute(
-            select(AvailabilityWindow).where(AvailabilityWindow.staff_id == staff_id)
-        )
-    ).scalars()
-    changes = (
-        await uow.session.execute(
-            select(AvailabilityChange).where(AvailabilityChange.staff_id == staff_id)
-        )
-    ).scalars()
-    return (
-        [
-            WeeklyWindow(
-                w.weekday, _clock(w.start_minute), _clock(w.end_minute), AppointmentMode(w.mode)
-            )
-            for w in windows
-        ],
-        [
-            DayChange(
-                c.day,
-                ChangeKind(c.kind),
-                _clock(c.start_minute) if c.start_minute is not None else None,
-                _clock(c.end_minute) if c.end_minute is not None else None,
-                AppointmentMode(c.mode) if c.mode else None,
-            )
-            for c in changes
-        ],
-    )
 
 
 async def _booked(
@@ -127,13 +75,14 @@ async def open_slots(
     rules = booking_rules(deps.settings)
     slots: list[Slot] = []
     for adviser_id in (await uow.session.execute(query)).scalars():
-        weekly, changes = await _schedule(uow, adviser_id)
-        if not weekly and not changes:
+        schedule = await schedule_of(uow, deps, adviser_id)
+        weekly = [w.window for w in schedule.windows]
+        if not weekly and not schedule.changes:
             continue
         slots += free_slots(
             staff_id=adviser_id,
             weekly=weekly,
-            changes=changes,
+            changes=schedule.changes,
             booked=await _booked(uow, adviser_id, now - rules.buffer),
             rules=rules,
             now=now,

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import time
 
 from sqlalchemy import select
 
 from bot.services import audit, staff
 from bot.services.availability import (
     ChangeKind,
+    DayChange,
     InvalidRange,
     RangeProblem,
     WeeklyWindow,
+    booking_rules,
     parse_weekly_range,
 )
-from bot.services.booking import booking_rules
 from bot.services.deps import Deps
 from bot.services.errors import StaleAction
 from bot.services.sheet import AnswerRejected, parse_date
@@ -34,18 +35,9 @@ class WindowView:
 
 
 @dataclass(frozen=True)
-class ChangeView:
-    day: date
-    kind: ChangeKind
-    start: time | None
-    end: time | None
-    mode: AppointmentMode | None
-
-
-@dataclass(frozen=True)
 class Schedule:
     windows: list[WindowView]
-    changes: list[ChangeView]
+    changes: list[DayChange]
 
 
 def _minutes(at: time) -> int:
@@ -67,6 +59,7 @@ async def my_schedule(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Sch
 
 
 async def schedule_of(uow: UnitOfWork, deps: Deps, staff_id: str) -> Schedule:
+    """An adviser's weekly windows and their one-off changes from today on."""
     today = deps.clock.now().astimezone(deps.settings.zone).date()
     windows = (
         await uow.session.execute(
@@ -93,7 +86,7 @@ async def schedule_of(uow: UnitOfWork, deps: Deps, staff_id: str) -> Schedule:
             for w in windows
         ],
         [
-            ChangeView(
+            DayChange(
                 c.day,
                 ChangeKind(c.kind),
                 _time(c.start_minute) if c.start_minute is not None else None,
@@ -168,7 +161,7 @@ _DAY_RANGE = re.compile(
 
 async def add_change(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int, kind: ChangeKind, text: str
-) -> ChangeView:
+) -> DayChange:
     """A day off ('8/12/2026'), time off ('8/12 14:00-16:00'), or an extra time
     ('9/12 14:00-16:00 phone')."""
     me = await _me(uow, deps, telegram_user_id, "availability")
@@ -213,4 +206,4 @@ async def add_change(
         change=kind.value,
     )
     await uow.commit()
-    return ChangeView(day, kind, start, end, mode if kind is ChangeKind.ADD else None)
+    return DayChange(day, kind, start, end, mode if kind is ChangeKind.ADD else None)

@@ -7,8 +7,7 @@ import io
 from dataclasses import dataclass, field
 
 from bot.services import audit, staff
-from bot.services.availability import InvalidRange, parse_weekly_range
-from bot.services.booking import booking_rules
+from bot.services.availability import InvalidRange, booking_rules, parse_weekly_range
 from bot.services.deps import Deps
 from bot.services.schedule import add_window
 from bot.vocabulary import Role

@@ -46,6 +46,7 @@ class Action(StrEnum):
     APPOINTMENT_CANCEL_ASK = "ac"
     APPOINTMENT_CANCEL_CONFIRMED = "ay"
     WINDOW_REMOVE = "wr"
+    MOVE_START = "mv"
 
 
 class InvalidCallback(ValueError):
@@ -65,6 +66,7 @@ class Press:
     minute: int | None = None
     appointment_id: str | None = None
     window_id: str | None = None
+    ref: str | None = None
 
 
 def encode(press: Press) -> str:
@@ -89,6 +91,8 @@ def encode(press: Press) -> str:
         parts.append(press.appointment_id)
     if press.window_id is not None:
         parts.append(press.window_id)
+    if press.ref is not None:
+        parts.append(press.ref)
     data = ":".join(parts)
     if len(data.encode()) > MAX_BYTES:
         raise ValueError("callback data over 64 bytes")
@@ -112,7 +116,13 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.APPOINTMENT_CANCEL_ASK: ("appointment_id",),
     Action.APPOINTMENT_CANCEL_CONFIRMED: ("appointment_id",),
     Action.WINDOW_REMOVE: ("window_id",),
+    Action.MOVE_START: ("ref",),
 }
+# Booking steps taken to move an existing appointment carry its short reference last.
+_MAY_CARRY_REF = frozenset(
+    {Action.BOOK_MODE, Action.BOOK_DAY, Action.BOOK_TIME, Action.BOOK_CONFIRM}
+)
+REF_LENGTH = 8
 
 
 def decode(data: str | None) -> Press:
@@ -124,6 +134,8 @@ def decode(data: str | None) -> Press:
     except ValueError:
         raise InvalidCallback("unknown action") from None
     shape = _SHAPES.get(action, ())
+    if action in _MAY_CARRY_REF and len(args) == len(shape) + 1:
+        shape = (*shape, "ref")
     if len(args) != len(shape):
         raise InvalidCallback("wrong number of arguments")
     values: dict[str, object] = {}
@@ -158,6 +170,10 @@ def _parse(name: str, raw: str) -> object:
         if not raw.isdigit() or len(raw) > 9:
             raise ValueError
         return int(raw)
+    if name == "ref":
+        if not re.fullmatch(r"[0-9a-f]{8}", raw):
+            raise ValueError
+        return raw
     if name in ("staff_id", "appointment_id", "window_id"):
         if not _ROW_ID.match(raw):
             raise ValueError

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from bot.callbacks import ANY_MODE, Action, Press, encode
+from bot.callbacks import ANY_MODE, REF_LENGTH, Action, Press, encode
 from bot.services.availability import Slot
 from bot.services.booking import epoch_minute
 from bot.services.staff import StaffSummary
@@ -132,54 +132,68 @@ def book_start() -> InlineKeyboardMarkup:
     return rows(_button(texts.BTN_BOOK, Press(Action.BOOK_START)))
 
 
-def book_modes() -> InlineKeyboardMarkup:
+def book_modes(ref: str | None = None) -> InlineKeyboardMarkup:
     modes = [m.value for m in AppointmentMode]
-    buttons = [_button(texts.MODE_LABELS[m], Press(Action.BOOK_MODE, mode=m)) for m in modes]
-    buttons.append(_button(texts.MODE_LABELS_ANY, Press(Action.BOOK_MODE, mode=ANY_MODE)))
+    buttons = [
+        _button(texts.MODE_LABELS[m], Press(Action.BOOK_MODE, mode=m, ref=ref)) for m in modes
+    ]
+    buttons.append(_button(texts.MODE_LABELS_ANY, Press(Action.BOOK_MODE, mode=ANY_MODE, ref=ref)))
     return rows(*buttons, per_row=2)
 
 
-def book_days(mode: str, days: Sequence[date]) -> InlineKeyboardMarkup:
+def book_days(mode: str, days: Sequence[date], ref: str | None = None) -> InlineKeyboardMarkup:
     buttons = [
-        _button(f"{day:%a} {day.day} {day:%b}", Press(Action.BOOK_DAY, mode=mode, day=day))
+        _button(f"{day:%a} {day.day} {day:%b}", Press(Action.BOOK_DAY, mode=mode, day=day, ref=ref))
         for day in days[:12]
     ]
-    buttons.append(_button(texts.BTN_BACK, Press(Action.BOOK_START)))
+    back = Press(Action.MOVE_START, ref=ref) if ref else Press(Action.BOOK_START)
+    buttons.append(_button(texts.BTN_BACK, back))
     return rows(*buttons, per_row=3)
 
 
-def book_times(mode: str, slots: Sequence[Slot], zone: ZoneInfo) -> InlineKeyboardMarkup:
+def book_times(
+    mode: str, slots: Sequence[Slot], zone: ZoneInfo, ref: str | None = None
+) -> InlineKeyboardMarkup:
     buttons = []
     for slot in slots[:24]:
         label = f"{slot.starts_at.astimezone(zone):%H:%M}"
         if mode == ANY_MODE:
             label += f" {texts.MODE_LABELS[slot.mode.value].lower()}"
         press = Press(
-            Action.BOOK_TIME, mode=mode, staff_id=slot.staff_id, minute=epoch_minute(slot.starts_at)
+            Action.BOOK_TIME,
+            mode=mode,
+            staff_id=slot.staff_id,
+            minute=epoch_minute(slot.starts_at),
+            ref=ref,
         )
         buttons.append(_button(label, press))
-    buttons.append(_button(texts.BTN_BACK, Press(Action.BOOK_MODE, mode=mode)))
+    buttons.append(_button(texts.BTN_BACK, Press(Action.BOOK_MODE, mode=mode, ref=ref)))
     return rows(*buttons, per_row=3)
 
 
-def book_confirm(staff_id: str, minute: int, mode: str) -> InlineKeyboardMarkup:
+def book_confirm(
+    staff_id: str, minute: int, mode: str, ref: str | None = None
+) -> InlineKeyboardMarkup:
     return rows(
         _button(
-            texts.BTN_CONFIRM_BOOKING, Press(Action.BOOK_CONFIRM, staff_id=staff_id, minute=minute)
+            texts.BTN_CONFIRM_MOVE if ref else texts.BTN_CONFIRM_BOOKING,
+            Press(Action.BOOK_CONFIRM, staff_id=staff_id, minute=minute, ref=ref),
         ),
-        _button(texts.BTN_BACK, Press(Action.BOOK_MODE, mode=mode)),
+        _button(texts.BTN_BACK, Press(Action.BOOK_MODE, mode=mode, ref=ref)),
         per_row=2,
     )
 
 
-def my_appointments(items: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
-    """One cancel button per appointment: (label, appointment id)."""
-    return rows(
-        *[
-            _button(label, Press(Action.APPOINTMENT_CANCEL_ASK, appointment_id=appointment_id))
-            for label, appointment_id in items
+def my_appointments(items: Sequence[tuple[str, str, str]]) -> InlineKeyboardMarkup:
+    """Move and cancel buttons per appointment: (move label, cancel label, appointment id)."""
+    grid = [
+        [
+            _button(move, Press(Action.MOVE_START, ref=appointment_id[:REF_LENGTH])),
+            _button(cancel, Press(Action.APPOINTMENT_CANCEL_ASK, appointment_id=appointment_id)),
         ]
-    )
+        for move, cancel, appointment_id in items
+    ]
+    return InlineKeyboardMarkup(grid)
 
 
 def cancel_appointment_confirm(appointment_id: str) -> InlineKeyboardMarkup:

@@ -571,6 +571,7 @@ BOOK_SLOT_TAKEN = "Sorry, that time has just been taken. Here are the times stil
 BOOK_NEEDS_SHEET = "Please fill in the information sheet first: send /start."
 BTN_BOOK = "Book an appointment"
 BTN_CONFIRM_BOOKING = "Yes, book it"
+BTN_CONFIRM_MOVE = "Yes, move it there"
 BTN_BACK = "Back"
 
 
@@ -670,6 +671,28 @@ def appointments_list(lines: list[str]) -> str:
 
 def btn_cancel_appointment(when: datetime, zone: ZoneInfo) -> str:
     return f"Cancel {when.astimezone(zone):%a %d %b %H:%M}"
+
+
+def btn_move_appointment(when: datetime, zone: ZoneInfo) -> str:
+    return f"Move {when.astimezone(zone):%a %d %b %H:%M}"
+
+
+MOVE_CHOOSE_MODE = "<b>Move your appointment</b>\nHow would you like to meet your adviser?"
+
+
+def moved(old: datetime, line: str, zone: ZoneInfo) -> str:
+    return (
+        f"<b>Moved.</b> Your appointment is now {line} "
+        f"(it was {escape(format_moment(old, zone))}). /appointments shows it."
+    )
+
+
+def adviser_told_moved(old: datetime, new: datetime, zone: ZoneInfo, student: str) -> str:
+    return (
+        "<b>CONFIDENTIAL</b>\n"
+        f"The appointment with {escape(student)} on {escape(format_moment(old, zone))} has moved "
+        f"to <b>{escape(format_moment(new, zone))}</b>."
+    )
 
 
 def cancel_appointment_confirm(line: str) -> str:

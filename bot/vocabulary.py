@@ -134,6 +134,7 @@ class AuditAction(StrEnum):
     AVAILABILITY_CHANGED = "availability.changed"
     APPOINTMENT_BOOKED = "appointment.booked"
     APPOINTMENT_CANCELLED = "appointment.cancelled"
+    APPOINTMENT_MOVED = "appointment.moved"
 
 
 class RejectReason(StrEnum):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -40,13 +42,26 @@ async def start_booking(update: Update, context: Context) -> None:
     await say(update, context, texts.BOOK_CHOOSE_MODE, keyboards.book_modes())
 
 
-async def _offer_days(update: Update, context: Context, mode: str, lead: str) -> None:
+async def _offer_days(
+    update: Update, context: Context, mode: str, lead: str, ref: str | None = None
+) -> None:
     async with uow_for(update, context) as uow:
         days = await booking.open_days(uow, deps_of(context), _mode(mode))
     if not days:
-        await say(update, context, texts.BOOK_NO_SLOTS, keyboards.book_modes())
+        await say(update, context, texts.BOOK_NO_SLOTS, keyboards.book_modes(ref))
         return
-    await say(update, context, lead, keyboards.book_days(mode, days))
+    await say(update, context, lead, keyboards.book_days(mode, days, ref))
+
+
+@boundary
+async def start_move(update: Update, context: Context) -> None:
+    """Move from /appointments: check it is theirs and still ahead, then ask the mode."""
+    press = press_of(update)
+    assert press.ref is not None
+    async with uow_for(update, context) as uow:
+        await booking.movable(uow, deps_of(context), user_id(update), press.ref)
+    await settle_press(update)
+    await say(update, context, texts.MOVE_CHOOSE_MODE, keyboards.book_modes(press.ref))
 
 
 @boundary
@@ -54,7 +69,7 @@ async def on_mode(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.mode is not None
     await settle_press(update)
-    await _offer_days(update, context, press.mode, texts.BOOK_CHOOSE_DAY)
+    await _offer_days(update, context, press.mode, texts.BOOK_CHOOSE_DAY, press.ref)
 
 
 @boundary
@@ -67,9 +82,9 @@ async def on_day(update: Update, context: Context) -> None:
     async with uow_for(update, context) as uow:
         slots = await booking.slots_on(uow, deps, _mode(press.mode), press.day)
     if not slots:
-        await _offer_days(update, context, press.mode, texts.BOOK_SLOT_TAKEN)
+        await _offer_days(update, context, press.mode, texts.BOOK_SLOT_TAKEN, press.ref)
         return
-    markup = keyboards.book_times(press.mode, slots, deps.settings.zone)
+    markup = keyboards.book_times(press.mode, slots, deps.settings.zone, press.ref)
     await say(update, context, texts.book_choose_time(press.day), markup)
 
 
@@ -86,13 +101,13 @@ async def on_time(update: Update, context: Context) -> None:
         offered = await booking.open_slots(uow, deps, staff_id=press.staff_id)
     slot = next((s for s in offered if s.starts_at == when), None)
     if slot is None:
-        await _offer_days(update, context, press.mode, texts.BOOK_SLOT_TAKEN)
+        await _offer_days(update, context, press.mode, texts.BOOK_SLOT_TAKEN, press.ref)
         return
     await say(
         update,
         context,
         texts.book_confirm(slot.starts_at, slot.mode.value, deps.settings.zone),
-        keyboards.book_confirm(slot.staff_id, press.minute, press.mode),
+        keyboards.book_confirm(slot.staff_id, press.minute, press.mode, press.ref),
     )
 
 
@@ -105,6 +120,9 @@ async def on_confirm(update: Update, context: Context) -> None:
     await settle_press(update)
     deps = deps_of(context)
     when = booking.from_epoch_minute(press.minute)
+    if press.ref is not None:
+        await _confirm_move(update, context, press.ref, press.staff_id, when)
+        return
     try:
         async with uow_for(update, context) as uow:
             made = await booking.book(uow, deps, user_id(update), press.staff_id, when)
@@ -123,6 +141,22 @@ async def on_confirm(update: Update, context: Context) -> None:
     await say(update, context, message)
 
 
+async def _confirm_move(
+    update: Update, context: Context, ref: str, staff_id: str, when: datetime
+) -> None:
+    try:
+        async with uow_for(update, context) as uow:
+            old, view = await booking.reschedule(
+                uow, deps_of(context), user_id(update), ref, staff_id, when
+            )
+    except SlotTaken:
+        await _offer_days(update, context, ANY_MODE, texts.BOOK_SLOT_TAKEN, ref)
+        return
+    await say(
+        update, context, texts.moved(old, _line(view, context), deps_of(context).settings.zone)
+    )
+
+
 def _line(view: booking.AppointmentView, context: Context) -> str:
     zone = deps_of(context).settings.zone
     return texts.appointment_line(view.starts_at, view.ends_at, view.mode.value, zone)
@@ -138,7 +172,14 @@ async def my_appointments(update: Update, context: Context) -> None:
         await say(update, context, texts.NO_APPOINTMENTS)
         return
     zone = deps.settings.zone
-    buttons = [(texts.btn_cancel_appointment(v.starts_at, zone), v.appointment_id) for v in views]
+    buttons = [
+        (
+            texts.btn_move_appointment(v.starts_at, zone),
+            texts.btn_cancel_appointment(v.starts_at, zone),
+            v.appointment_id,
+        )
+        for v in views
+    ]
     await say(
         update,
         context,
@@ -178,6 +219,7 @@ async def on_cancel_confirmed(update: Update, context: Context) -> None:
 
 def register(app: App) -> None:
     app.add_handler(CommandHandler("appointments", my_appointments))
+    app.add_handler(CallbackQueryHandler(start_move, pattern=rf"^{Action.MOVE_START.value}:"))
     app.add_handler(
         CallbackQueryHandler(on_cancel_ask, pattern=rf"^{Action.APPOINTMENT_CANCEL_ASK.value}:")
     )

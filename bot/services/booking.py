@@ -330,3 +330,103 @@ async def cancel_mine(
     )
     await uow.commit()
     return _view(appointment)
+
+
+async def _own_by_ref(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, ref: str
+) -> tuple[Appointment, str]:
+    """The student's own upcoming appointment whose id starts with `ref`, or StaleAction."""
+    student = await find_student(uow, deps, telegram_user_id)
+    if student is None:
+        raise StaleAction
+    found = list(
+        (
+            await uow.session.execute(
+                select(Appointment).where(
+                    Appointment.student_id == student.id,
+                    Appointment.status == AppointmentStatus.BOOKED.value,
+                    Appointment.starts_at > deps.clock.now(),
+                    Appointment.id.startswith(ref, autoescape=True),
+                )
+            )
+        ).scalars()
+    )
+    if len(found) != 1:
+        raise StaleAction
+    return found[0], student.id
+
+
+async def movable(uow: UnitOfWork, deps: Deps, telegram_user_id: int, ref: str) -> AppointmentView:
+    appointment, _ = await _own_by_ref(uow, deps, telegram_user_id, ref)
+    return _view(appointment)
+
+
+async def reschedule(
+    uow: UnitOfWork,
+    deps: Deps,
+    telegram_user_id: int,
+    ref: str,
+    staff_id: str,
+    starts_at: datetime,
+) -> tuple[datetime, AppointmentView]:
+    """Move an appointment to an offered slot, keeping the record; the old slot frees at once.
+
+    Returns the old start and the appointment as it is now.
+    """
+    appointment, student_id = await _own_by_ref(uow, deps, telegram_user_id, ref)
+    offered = await open_slots(uow, deps, staff_id=staff_id)
+    slot = next((s for s in offered if s.starts_at == starts_at), None)
+    if slot is None:
+        raise SlotTaken
+    old_start, old_staff = appointment.starts_at, appointment.staff_id
+    appointment.staff_id = slot.staff_id
+    appointment.starts_at, appointment.ends_at = slot.starts_at, slot.ends_at
+    appointment.mode = slot.mode.value
+    appointment.sequence += 1
+    appointment.updated_at = deps.clock.now()
+    await outbox.withdraw(uow, kind=REMINDER, ordering_key=reminder_key(appointment.id))
+    try:
+        await uow.session.flush()
+        await _tell_advisers_moved(uow, deps, appointment, old_start, old_staff, student_id)
+        await audit.record(
+            uow,
+            deps,
+            AuditAction.APPOINTMENT_MOVED,
+            audit.student_actor(student_id),
+            appointment.id,
+            staff=slot.staff_id,
+        )
+        await uow.commit()
+    except IntegrityError:
+        await uow.rollback()
+        raise SlotTaken from None
+    return old_start, _view(appointment)
+
+
+async def _tell_advisers_moved(
+    uow: UnitOfWork,
+    deps: Deps,
+    appointment: Appointment,
+    old_start: datetime,
+    old_staff: str,
+    student_id: str,
+) -> None:
+    """The adviser it was with is told of the move; a new adviser gets the full summary."""
+    if appointment.staff_id != old_staff:
+        await _tell_adviser(uow, deps, appointment)
+    adviser = await uow.session.get(StaffMember, old_staff)
+    if adviser is None or not adviser.active:
+        return
+    sheet = await latest_submitted_sheet(uow, student_id)
+    name = read_answers(deps, sheet).get(SheetField.FULL_NAME) if sheet else None
+    await outbox.enqueue(
+        uow,
+        deps,
+        kind="adviser_move",
+        chat_id=staff.staff_chat_id(deps, adviser),
+        html=texts.adviser_told_moved(
+            old_start, appointment.starts_at, deps.settings.zone, name or ""
+        ),
+        dedupe_key=f"moved:{appointment.id}:{appointment.sequence}",
+        ordering_key=f"adviser:{appointment.id}",
+    )

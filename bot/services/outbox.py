@@ -136,10 +136,33 @@ async def _claim(deps: Deps, limit: int) -> list[str]:
         return [row.id for row in rows]
 
 
+MAX_ROUNDS = 10
+
+
 async def dispatch(
     deps: Deps, sender: Sender, *, limit: int = 50, escalate_after: timedelta
 ) -> DispatchReport:
-    """Send what is due, once each; retry failures with backoff; escalate the stuck."""
+    """Send what is due, once each; retry failures with backoff; escalate the stuck.
+
+    A message waits for the one before it with the same ordering key, so each round can
+    free the next; rounds go on while they deliver something.
+    """
+    total = DispatchReport()
+    for _ in range(MAX_ROUNDS):
+        report = await _dispatch_round(deps, sender, limit, escalate_after)
+        total = DispatchReport(
+            total.sent + report.sent,
+            total.retried + report.retried,
+            total.escalated + report.escalated,
+        )
+        if report.sent == 0:
+            break
+    return total
+
+
+async def _dispatch_round(
+    deps: Deps, sender: Sender, limit: int, escalate_after: timedelta
+) -> DispatchReport:
     sent = retried = escalated = 0
     for message_id in await _claim(deps, limit):
         async with deps.uow() as uow:

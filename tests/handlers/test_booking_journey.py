@@ -200,3 +200,58 @@ async def test_someone_elses_appointment_id_is_refused_without_effect(
     async with bot.deps.uow() as uow:
         status = await uow.session.scalar(select(Appointment.status))
     assert status == "booked"
+
+
+async def test_moving_keeps_the_record_frees_the_old_slot_and_tells_the_adviser(
+    bot: Bot, student: LocalChat
+) -> None:
+    await adviser_with_tuesdays(bot)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    async with bot.deps.uow() as uow:
+        original_id = await uow.session.scalar(select(Appointment.id))
+    await student.send("/appointments")
+    await student.press("Move Tue 01 Dec 10:00")
+    assert student.last_text.startswith("Move your appointment")
+    await student.press("By phone")
+    await student.press("Tue 1 Dec")
+    await student.press("14:00")
+    assert student.buttons()[0] == texts.BTN_CONFIRM_MOVE
+    await student.press(texts.BTN_CONFIRM_MOVE)
+    assert student.last_text.startswith(
+        "Moved. Your appointment is now Tuesday 1 December 2026, 14:00"
+    )
+    assert "(it was Tuesday 1 December 2026, 10:00)" in student.last_text
+    async with bot.deps.uow() as uow:
+        rows = list(
+            (
+                await uow.session.execute(
+                    select(Appointment.id, Appointment.mode, Appointment.sequence)
+                )
+            ).all()
+        )
+    assert rows == [(original_id, "phone", 1)]
+    await deliver(bot)
+    assert "has moved to Tuesday 1 December 2026, 14:00" in bot.chat(ADVISER).last_text
+    await student.send("/book")
+    await student.send("/appointments")
+    assert "14:00 to 14:45, by phone" in student.last_text
+
+
+async def test_a_move_button_for_someone_elses_appointment_is_refused(
+    bot: Bot, student: LocalChat
+) -> None:
+    await adviser_with_tuesdays(bot)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    async with bot.deps.uow() as uow:
+        appointment_id = await uow.session.scalar(select(Appointment.id))
+    assert appointment_id is not None
+    from bot.transport import LocalUser
+
+    mallory = bot.chat(LocalUser(6666, "Mallory"))
+    await mallory.send("/help")
+    replies = await mallory.deliver(
+        bot.factory.callback(mallory.user, mallory.last, f"mv:{appointment_id[:8]}")
+    )
+    assert "expired" in replies[-1].plain_text

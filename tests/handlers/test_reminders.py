@@ -80,7 +80,7 @@ async def test_a_cancelled_appointment_gets_no_reminder_even_one_already_queued(
     clock.set(APPOINTMENT - timedelta(hours=24))
     await queue_due_reminders(bot.deps)  # queued, not yet delivered
     await student.send("/appointments")
-    await student.press(0)
+    await student.press("Cancel Tue 01 Dec 10:00")
     await student.press("Yes, cancel it")
     await deliver(bot)
     clock.set(APPOINTMENT - timedelta(hours=2))

@@ -47,6 +47,7 @@ class Action(StrEnum):
     APPOINTMENT_CANCEL_CONFIRMED = "ay"
     WINDOW_REMOVE = "wr"
     MOVE_START = "mv"
+    CALENDAR = "ic"
 
 
 class InvalidCallback(ValueError):
@@ -117,6 +118,7 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.APPOINTMENT_CANCEL_CONFIRMED: ("appointment_id",),
     Action.WINDOW_REMOVE: ("window_id",),
     Action.MOVE_START: ("ref",),
+    Action.CALENDAR: ("appointment_id",),
 }
 # Booking steps taken to move an existing appointment carry its short reference last.
 _MAY_CARRY_REF = frozenset(

@@ -215,3 +215,8 @@ def schedule(windows: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
         *[_button(label, Press(Action.WINDOW_REMOVE, window_id=wid)) for label, wid in windows],
         per_row=2,
     )
+
+
+def calendar(appointment_id: str, *, cancelled: bool = False) -> InlineKeyboardMarkup:
+    label = texts.BTN_CALENDAR_CANCELLED if cancelled else texts.BTN_CALENDAR
+    return rows(_button(label, Press(Action.CALENDAR, appointment_id=appointment_id)))

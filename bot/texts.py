@@ -572,6 +572,9 @@ BOOK_NEEDS_SHEET = "Please fill in the information sheet first: send /start."
 BTN_BOOK = "Book an appointment"
 BTN_CONFIRM_BOOKING = "Yes, book it"
 BTN_CONFIRM_MOVE = "Yes, move it there"
+BTN_CALENDAR = "Add to my calendar (.ics)"
+BTN_CALENDAR_CANCELLED = "Update my calendar (.ics)"
+CALENDAR_CAPTION = "Open this file to add the appointment to your calendar, or update it there."
 BTN_BACK = "Back"
 
 

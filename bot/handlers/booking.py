@@ -20,7 +20,7 @@ from bot.handlers.common import (
     uow_for,
     user_id,
 )
-from bot.services import booking
+from bot.services import booking, calendar
 from bot.services.errors import NoSheet, SlotTaken, TooManyAppointments
 from bot.vocabulary import AppointmentMode
 
@@ -138,7 +138,7 @@ async def on_confirm(update: Update, context: Context) -> None:
     )
     if made.security_told:
         message += "\n\n" + texts.SECURITY_TOLD_AT_BOOKING
-    await say(update, context, message)
+    await say(update, context, message, keyboards.calendar(made.appointment_id))
 
 
 async def _confirm_move(
@@ -214,12 +214,37 @@ async def on_cancel_confirmed(update: Update, context: Context) -> None:
             uow, deps_of(context), user_id(update), press.appointment_id
         )
     await settle_press(update)
-    await say(update, context, texts.appointment_cancelled(_line(view, context)))
+    await say(
+        update,
+        context,
+        texts.appointment_cancelled(_line(view, context)),
+        keyboards.calendar(view.appointment_id, cancelled=True),
+    )
+
+
+@boundary
+async def on_calendar(update: Update, context: Context) -> None:
+    """Send the appointment's .ics file (a cancelled one removes it from the calendar)."""
+    press = press_of(update)
+    assert press.appointment_id is not None
+    async with uow_for(update, context) as uow:
+        made = await calendar.calendar_file(
+            uow, deps_of(context), user_id(update), press.appointment_id
+        )
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_document(
+        chat.id, document=made.content, filename=made.filename, caption=texts.CALENDAR_CAPTION
+    )
 
 
 def register(app: App) -> None:
     app.add_handler(CommandHandler("appointments", my_appointments))
     app.add_handler(CallbackQueryHandler(start_move, pattern=rf"^{Action.MOVE_START.value}:"))
+    app.add_handler(CallbackQueryHandler(on_calendar, pattern=rf"^{Action.CALENDAR.value}:"))
     app.add_handler(
         CallbackQueryHandler(on_cancel_ask, pattern=rf"^{Action.APPOINTMENT_CANCEL_ASK.value}:")
     )

@@ -255,3 +255,50 @@ async def test_a_move_button_for_someone_elses_appointment_is_refused(
         bot.factory.callback(mallory.user, mallory.last, f"mv:{appointment_id[:8]}")
     )
     assert "expired" in replies[-1].plain_text
+
+
+def ics_fields(chat: LocalChat) -> dict[str, str]:
+    document = chat.last.document
+    assert document is not None
+    name, content, _ = document
+    assert name.endswith(".ics")
+    text = content.decode()
+    assert "\r\n" in text
+    assert "Sam Jones" not in text
+    return dict(line.split(":", 1) for line in text.split("\r\n") if ":" in line)
+
+
+async def test_the_calendar_file_keeps_its_uid_and_follows_moves_and_cancellation(
+    bot: Bot, student: LocalChat
+) -> None:
+    await adviser_with_tuesdays(bot)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    await student.press(texts.BTN_CALENDAR)
+    booked = ics_fields(student)
+    assert (booked["SEQUENCE"], booked["DTSTART"], booked["STATUS"]) == (
+        "0",
+        "20261201T100000Z",
+        "CONFIRMED",
+    )
+    assert booked["LOCATION"] == bot.deps.settings.office_details.replace(",", "\\,").replace(
+        ";", "\\;"
+    )
+    await student.send("/appointments")
+    await student.press("Move Tue 01 Dec 10:00")
+    await student.press("By phone")
+    await student.press("Tue 1 Dec")
+    await student.press("14:00")
+    await student.press(texts.BTN_CONFIRM_MOVE)
+    await student.press(texts.BTN_CALENDAR)
+    moved = ics_fields(student)
+    assert moved["UID"] == booked["UID"]
+    assert (moved["SEQUENCE"], moved["DTSTART"]) == ("1", "20261201T140000Z")
+    assert "LOCATION" not in moved
+    await student.send("/appointments")
+    await student.press("Cancel Tue 01 Dec 14:00")
+    await student.press("Yes, cancel it")
+    await student.press(texts.BTN_CALENDAR_CANCELLED)
+    cancelled = ics_fields(student)
+    assert (cancelled["UID"], cancelled["SEQUENCE"]) == (booked["UID"], "2")
+    assert (cancelled["METHOD"], cancelled["STATUS"]) == ("CANCEL", "CANCELLED")

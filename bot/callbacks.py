@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from bot.vocabulary import AppointmentMode, ConsentScope, SheetField
+from bot.vocabulary import AppointmentMode, ConsentScope, ServiceCancelReason, SheetField
 
 MAX_BYTES = 64
 ANY_MODE = "any"
@@ -48,6 +48,10 @@ class Action(StrEnum):
     WINDOW_REMOVE = "wr"
     MOVE_START = "mv"
     CALENDAR = "ic"
+    MARK_ATTENDED = "ma"
+    MARK_NO_SHOW = "mn"
+    SERVICE_CANCEL_ASK = "mx"
+    SERVICE_CANCEL = "mr"
 
 
 class InvalidCallback(ValueError):
@@ -68,6 +72,7 @@ class Press:
     appointment_id: str | None = None
     window_id: str | None = None
     ref: str | None = None
+    reason: str | None = None
 
 
 def encode(press: Press) -> str:
@@ -94,6 +99,8 @@ def encode(press: Press) -> str:
         parts.append(press.window_id)
     if press.ref is not None:
         parts.append(press.ref)
+    if press.reason is not None:
+        parts.append(press.reason)
     data = ":".join(parts)
     if len(data.encode()) > MAX_BYTES:
         raise ValueError("callback data over 64 bytes")
@@ -119,6 +126,10 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.WINDOW_REMOVE: ("window_id",),
     Action.MOVE_START: ("ref",),
     Action.CALENDAR: ("appointment_id",),
+    Action.MARK_ATTENDED: ("appointment_id",),
+    Action.MARK_NO_SHOW: ("appointment_id",),
+    Action.SERVICE_CANCEL_ASK: ("appointment_id",),
+    Action.SERVICE_CANCEL: ("appointment_id", "reason"),
 }
 # Booking steps taken to move an existing appointment carry its short reference last.
 _MAY_CARRY_REF = frozenset(
@@ -172,6 +183,8 @@ def _parse(name: str, raw: str) -> object:
         if not raw.isdigit() or len(raw) > 9:
             raise ValueError
         return int(raw)
+    if name == "reason":
+        return ServiceCancelReason(raw).value
     if name == "ref":
         if not re.fullmatch(r"[0-9a-f]{8}", raw):
             raise ValueError

@@ -10,10 +10,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
 from bot.callbacks import ANY_MODE, REF_LENGTH, Action, Press, encode
+from bot.services.adviser_day import AgendaItem
 from bot.services.availability import Slot
 from bot.services.booking import epoch_minute
 from bot.services.staff import StaffSummary
-from bot.vocabulary import AppointmentMode, ConsentScope, SheetField
+from bot.vocabulary import AppointmentMode, AppointmentStatus, ConsentScope, SheetField
 
 
 def _button(label: str, press: Press) -> InlineKeyboardButton:
@@ -220,3 +221,42 @@ def schedule(windows: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
 def calendar(appointment_id: str, *, cancelled: bool = False) -> InlineKeyboardMarkup:
     label = texts.BTN_CALENDAR_CANCELLED if cancelled else texts.BTN_CALENDAR
     return rows(_button(label, Press(Action.CALENDAR, appointment_id=appointment_id)))
+
+
+def agenda(items: Sequence[AgendaItem], zone: ZoneInfo) -> InlineKeyboardMarkup | None:
+    """Attended and no-show once started; cancel while still booked."""
+    grid = []
+    for item in items:
+        row = []
+        if item.status is AppointmentStatus.BOOKED and item.started:
+            row.append(
+                _button(
+                    texts.btn_attended(item.starts_at, zone),
+                    Press(Action.MARK_ATTENDED, appointment_id=item.appointment_id),
+                )
+            )
+            row.append(
+                _button(
+                    texts.btn_no_show(item.starts_at, zone),
+                    Press(Action.MARK_NO_SHOW, appointment_id=item.appointment_id),
+                )
+            )
+        if item.status is AppointmentStatus.BOOKED:
+            row.append(
+                _button(
+                    texts.btn_service_cancel(item.starts_at, zone),
+                    Press(Action.SERVICE_CANCEL_ASK, appointment_id=item.appointment_id),
+                )
+            )
+        if row:
+            grid.append(row)
+    return InlineKeyboardMarkup(grid) if grid else None
+
+
+def service_cancel_reasons(appointment_id: str) -> InlineKeyboardMarkup:
+    buttons = [
+        _button(label, Press(Action.SERVICE_CANCEL, appointment_id=appointment_id, reason=code))
+        for code, label in texts.SERVICE_CANCEL_BUTTONS.items()
+    ]
+    buttons.append(_button(texts.BTN_CANCEL, Press(Action.CLOSE)))
+    return rows(*buttons, per_row=2)

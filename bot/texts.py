@@ -448,6 +448,7 @@ HELP_STUDENT = (
 HELP_ADVISER = (
     "<b>Staff commands</b>\n"
     "/availability: your weekly times, days off and extra times\n"
+    "/today, /week: your appointments; mark attended or no-show, or cancel\n"
     "/policy: read the confidentiality policy again\n"
     "/help: this list"
 )
@@ -456,6 +457,8 @@ HELP_COORDINATOR = (
     "/invite adviser | coordinator | security: make a single-use invite link\n"
     "/staff: list staff, and deactivate someone\n"
     "/availability: your weekly times, days off and extra times\n"
+    "/today, /week: your appointments; mark attended or no-show, or cancel\n"
+    "/today, /week: your appointments; mark attended or no-show, or cancel\n"
     "/policy: read the confidentiality policy again\n"
     "/help: this list"
 )
@@ -783,3 +786,75 @@ def reminder(when: datetime, mode: str, zone: ZoneInfo, office: str) -> str:
         f"{escape(MODE_LABELS.get(mode, mode).lower())}{where}. "
         "/appointments if you need to cancel."
     )
+
+
+# ---------------------------------------------------------------- the adviser's day
+SERVICE_CANCEL_REASONS: Mapping[str, str] = {
+    "unwell": "your adviser is unwell",
+    "closed": "the office has had to close",
+    "emergency": "of an emergency",
+    "other": "of something we could not avoid",
+}
+SERVICE_CANCEL_BUTTONS: Mapping[str, str] = {
+    "unwell": "Adviser unwell",
+    "closed": "Office closed",
+    "emergency": "Emergency",
+    "other": "Other reason",
+}
+STATUS_LABELS: Mapping[str, str] = {
+    "booked": "",
+    "attended": " ✓ attended",
+    "no_show": " ✗ no-show",
+}
+
+
+def cancelled_by_service(when: datetime, zone: ZoneInfo, reason: object) -> str:
+    because = SERVICE_CANCEL_REASONS.get(str(reason), SERVICE_CANCEL_REASONS["other"])
+    return (
+        f"We're very sorry: your USS appointment on <b>{escape(format_moment(when, zone))}</b> "
+        f"has had to be cancelled because {because}. Nothing you have told us is lost. "
+        "Please choose a new time with /book; if it is urgent, tell us when you book."
+    )
+
+
+def agenda(title: str, lines: list[str]) -> str:
+    body = "\n".join(lines) if lines else "No appointments."
+    return f"<b>CONFIDENTIAL: {escape(title)}</b>\n{body}"
+
+
+def agenda_line(
+    starts: datetime,
+    ends: datetime,
+    zone: ZoneInfo,
+    name: str,
+    mode: str,
+    category: str,
+    status: str,
+) -> str:
+    local = starts.astimezone(zone)
+    return (
+        f"• {local:%a %d %b} <b>{local:%H:%M}</b>-{ends.astimezone(zone):%H:%M} {escape(name)}, "
+        f"{escape(MODE_LABELS.get(mode, mode).lower())}, {escape(category)}"
+        f"{STATUS_LABELS.get(status, '')}"
+    )
+
+
+AGENDA_TODAY = "Today"
+AGENDA_WEEK = "The next seven days"
+MARKED = "Noted."
+SERVICE_CANCELLED = "Cancelled. The student has been told, kindly, and asked to book again."
+
+
+def btn_attended(starts: datetime, zone: ZoneInfo) -> str:
+    return f"✓ {starts.astimezone(zone):%H:%M} attended"
+
+
+def btn_no_show(starts: datetime, zone: ZoneInfo) -> str:
+    return f"✗ {starts.astimezone(zone):%H:%M} no-show"
+
+
+def btn_service_cancel(starts: datetime, zone: ZoneInfo) -> str:
+    return f"Cancel {starts.astimezone(zone):%a %H:%M}"
+
+
+SERVICE_CANCEL_ASK = "Why does it have to be cancelled? The student will be told, kindly."

@@ -96,6 +96,15 @@ class AppointmentStatus(StrEnum):
     NO_SHOW = "no_show"
 
 
+class ServiceCancelReason(StrEnum):
+    """Why the service had to cancel; each has kind words for the student in texts."""
+
+    ADVISER_UNWELL = "unwell"
+    OFFICE_CLOSED = "closed"
+    EMERGENCY = "emergency"
+    OTHER = "other"
+
+
 class YesNo(StrEnum):
     YES = "yes"
     NO = "no"
@@ -135,6 +144,8 @@ class AuditAction(StrEnum):
     APPOINTMENT_BOOKED = "appointment.booked"
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_MOVED = "appointment.moved"
+    APPOINTMENT_MARKED = "appointment.marked"
+    AGENDA_READ = "agenda.read"
 
 
 class RejectReason(StrEnum):

@@ -14,7 +14,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.callbacks import Action, InvalidCallback, decode
-from bot.handlers import availability, booking, consent, intake, staff
+from bot.handlers import adviser_day, availability, booking, consent, intake, staff
 from bot.handlers.common import (
     App,
     Context,
@@ -135,6 +135,7 @@ def register(app: App) -> None:
     consent.register(app)
     booking.register(app)
     availability.register(app)
+    adviser_day.register(app)
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))

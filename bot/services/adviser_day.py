@@ -1,0 +1,173 @@
+"""An adviser's day and week: their appointments, and marking how each went."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+
+from bot import texts
+from bot.services import audit, outbox, staff
+from bot.services.deps import Deps
+from bot.services.errors import StaleAction
+from bot.services.reminders import REMINDER, reminder_key
+from bot.services.sheet_store import latest_submitted_sheet, read_answers
+from bot.services.students import student_chat_id
+from bot.vocabulary import (
+    AppointmentMode,
+    AppointmentStatus,
+    AuditAction,
+    Role,
+    ServiceCancelReason,
+    SheetField,
+)
+from storage.models import Appointment, StaffMember, Student
+from storage.uow import UnitOfWork
+
+ADVISING = (Role.ADVISER, Role.COORDINATOR)
+SHOWN = (
+    AppointmentStatus.BOOKED.value,
+    AppointmentStatus.ATTENDED.value,
+    AppointmentStatus.NO_SHOW.value,
+)
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    appointment_id: str
+    starts_at: datetime
+    ends_at: datetime
+    mode: AppointmentMode
+    status: AppointmentStatus
+    student_name: str
+    category: str
+    started: bool
+
+
+async def agenda(uow: UnitOfWork, deps: Deps, telegram_user_id: int, days: int) -> list[AgendaItem]:
+    """The caller's appointments from the start of today for `days` days, in time order.
+
+    Reading the students' details is a read of their case records, so it is audited.
+    """
+    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING, command="agenda")
+    zone = deps.settings.zone
+    now = deps.clock.now()
+    start = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+    end = start + timedelta(days=days)
+    rows = (
+        await uow.session.execute(
+            select(Appointment)
+            .where(
+                Appointment.staff_id == me.id,
+                Appointment.status.in_(SHOWN),
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+            )
+            .order_by(Appointment.starts_at)
+        )
+    ).scalars()
+    items = []
+    for appointment in rows:
+        sheet = await latest_submitted_sheet(uow, appointment.student_id)
+        answers = read_answers(deps, sheet) if sheet else {}
+        await audit.record(
+            uow,
+            deps,
+            AuditAction.AGENDA_READ,
+            audit.staff_actor(me.id),
+            audit.student_actor(appointment.student_id),
+            appointment=appointment.id,
+        )
+        items.append(
+            AgendaItem(
+                appointment.id,
+                appointment.starts_at,
+                appointment.ends_at,
+                AppointmentMode(appointment.mode),
+                AppointmentStatus(appointment.status),
+                answers.get(SheetField.FULL_NAME) or "",
+                answers.get(SheetField.CATEGORY) or "",
+                appointment.starts_at <= now,
+            )
+        )
+    await uow.commit()
+    return items
+
+
+async def _mine(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, appointment_id: str
+) -> tuple[StaffMember, Appointment]:
+    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING, command="mark")
+    appointment = await uow.session.get(Appointment, appointment_id)
+    if appointment is None or (
+        appointment.staff_id != me.id and Role(me.role) is not Role.COORDINATOR
+    ):
+        raise StaleAction
+    return me, appointment
+
+
+async def mark(
+    uow: UnitOfWork,
+    deps: Deps,
+    telegram_user_id: int,
+    appointment_id: str,
+    outcome: AppointmentStatus,
+) -> None:
+    """Attended or no-show, once the appointment has started."""
+    if outcome not in (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW):
+        raise ValueError("only attended or no-show are marked this way")
+    me, appointment = await _mine(uow, deps, telegram_user_id, appointment_id)
+    if appointment.starts_at > deps.clock.now() or appointment.status not in SHOWN:
+        raise StaleAction
+    appointment.status = outcome.value
+    appointment.updated_at = deps.clock.now()
+    await audit.record(
+        uow,
+        deps,
+        AuditAction.APPOINTMENT_MARKED,
+        audit.staff_actor(me.id),
+        appointment.id,
+        outcome=outcome.value,
+    )
+    await uow.commit()
+
+
+async def cancel_by_service(
+    uow: UnitOfWork,
+    deps: Deps,
+    telegram_user_id: int,
+    appointment_id: str,
+    reason: ServiceCancelReason,
+) -> None:
+    """The service cancels: the slot frees, and the student is told why in kind words."""
+    me, appointment = await _mine(uow, deps, telegram_user_id, appointment_id)
+    if (
+        appointment.status != AppointmentStatus.BOOKED.value
+        or appointment.ends_at <= deps.clock.now()
+    ):
+        raise StaleAction
+    appointment.status = AppointmentStatus.CANCELLED_BY_SERVICE.value
+    appointment.sequence += 1
+    appointment.updated_at = deps.clock.now()
+    await outbox.withdraw(uow, kind=REMINDER, ordering_key=reminder_key(appointment.id))
+    student = await uow.session.get(Student, appointment.student_id)
+    if student is not None:
+        await outbox.enqueue(
+            uow,
+            deps,
+            kind="student_notice",
+            chat_id=student_chat_id(deps, student),
+            html=texts.cancelled_by_service(appointment.starts_at, deps.settings.zone, reason),
+            dedupe_key=f"service-cancel:{appointment.id}:{appointment.sequence}",
+            ordering_key=f"notice:{appointment.id}",
+        )
+    await audit.record(
+        uow,
+        deps,
+        AuditAction.APPOINTMENT_CANCELLED,
+        audit.staff_actor(me.id),
+        appointment.id,
+        reason=reason.value,
+    )
+    await uow.commit()

@@ -1,9 +1,15 @@
 """Drive simulated students through the whole sheet and consent; print throughput and latency.
 
-    python -m bench.intake [--students 50] [--concurrency 10] [--engines sqlite,postgresql]
+    python -m bench.intake [--students 50] [--engines sqlite,postgresql] [--concurrency 10]
+                           [--serial]
 
-Next to it, a bare python-telegram-bot echo bot fed the same number of updates the same way,
-so the figures show what the intake itself costs. Prints figures; asserts nothing on time.
+Each student is a LocalChat on the real Application and the local transport; at most
+`--concurrency` students run at once, each sending its updates strictly in order. Only
+`app.process_update` is timed, per update. Next to it, a bare python-telegram-bot echo bot is
+fed as many text updates the same way, so the figures show what the intake itself costs.
+`--serial` routes every update through the Application's update processor, which with
+`concurrent_updates(False)` (as built) runs one update at a time, as `run_polling` does.
+Prints figures; asserts nothing on time (it does check that every student finished).
 """
 
 from __future__ import annotations
@@ -14,25 +20,30 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.app import build_application
 from bot.clock import SystemClock
 from bot.settings import Settings
-from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
+from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, SentMessage
+from bot.transport import UpdateFactory, to_update
 from storage.crypto import BlindIndex, KeyRing, new_key_material, parse_key_spec
 from storage.engine import make_engine
 from storage.migrate import upgrade
 
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-# The answers a student gives, by the question's opening words (kept here, not imported from
-# tests, so the benchmark does not depend on the test suite).
+# The answers a student gives, by the question's opening words. Copied from
+# tests/handlers/conftest.py (GOOD_TEXT, GOOD_BUTTON) so the benchmark does not depend on the
+# test suite; the due date is "tomorrow" because the bench runs on the real clock.
 TYPED = {
     "Question 1 ": "Sam Jones",
     "Question 2 ": "210012345",
@@ -49,40 +60,74 @@ PRESSED = {
     "Question 10 ": "No",
     "Question 12 ": "In person",
 }
+MAX_QUESTIONS = 40  # a question asked again and again would otherwise loop for ever
 
 
-@dataclass
-class Timings:
-    latencies: list[float] = field(default_factory=list)
+class Skipped(Exception):
+    """This engine cannot run here (no server); the message says why."""
 
-    async def timed(self, step: Awaitable[Any]) -> None:
+
+class TimedChat(LocalChat):
+    """A LocalChat whose deliveries time `app.process_update` alone (not building the update)."""
+
+    def __init__(
+        self,
+        app: AnyApp,
+        api: LocalBotApi,
+        factory: UpdateFactory,
+        user: LocalUser,
+        latencies: list[float],
+        serial: bool,
+    ) -> None:
+        super().__init__(app, api, factory, user)
+        self.latencies, self.serial = latencies, serial
+
+    async def _timed(self, update: Update) -> None:
         started = time.perf_counter()
-        await step
+        await self.app.process_update(update)
         self.latencies.append(time.perf_counter() - started)
 
+    async def deliver(self, payload: dict[str, Any]) -> list[SentMessage]:
+        before = self._mark = len(self.api.messages(self.user.id))
+        update = to_update(payload, self.app)
+        if self.serial:
+            await self.app.update_processor.process_update(update, self._timed(update))
+        else:
+            await self._timed(update)
+        return self.api.messages(self.user.id)[before:]
 
-async def one_student(chat: LocalChat, timings: Timings) -> None:
-    await timings.timed(chat.send("/start"))
-    await timings.timed(chat.press("Continue"))
-    while True:
+
+def _finished(chat: LocalChat, expected: str, stage: str) -> None:
+    if not chat.last_text.startswith(expected):
+        raise RuntimeError(
+            f"student {chat.user.id} did not reach {expected!r} {stage}; "
+            f"the bot's last words were {chat.last_text[:120]!r}"
+        )
+
+
+async def one_student(chat: LocalChat) -> None:
+    """The same steps as submit_sheet() in tests/handlers/conftest.py, consenting to all."""
+    await chat.send("/start")
+    await chat.press("Continue")
+    for _ in range(MAX_QUESTIONS):
         current = chat.last_text
         typed = next((v for k, v in TYPED.items() if current.startswith(k)), None)
-        pressed = next((v for k, v in PRESSED.items() if current.startswith(k)), None)
+        label = next((v for k, v in PRESSED.items() if current.startswith(k)), None)
         if typed is not None:
-            await timings.timed(chat.send(typed))
-        elif pressed is not None:
-            await timings.timed(chat.press(pressed))
-        elif current.startswith("Please check your answers"):
-            await timings.timed(chat.press("Everything is correct"))
-        elif current.startswith(("Consent ", "Last step")):
-            await timings.timed(chat.press("Yes"))
+            await chat.send(typed)
+        elif label is not None:
+            await chat.press(label)
         else:
             break
-    if not chat.last_text.startswith("Thank you."):
-        raise RuntimeError(f"student {chat.user.id} did not finish: {chat.last_text[:60]!r}")
+    _finished(chat, "Please check your answers", "after the questions")
+    await chat.press("Everything is correct")
+    while chat.last_text.startswith(("Consent ", "Last step")):
+        await chat.press("Yes")
+    _finished(chat, "Thank you.", "after consent")
 
 
-async def run_all(count: int, concurrency: int, job: Callable[[int], Awaitable[None]]) -> float:
+async def run_students(count: int, concurrency: int, job: Callable[[int], Awaitable[None]]) -> float:
+    """Run job(0..count-1) as tasks, at most `concurrency` at once; return the wall time."""
     gate = asyncio.Semaphore(concurrency)
 
     async def guarded(i: int) -> None:
@@ -90,102 +135,148 @@ async def run_all(count: int, concurrency: int, job: Callable[[int], Awaitable[N
             await job(i)
 
     started = time.perf_counter()
-    await asyncio.gather(*(guarded(i) for i in range(count)))
+    async with asyncio.TaskGroup() as group:  # one failure cancels the rest
+        for i in range(count):
+            group.create_task(guarded(i))
     return time.perf_counter() - started
 
 
-async def intake(
-    engine_name: str, students: int, concurrency: int
-) -> tuple[int, float, list[float]] | str:
-    schema = None
+@dataclass
+class Result:
+    name: str
+    students: int
+    wall: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    skipped: str | None = None
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.wall
+
+    def quantile(self, percent: int) -> float:
+        ms = [x * 1000 for x in self.latencies]
+        return statistics.quantiles(ms, n=100, method="inclusive")[percent - 1]
+
+    def row(self) -> str:
+        if self.skipped:
+            return f"{self.name:<12}{self.skipped}"
+        return (
+            f"{self.name:<12}{self.students:>8}{len(self.latencies):>8}{self.wall:>8.2f}"
+            f"{self.rate:>8.0f}{self.quantile(50):>8.2f}{self.quantile(95):>8.2f}"
+            f"{self.quantile(99):>8.2f}"
+        )
+
+
+@asynccontextmanager
+async def database(engine_name: str) -> AsyncIterator[tuple[str, AsyncEngine]]:
+    """A migrated, empty database: a temporary SQLite file, or a fresh PostgreSQL schema."""
     if engine_name == "sqlite":
-        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
-        engine = make_engine(url)
-    else:
-        url, schema = POSTGRES_URL, "bench_" + secrets.token_hex(4)
-        admin = make_engine(url)
-        try:
-            async with asyncio.timeout(5), admin.begin() as conn:
-                await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        except Exception:
-            await admin.dispose()
-            return f"skipped (no server at {url})"
-        engine = make_engine(url, search_path=schema)
-    await upgrade(engine)
-    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
-    api = LocalBotApi()
-    app = build_application(
-        settings,
-        clock=SystemClock(),
-        keys=KeyRing(parse_key_spec(f"k1:{new_key_material()}")),
-        index=BlindIndex.from_spec(new_key_material()),
-        engine=engine,
-        request=LocalRequest(api),
-    )
-    await app.initialize()
-    factory, timings = UpdateFactory(api), Timings()
-
-    async def student(i: int) -> None:
-        await one_student(LocalChat(app, api, factory, LocalUser(10_000 + i, "Bench")), timings)
-
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite+aiosqlite:///{folder}/bench.db"
+            engine = make_engine(url)
+            try:
+                await upgrade(engine)
+                yield url, engine
+            finally:
+                await engine.dispose()
+        return
+    if engine_name != "postgresql":
+        raise SystemExit(f"unknown engine {engine_name!r}; use sqlite and/or postgresql")
+    schema, admin = "bench_" + secrets.token_hex(4), make_engine(POSTGRES_URL)
     try:
-        wall = await run_all(students, concurrency, student)
+        async with asyncio.timeout(5), admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        await admin.dispose()
+        raise Skipped(f"skipped (no server at {POSTGRES_URL})") from exc
+    engine = make_engine(POSTGRES_URL, search_path=schema)
+    try:
+        await upgrade(engine)
+        yield POSTGRES_URL, engine
     finally:
-        await app.shutdown()
         await engine.dispose()
-        if schema is not None:
-            async with admin.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
-    return len(timings.latencies), wall, timings.latencies
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
 
 
-async def echo_baseline(updates: int, concurrency: int) -> tuple[int, float, list[float]]:
+async def intake(engine_name: str, students: int, concurrency: int, serial: bool) -> Result:
+    result = Result(engine_name, students)
+    try:
+        async with database(engine_name) as (url, engine):
+            api = LocalBotApi()
+            app = build_application(
+                Settings(_env_file=None, database_url=url),  # type: ignore[call-arg]
+                clock=SystemClock(),
+                keys=KeyRing(parse_key_spec(f"k1:{new_key_material()}")),
+                index=BlindIndex.from_spec(new_key_material()),
+                engine=engine,
+                request=LocalRequest(api),
+            )
+            await app.initialize()
+            factory = UpdateFactory(api)
+
+            async def student(i: int) -> None:
+                user = LocalUser(10_000 + i, "Bench", f"Student{i}")
+                await one_student(TimedChat(app, api, factory, user, result.latencies, serial))
+
+            try:
+                result.wall = await run_students(students, concurrency, student)
+            finally:
+                await app.shutdown()
+    except Skipped as skipped:
+        result.skipped = str(skipped)
+    return result
+
+
+async def echo_baseline(students: int, updates: int, concurrency: int, serial: bool) -> Result:
+    """The same students, concurrency and transport; each sends its share of text updates."""
+
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
         await update.effective_message.reply_text(update.effective_message.text or "")
 
     api = LocalBotApi()
-    app: Application[Any, Any, Any, Any, Any, Any] = (
-        ApplicationBuilder().token("1:LOCAL").request(LocalRequest(api)).build()
+    request = LocalRequest(api)
+    app: AnyApp = (
+        ApplicationBuilder().token("1:x").request(request).get_updates_request(request).build()
     )
     app.add_handler(MessageHandler(filters.TEXT, echo))
     await app.initialize()
-    factory, timings = UpdateFactory(api), Timings()
+    factory, result = UpdateFactory(api), Result("echo (bare)", students)
 
-    async def send(i: int) -> None:
-        payload = factory.text(LocalUser(20_000 + i, "Echo"), "hello")
-        await timings.timed(app.process_update(Update.de_json(payload, app.bot)))
+    async def student(i: int) -> None:
+        chat = TimedChat(app, api, factory, LocalUser(20_000 + i, "Echo"), result.latencies, serial)
+        for n in range(updates // students + (i < updates % students)):
+            await chat.send(f"hello {n}")
+            if chat.last_text != f"hello {n}":
+                raise RuntimeError(f"echo bot answered {chat.last_text!r} to 'hello {n}'")
 
-    wall = await run_all(updates, concurrency, send)
-    await app.shutdown()
-    return updates, wall, timings.latencies
-
-
-def row(name: str, students: int, updates: int, wall: float, latencies: list[float]) -> str:
-    ms = sorted(x * 1000 for x in latencies)
-    q = statistics.quantiles(ms, n=100) if len(ms) > 1 else ms * 99
-    return (
-        f"{name:<12}{students:>9}{updates:>9}{wall:>8.2f}{updates / wall:>8.0f}"
-        f"{q[49]:>8.2f}{q[94]:>8.2f}{q[98]:>8.2f}"
-    )
+    try:
+        result.wall = await run_students(students, concurrency, student)
+    finally:
+        await app.shutdown()
+    return result
 
 
-async def main(students: int, concurrency: int, engines: list[str]) -> None:
-    columns = ("students", "updates", "wall s", "upd/s", "p50 ms", "p95 ms", "p99 ms")
-    widths = (9, 9, 8, 8, 8, 8, 8)
-    print(f"{'engine':<12}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
-    results = {name: await intake(name, students, concurrency) for name in engines}
-    measured = [r for r in results.values() if not isinstance(r, str)]
-    updates = measured[0][0] if measured else students * 20
-    echo = await echo_baseline(updates, concurrency)
-    print(row("echo (bare)", students, *echo))
-    for name, result in results.items():
-        print(f"{name:<12}{result}" if isinstance(result, str) else row(name, students, *result))
-    for name, result in results.items():
-        if not isinstance(result, str):
-            ratio = (echo[0] / echo[1]) / (result[0] / result[1])
-            print(f"{name}: the bare echo bot handles {ratio:.1f}x as many updates per second")
+async def main(students: int, engines: list[str], concurrency: int, serial: bool) -> None:
+    results = [await intake(name, students, concurrency, serial) for name in engines]
+    measured = [r for r in results if not r.skipped]
+    # Every student sends the same updates, so any measured run gives the count.
+    updates = len(measured[0].latencies) if measured else students * 20
+    echo = await echo_baseline(students, updates, concurrency, serial)
+    heads = ("students", "updates", "wall s", "upd/s", "p50 ms", "p95 ms", "p99 ms")
+    mode = "serial, as deployed" if serial else f"concurrency {concurrency}"
+    print(f"{'engine':<12}" + "".join(f"{h:>8}" for h in heads) + f"   ({mode})")
+    for result in [echo, *results]:
+        print(result.row())
+    for result in measured:
+        print(
+            f"{result.name}: intake/echo upd/s {result.rate / echo.rate:.3f} "
+            f"(echo {echo.rate / result.rate:.1f}x faster), "
+            f"p50 {result.quantile(50) / echo.quantile(50):.0f}x, "
+            f"p99 {result.quantile(99) / echo.quantile(99):.0f}x the echo's"
+        )
 
 
 if __name__ == "__main__":
@@ -193,7 +284,11 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--students", type=int, default=50)
-    parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--serial", action="store_true", help="one update at a time, as deployed")
     args = parser.parse_args()
-    asyncio.run(main(args.students, args.concurrency, args.engines.split(",")))
+    if args.students < 1 or args.concurrency < 1:
+        parser.error("--students and --concurrency must be at least 1")
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    asyncio.run(main(args.students, engines, args.concurrency, args.serial))

@@ -280,6 +280,10 @@ class OutboxMessage(RowWithId, Base):
     recipient_enc: Mapped[bytes]
     body_enc: Mapped[bytes]
     escalation_enc: Mapped[bytes | None]
+    # Set for messages to a student, so a refusal (blocked bot) can mark them unreachable.
+    student_id: Mapped[str | None] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(64))

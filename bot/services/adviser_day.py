@@ -161,6 +161,7 @@ async def cancel_by_service(
             html=texts.cancelled_by_service(appointment.starts_at, deps.settings.zone, reason),
             dedupe_key=f"service-cancel:{appointment.id}:{appointment.sequence}",
             ordering_key=f"notice:{appointment.id}",
+            student_id=student.id,
         )
     await audit.record(
         uow,

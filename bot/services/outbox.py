@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from bot.services.deps import Deps
 from bot.services.staff import active_coordinator_chats
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, Student
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
@@ -72,6 +72,7 @@ async def enqueue(
     dedupe_key: str,
     ordering_key: str | None = None,
     escalation: str | None = None,
+    student_id: str | None = None,
 ) -> OutboxMessage | None:
     """Queue a message in the caller's transaction; a repeated dedupe key queues nothing."""
     known = await uow.session.scalar(
@@ -93,6 +94,7 @@ async def enqueue(
         attempts=0,
         created_at=now,
         next_attempt_at=now,
+        student_id=student_id,
     )
     body = f"{html}\n\n<i>Ref {reference(message.id)}</i>"
     message.recipient_enc = deps.cipher.seal(message, "recipient_enc", str(chat_id))  # type: ignore[assignment]
@@ -185,6 +187,8 @@ async def _dispatch_round(
                 message.next_attempt_at = now + wait
                 message.claimed_until = None
                 retried += 1
+                if failure.permanent:
+                    await _mark_reachable(uow, message, reachable=False, now=now)
                 log.warning(
                     "outbox %s (%s) not delivered, attempt %d: %s",
                     reference(message.id),
@@ -202,8 +206,24 @@ async def _dispatch_round(
                 message.attempts += 1
                 message.claimed_until = None
                 sent += 1
+                await _mark_reachable(uow, message, reachable=True, now=now)
             await uow.commit()
     return DispatchReport(sent, retried, escalated)
+
+
+async def _mark_reachable(
+    uow: UnitOfWork, message: OutboxMessage, *, reachable: bool, now: datetime
+) -> None:
+    """A student who blocked the bot is recorded as unreachable; a delivery clears it."""
+    if message.student_id is None:
+        return
+    student = await uow.session.get(Student, message.student_id)
+    if student is None:
+        return
+    if reachable:
+        student.unreachable_since = None
+    elif student.unreachable_since is None:
+        student.unreachable_since = now
 
 
 async def _escalate(uow: UnitOfWork, deps: Deps, message: OutboxMessage) -> None:

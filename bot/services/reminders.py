@@ -67,6 +67,7 @@ async def queue_due_reminders(deps: Deps) -> int:
                     f"{int(offset.total_seconds() // 60)}"
                 ),
                 ordering_key=reminder_key(appointment.id),
+                student_id=student.id,
             )
             queued += made is not None
         await uow.commit()

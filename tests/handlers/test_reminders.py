@@ -86,3 +86,24 @@ async def test_a_cancelled_appointment_gets_no_reminder_even_one_already_queued(
     clock.set(APPOINTMENT - timedelta(hours=2))
     await run_jobs(bot)
     assert reminders_in(student) == []
+
+
+async def test_a_student_who_blocked_the_bot_is_recorded_unreachable_and_nothing_crashes(
+    bot: Bot, student: LocalChat, clock: FixedClock
+) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Student
+
+    await booked(bot, student)
+    bot.api.block(student.user.id)
+    clock.set(APPOINTMENT - timedelta(hours=24))
+    await run_jobs(bot)
+    async with bot.deps.uow() as uow:
+        assert await uow.session.scalar(select(Student.unreachable_since)) == clock.now()
+    bot.api.unblock(student.user.id)
+    clock.advance(timedelta(minutes=10))
+    await run_jobs(bot)
+    assert len(reminders_in(student)) == 1
+    async with bot.deps.uow() as uow:
+        assert await uow.session.scalar(select(Student.unreachable_since)) is None

@@ -858,3 +858,11 @@ def btn_service_cancel(starts: datetime, zone: ZoneInfo) -> str:
 
 
 SERVICE_CANCEL_ASK = "Why does it have to be cancelled? The student will be told, kindly."
+
+
+def bookings_need_reassigning(adviser: str, count: int) -> str:
+    plural = "s" if count != 1 else ""
+    return (
+        f"{escape(adviser)} has been deactivated and has {count} upcoming booking{plural}: "
+        "please reassign them or let the students know."
+    )

@@ -17,6 +17,7 @@ from bot.services.errors import NoSheet, SlotTaken, StaleAction, TooManyAppointm
 from bot.services.reminders import REMINDER, reminder_key
 from bot.services.schedule import schedule_of
 from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answers
+from bot.services.staff_directory import active_coordinator_chats, staff_chat_id
 from bot.services.students import find_student
 from bot.vocabulary import (
     AppointmentMode,
@@ -176,7 +177,7 @@ async def _tell_adviser(uow: UnitOfWork, deps: Deps, appointment: Appointment) -
             consents={s: state.granted for s, state in consents.items()},
             deadline_soon=soon,
         )
-        chat_id = staff.staff_chat_id(deps, adviser)
+        chat_id = staff_chat_id(deps, adviser)
         for part_number, part in enumerate(texts.split_message(html, limit=3900)):
             await outbox.enqueue(
                 uow,
@@ -188,7 +189,7 @@ async def _tell_adviser(uow: UnitOfWork, deps: Deps, appointment: Appointment) -
                 ordering_key=f"adviser:{appointment.id}",
             )
         return answers
-    for chat_id in await staff.active_coordinator_chats(uow, deps):
+    for chat_id in await active_coordinator_chats(uow, deps):
         await outbox.enqueue(
             uow,
             deps,
@@ -314,7 +315,7 @@ async def cancel_mine(
             uow,
             deps,
             kind="adviser_cancellation",
-            chat_id=staff.staff_chat_id(deps, adviser),
+            chat_id=staff_chat_id(deps, adviser),
             html=texts.adviser_told_cancelled(
                 appointment.starts_at, deps.settings.zone, name or ""
             ),
@@ -423,7 +424,7 @@ async def _tell_advisers_moved(
         uow,
         deps,
         kind="adviser_move",
-        chat_id=staff.staff_chat_id(deps, adviser),
+        chat_id=staff_chat_id(deps, adviser),
         html=texts.adviser_told_moved(
             old_start, appointment.starts_at, deps.settings.zone, name or ""
         ),

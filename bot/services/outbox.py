@@ -17,7 +17,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from bot.services.deps import Deps
-from bot.services.staff import active_coordinator_chats
+from bot.services.staff_directory import active_coordinator_chats
 from storage.models import OutboxMessage, Student
 from storage.uow import UnitOfWork
 

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.services import audit
+from bot import texts
+from bot.services import audit, outbox
 from bot.services.deps import Deps
 from bot.services.errors import (
     AlreadyStaff,
@@ -21,8 +22,9 @@ from bot.services.errors import (
     UnknownStaff,
 )
 from bot.services.policy import PolicyDocument, current_policy
-from bot.vocabulary import AuditAction, Role
-from storage.models import PolicyAcknowledgement, StaffInvite, StaffMember
+from bot.services.staff_directory import active_coordinator_chats
+from bot.vocabulary import AppointmentStatus, AuditAction, Role
+from storage.models import Appointment, PolicyAcknowledgement, StaffInvite, StaffMember
 from storage.uow import UnitOfWork
 
 INVITE_PREFIX = "inv_"
@@ -57,10 +59,6 @@ def _digest(token: str) -> str:
 
 def staff_name(deps: Deps, member: StaffMember) -> str:
     return deps.cipher.open(member, "name_enc", member.name_enc) or ""
-
-
-def staff_chat_id(deps: Deps, member: StaffMember) -> int:
-    return int(deps.cipher.open(member, "telegram_id_enc", member.telegram_id_enc) or 0)
 
 
 async def find_staff(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> StaffMember | None:
@@ -307,6 +305,7 @@ async def deactivate(
     if member.active:
         member.active = False
         member.deactivated_at = deps.clock.now()
+        await _hand_over_bookings(uow, deps, member)
         await audit.record(
             uow,
             deps,
@@ -318,13 +317,26 @@ async def deactivate(
     return _summary(deps, member, acknowledged=False)
 
 
-async def active_coordinator_chats(uow: UnitOfWork, deps: Deps) -> list[int]:
-    """Private chats of every active coordinator (for alerts)."""
-    members = (
-        await uow.session.execute(
-            select(StaffMember).where(
-                StaffMember.role == Role.COORDINATOR.value, StaffMember.active.is_(True)
-            )
+async def _hand_over_bookings(uow: UnitOfWork, deps: Deps, member: StaffMember) -> None:
+    """Tell coordinators, without students' details, that these bookings need a new adviser."""
+    upcoming = await uow.session.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.staff_id == member.id,
+            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.starts_at > deps.clock.now(),
         )
-    ).scalars()
-    return [staff_chat_id(deps, m) for m in members]
+    )
+    if not upcoming:
+        return
+    note = texts.bookings_need_reassigning(staff_name(deps, member), int(upcoming))
+    for chat_id in await active_coordinator_chats(uow, deps):
+        await outbox.enqueue(
+            uow,
+            deps,
+            kind="coordinator_alert",
+            chat_id=chat_id,
+            html=note,
+            dedupe_key=f"handover:{member.id}:{chat_id}",
+        )

@@ -302,3 +302,23 @@ async def test_the_calendar_file_keeps_its_uid_and_follows_moves_and_cancellatio
     cancelled = ics_fields(student)
     assert (cancelled["UID"], cancelled["SEQUENCE"]) == (booked["UID"], "2")
     assert (cancelled["METHOD"], cancelled["STATUS"]) == ("CANCEL", "CANCELLED")
+
+
+async def test_deactivating_an_adviser_with_bookings_asks_coordinators_to_reassign(
+    bot: Bot, student: LocalChat
+) -> None:
+    await adviser_with_tuesdays(bot)
+    await add_staff(bot, COORDINATOR, Role.COORDINATOR)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    coordinator = bot.chat(COORDINATOR)
+    await coordinator.send("/staff")
+    await coordinator.press("Deactivate Alex Adviser")
+    await coordinator.press("Yes, deactivate")
+    await deliver(bot)
+    alert = [
+        m.plain_text for m in bot.api.messages(COORDINATOR.id) if "upcoming booking" in m.plain_text
+    ]
+    assert len(alert) == 1
+    assert "Alex Adviser has been deactivated and has 1 upcoming booking" in alert[0]
+    assert "Sam Jones" not in alert[0]

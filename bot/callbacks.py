@@ -52,6 +52,7 @@ class Action(StrEnum):
     MARK_NO_SHOW = "mn"
     SERVICE_CANCEL_ASK = "mx"
     SERVICE_CANCEL = "mr"
+    CANCEL_TIME_OFF_BOOKINGS = "xo"
 
 
 class InvalidCallback(ValueError):
@@ -130,6 +131,7 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.MARK_NO_SHOW: ("appointment_id",),
     Action.SERVICE_CANCEL_ASK: ("appointment_id",),
     Action.SERVICE_CANCEL: ("appointment_id", "reason"),
+    Action.CANCEL_TIME_OFF_BOOKINGS: ("window_id",),
 }
 # Booking steps taken to move an existing appointment carry its short reference last.
 _MAY_CARRY_REF = frozenset(

@@ -260,3 +260,12 @@ def service_cancel_reasons(appointment_id: str) -> InlineKeyboardMarkup:
     ]
     buttons.append(_button(texts.BTN_CANCEL, Press(Action.CLOSE)))
     return rows(*buttons, per_row=2)
+
+
+def cancel_time_off_bookings(change_id: str, count: int) -> InlineKeyboardMarkup:
+    return rows(
+        _button(
+            texts.btn_cancel_bookings_in_time_off(count),
+            Press(Action.CANCEL_TIME_OFF_BOOKINGS, window_id=change_id),
+        )
+    )

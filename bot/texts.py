@@ -729,7 +729,7 @@ AVAILABILITY_HELP = (
     "/availability add Tue 10:00-12:30 in person: a weekly time (in person, phone or video)\n"
     "/availability off 8/12/2026: a day off (or 8/12 14:00-16:00 for part of a day)\n"
     "/availability extra 9/12/2026 14:00-16:00 phone: a one-off extra time\n"
-    "Bookings already made are kept when you remove time; cancel them from /today."
+    "Bookings already made are kept when you remove time: I'll offer to cancel them for you."
 )
 RANGE_PROBLEMS: Mapping[str, str] = {
     "format": "I couldn't read that. Try: Tue 10:00-12:30 in person",
@@ -793,6 +793,7 @@ SERVICE_CANCEL_REASONS: Mapping[str, str] = {
     "unwell": "your adviser is unwell",
     "closed": "the office has had to close",
     "emergency": "of an emergency",
+    "unavailable": "your adviser is no longer available then",
     "other": "of something we could not avoid",
 }
 SERVICE_CANCEL_BUTTONS: Mapping[str, str] = {
@@ -866,3 +867,19 @@ def bookings_need_reassigning(adviser: str, count: int) -> str:
         f"{escape(adviser)} has been deactivated and has {count} upcoming booking{plural}: "
         "please reassign them or let the students know."
     )
+
+
+def time_off_has_bookings(count: int) -> str:
+    plural = "s" if count != 1 else ""
+    return (
+        f"{count} booking{plural} fall{'s' if count == 1 else ''} in that time off. They stand "
+        "until you cancel them: the students will be told kindly and asked to choose a new time."
+    )
+
+
+def btn_cancel_bookings_in_time_off(count: int) -> str:
+    return f"Cancel {count} booking{'s' if count != 1 else ''} and tell the students"
+
+
+def bookings_cancelled(count: int) -> str:
+    return f"Cancelled {count} booking{'s' if count != 1 else ''}; the students are being told."

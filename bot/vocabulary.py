@@ -102,6 +102,7 @@ class ServiceCancelReason(StrEnum):
     ADVISER_UNWELL = "unwell"
     OFFICE_CLOSED = "closed"
     EMERGENCY = "emergency"
+    UNAVAILABLE = "unavailable"
     OTHER = "other"
 
 

@@ -18,7 +18,7 @@ from bot.handlers.common import (
     uow_for,
     user_id,
 )
-from bot.services import schedule
+from bot.services import adviser_day, schedule
 from bot.services.availability import ChangeKind, InvalidRange, WeeklyWindow
 
 
@@ -54,7 +54,8 @@ async def availability(update: Update, context: Context) -> None:
                 await say(update, context, texts.availability_added(_window_line(window)))
             elif verb in ("off", "extra"):
                 kind = ChangeKind.REMOVE if verb == "off" else ChangeKind.ADD
-                change = await schedule.add_change(uow, deps, who, kind, rest)
+                recorded = await schedule.add_change(uow, deps, who, kind, rest)
+                change = recorded.change
                 line = texts.change_line(
                     change.day,
                     change.kind.value,
@@ -63,6 +64,15 @@ async def availability(update: Update, context: Context) -> None:
                     change.mode.value if change.mode else None,
                 )
                 await say(update, context, texts.availability_added(line))
+                if recorded.booked_inside:
+                    await say(
+                        update,
+                        context,
+                        texts.time_off_has_bookings(recorded.booked_inside),
+                        keyboards.cancel_time_off_bookings(
+                            recorded.change_id, recorded.booked_inside
+                        ),
+                    )
     except InvalidRange as problem:
         await say(update, context, texts.RANGE_PROBLEMS[problem.problem.value])
         return
@@ -80,6 +90,25 @@ async def on_remove(update: Update, context: Context) -> None:
     await _show(update, context)
 
 
+@boundary
+async def on_cancel_time_off_bookings(update: Update, context: Context) -> None:
+    """Cancel the bookings inside a time off; each student is told and asked to rebook."""
+    press = press_of(update)
+    assert press.window_id is not None
+    async with uow_for(update, context) as uow:
+        count = await adviser_day.cancel_within_time_off(
+            uow, deps_of(context), user_id(update), press.window_id
+        )
+    await settle_press(update)
+    await say(update, context, texts.bookings_cancelled(count))
+
+
 def register(app: App) -> None:
     app.add_handler(CommandHandler("availability", availability))
     app.add_handler(CallbackQueryHandler(on_remove, pattern=rf"^{Action.WINDOW_REMOVE.value}:"))
+    app.add_handler(
+        CallbackQueryHandler(
+            on_cancel_time_off_bookings,
+            pattern=rf"^{Action.CANCEL_TIME_OFF_BOOKINGS.value}:",
+        )
+    )

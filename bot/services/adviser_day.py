@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ from bot.vocabulary import (
     ServiceCancelReason,
     SheetField,
 )
-from storage.models import Appointment, StaffMember, Student
+from storage.models import Appointment, AvailabilityChange, StaffMember, Student
 from storage.uow import UnitOfWork
 
 ADVISING = (Role.ADVISER, Role.COORDINATOR)
@@ -147,6 +148,18 @@ async def cancel_by_service(
         or appointment.ends_at <= deps.clock.now()
     ):
         raise StaleAction
+    await _cancel_for_service(uow, deps, me, appointment, reason)
+    await uow.commit()
+
+
+async def _cancel_for_service(
+    uow: UnitOfWork,
+    deps: Deps,
+    me: StaffMember,
+    appointment: Appointment,
+    reason: ServiceCancelReason,
+) -> None:
+    """Cancel one booking for the service and queue the student's kind notice (no commit)."""
     appointment.status = AppointmentStatus.CANCELLED_BY_SERVICE.value
     appointment.sequence += 1
     appointment.updated_at = deps.clock.now()
@@ -171,4 +184,56 @@ async def cancel_by_service(
         appointment.id,
         reason=reason.value,
     )
+
+
+def _local_span(
+    day: date, start: time | None, end: time | None, zone: ZoneInfo
+) -> tuple[datetime, datetime]:
+    opening = datetime.combine(day, start or time(0), tzinfo=zone)
+    closing = (
+        datetime.combine(day, end, tzinfo=zone)
+        if end is not None
+        else datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    )
+    return opening.astimezone(UTC), closing.astimezone(UTC)
+
+
+async def booked_within(
+    uow: UnitOfWork, deps: Deps, staff_id: str, change: AvailabilityChange
+) -> list[Appointment]:
+    """This adviser's live bookings that overlap a stretch of time off."""
+    start, end = _local_span(
+        change.day,
+        time(change.start_minute // 60, change.start_minute % 60)
+        if change.start_minute is not None
+        else None,
+        time(change.end_minute // 60, change.end_minute % 60)
+        if change.end_minute is not None
+        else None,
+        deps.settings.zone,
+    )
+    rows = await uow.session.execute(
+        select(Appointment).where(
+            Appointment.staff_id == staff_id,
+            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.starts_at < end,
+            Appointment.ends_at > start,
+            Appointment.ends_at > deps.clock.now(),
+        )
+    )
+    return list(rows.scalars())
+
+
+async def cancel_within_time_off(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, change_id: str
+) -> int:
+    """Cancel every booking inside one of the caller's times off; each student is told."""
+    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING, command="availability")
+    change = await uow.session.get(AvailabilityChange, change_id)
+    if change is None or change.staff_id != me.id or change.kind != "remove":
+        raise StaleAction
+    affected = await booked_within(uow, deps, me.id, change)
+    for appointment in affected:
+        await _cancel_for_service(uow, deps, me, appointment, ServiceCancelReason.UNAVAILABLE)
     await uow.commit()
+    return len(affected)

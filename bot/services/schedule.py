@@ -9,6 +9,7 @@ from datetime import time
 from sqlalchemy import select
 
 from bot.services import audit, staff
+from bot.services.adviser_day import booked_within
 from bot.services.availability import (
     ChangeKind,
     DayChange,
@@ -32,6 +33,13 @@ SCHEDULING_ROLES = (Role.ADVISER, Role.COORDINATOR)
 class WindowView:
     window_id: str
     window: WeeklyWindow
+
+
+@dataclass(frozen=True)
+class RecordedChange:
+    change: DayChange
+    change_id: str
+    booked_inside: int
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,7 @@ _DAY_RANGE = re.compile(
 
 async def add_change(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int, kind: ChangeKind, text: str
-) -> DayChange:
+) -> RecordedChange:
     """A day off ('8/12/2026'), time off ('8/12 14:00-16:00'), or an extra time
     ('9/12 14:00-16:00 phone')."""
     me = await _me(uow, deps, telegram_user_id, "availability")
@@ -205,5 +213,7 @@ async def add_change(
         row.id,
         change=kind.value,
     )
+    inside = 0 if kind is ChangeKind.ADD else len(await booked_within(uow, deps, me.id, row))
     await uow.commit()
-    return DayChange(day, kind, start, end, mode if kind is ChangeKind.ADD else None)
+    change = DayChange(day, kind, start, end, mode if kind is ChangeKind.ADD else None)
+    return RecordedChange(change, row.id, inside)

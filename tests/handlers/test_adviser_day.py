@@ -83,3 +83,28 @@ async def test_cancelling_for_the_service_tells_the_student_kindly_and_frees_the
 async def test_students_cannot_see_an_agenda(bot: Bot, student: LocalChat) -> None:
     await student.send("/today")
     assert student.last_text == texts.NOT_AUTHORISED
+
+
+async def test_a_day_off_over_bookings_offers_to_cancel_them_and_tells_each_student(
+    bot: Bot, student: LocalChat
+) -> None:
+    adviser = await booked(bot, student)
+    await adviser.send("/availability off 1/12/2026")
+    offer = adviser.replies[1]
+    assert offer.plain_text.startswith("1 booking falls in that time off.")
+    await adviser.press("Cancel 1 booking and tell the students", message=offer)
+    assert adviser.last_text == "Cancelled 1 booking; the students are being told."
+    await deliver(bot)
+    told = bot.api.messages(STUDENT.id)[-1].plain_text
+    assert "your adviser is no longer available then" in told
+    assert "/book" in told
+    async with bot.deps.uow() as uow:
+        assert await uow.session.scalar(select(Appointment.status)) == "cancelled_by_service"
+
+
+async def test_time_off_that_misses_every_booking_offers_nothing(
+    bot: Bot, student: LocalChat
+) -> None:
+    adviser = await booked(bot, student)
+    await adviser.send("/availability off 1/12/2026 14:00-16:00")
+    assert not any("falls in that time off" in m.plain_text for m in adviser.replies)

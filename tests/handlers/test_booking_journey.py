@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from bot import texts
 from bot.notify import TelegramSender
 from bot.services import outbox, staff
-from bot.transport import LocalChat
+from bot.transport import LocalChat, LocalUser, SentMessage
 from bot.vocabulary import AppointmentMode, Role
 from storage.models import Appointment, AvailabilityWindow
 from tests.handlers.conftest import ADVISER, COORDINATOR, STUDENT, Bot, add_staff, submit_sheet
@@ -51,6 +51,24 @@ async def book_first_in_person(student: LocalChat) -> None:
     await student.press("10:00")
     assert "Tuesday 1 December 2026, 10:00" in student.last_text
     await student.press(texts.BTN_CONFIRM_BOOKING)
+
+
+async def booked_appointment(bot: Bot, student: LocalChat) -> str:
+    """An adviser with Tuesday times, a submitted sheet, and the first slot booked."""
+    await adviser_with_tuesdays(bot)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    async with bot.deps.uow() as uow:
+        appointment_id = await uow.session.scalar(select(Appointment.id))
+    assert appointment_id is not None
+    return appointment_id
+
+
+async def press_as_stranger(bot: Bot, data: str) -> list[SentMessage]:
+    """Another Telegram user sends forged button data."""
+    mallory = bot.chat(LocalUser(6666, "Mallory"))
+    await mallory.send("/help")
+    return await mallory.deliver(bot.factory.callback(mallory.user, mallory.last, data))
 
 
 async def test_a_student_books_after_the_sheet_and_the_adviser_gets_the_summary(
@@ -184,18 +202,8 @@ async def test_appointments_lists_and_cancels_with_confirmation_freeing_the_slot
 async def test_someone_elses_appointment_id_is_refused_without_effect(
     bot: Bot, student: LocalChat
 ) -> None:
-    await adviser_with_tuesdays(bot)
-    await submit_sheet(student)
-    await book_first_in_person(student)
-    async with bot.deps.uow() as uow:
-        appointment_id = await uow.session.scalar(select(Appointment.id))
-    from bot.transport import LocalUser
-
-    mallory = bot.chat(LocalUser(6666, "Mallory"))
-    await mallory.send("/help")
-    replies = await mallory.deliver(
-        bot.factory.callback(mallory.user, mallory.last, f"ay:{appointment_id}")
-    )
+    appointment_id = await booked_appointment(bot, student)
+    replies = await press_as_stranger(bot, f"ay:{appointment_id}")
     assert "expired" in replies[-1].plain_text
     async with bot.deps.uow() as uow:
         status = await uow.session.scalar(select(Appointment.status))
@@ -205,11 +213,7 @@ async def test_someone_elses_appointment_id_is_refused_without_effect(
 async def test_moving_keeps_the_record_frees_the_old_slot_and_tells_the_adviser(
     bot: Bot, student: LocalChat
 ) -> None:
-    await adviser_with_tuesdays(bot)
-    await submit_sheet(student)
-    await book_first_in_person(student)
-    async with bot.deps.uow() as uow:
-        original_id = await uow.session.scalar(select(Appointment.id))
+    original_id = await booked_appointment(bot, student)
     await student.send("/appointments")
     await student.press("Move Tue 01 Dec 10:00")
     assert student.last_text.startswith("Move your appointment")
@@ -241,19 +245,8 @@ async def test_moving_keeps_the_record_frees_the_old_slot_and_tells_the_adviser(
 async def test_a_move_button_for_someone_elses_appointment_is_refused(
     bot: Bot, student: LocalChat
 ) -> None:
-    await adviser_with_tuesdays(bot)
-    await submit_sheet(student)
-    await book_first_in_person(student)
-    async with bot.deps.uow() as uow:
-        appointment_id = await uow.session.scalar(select(Appointment.id))
-    assert appointment_id is not None
-    from bot.transport import LocalUser
-
-    mallory = bot.chat(LocalUser(6666, "Mallory"))
-    await mallory.send("/help")
-    replies = await mallory.deliver(
-        bot.factory.callback(mallory.user, mallory.last, f"mv:{appointment_id[:8]}")
-    )
+    appointment_id = await booked_appointment(bot, student)
+    replies = await press_as_stranger(bot, f"mv:{appointment_id[:8]}")
     assert "expired" in replies[-1].plain_text
 
 

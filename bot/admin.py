@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import build_deps
 from bot.clock import SystemClock
 from bot.services import audit as audit_service
-from bot.services import staff
+from bot.services import outbox, staff
 from bot.services.deps import Deps
 from bot.services.errors import AlreadyStaff
 from bot.services.term_import import import_weekly_csv
@@ -137,6 +137,26 @@ async def import_availability(settings: Settings, text: str) -> int:
     for line, reason in report.rejected:
         print(f"  line {line}: {reason}")
     return 0 if not report.rejected else 1
+
+
+async def list_notices(settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        async with deps.uow() as uow:
+            pending = await outbox.pending_summary(uow)
+        now = deps.clock.now()
+    finally:
+        await engine.dispose()
+    if not pending:
+        print("No messages are waiting: everything queued has been delivered.")
+        return 0
+    print(f"{len(pending)} message(s) waiting:")
+    print(f"{'ref':<8}{'kind':<22}{'attempts':>9}  {'waiting':>8}  last error")
+    for ref, kind, attempts, error, created in pending:
+        minutes = int((now - created).total_seconds() // 60)
+        print(f"{ref:<8}{kind:<22}{attempts:>9}  {minutes:>6} m  {error or '-'}")
+    return 0
 
 
 async def rotate_keys(settings: Settings) -> int:

@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("file", help="the CSV file")
 
+    sub.add_parser(
+        "notices",
+        help="list messages waiting to be delivered",
+        description="List pending and undelivered outbox messages: reference, kind, attempts, "
+        "last error and age. Never the recipient or the text.",
+    )
+
     keys = sub.add_parser("keys", help="key rotation", description="Key management.")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     keys_sub.add_parser(
@@ -130,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"Cannot read {args.file}: {problem.strerror}.", file=sys.stderr)
                 return 1
             return asyncio.run(admin.import_availability(settings, text))
+        if args.command == "notices":
+            return asyncio.run(admin.list_notices(settings))
         if args.command == "keys":
             return asyncio.run(admin.rotate_keys(settings))
     except SettingsError as problem:

@@ -234,3 +234,40 @@ def test_availability_import_adds_valid_rows_and_reports_each_rejected_one(
     missing = run(["availability", "import", str(tmp_path / "nope.csv")], env, cwd=tmp_path)
     assert missing.returncode == 1
     assert "Cannot read" in missing.stderr
+
+
+def test_notices_lists_waiting_messages_without_their_content(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    run(["migrate"], env, cwd=tmp_path)
+    assert "No messages are waiting" in run(["notices"], env, cwd=tmp_path).stdout
+    script = (
+        "import asyncio, os\n"
+        "from bot.app import build_deps\n"
+        "from bot.clock import SystemClock\n"
+        "from bot.services import outbox\n"
+        "from bot.settings import load_settings\n"
+        "from storage.engine import make_engine\n"
+        "async def main():\n"
+        "    s = load_settings(); e = make_engine(s.database_url)\n"
+        "    d = build_deps(s, clock=SystemClock(), keys=s.key_ring(), index=s.blind_index(), engine=e)\n"
+        "    async with d.uow() as uow:\n"
+        "        await outbox.enqueue(uow, d, kind='adviser_summary', chat_id=42, html='Canary Student', dedupe_key='k')\n"
+        "        await uow.commit()\n"
+        "    await e.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    queued = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert queued.returncode == 0, queued.stderr
+    listed = run(["notices"], env, cwd=tmp_path).stdout
+    assert "1 message(s) waiting" in listed
+    assert "adviser_summary" in listed
+    assert "Canary" not in listed

@@ -53,6 +53,8 @@ class Action(StrEnum):
     SERVICE_CANCEL_ASK = "mx"
     SERVICE_CANCEL = "mr"
     CANCEL_TIME_OFF_BOOKINGS = "xo"
+    MANAGE_PICK = "mp"
+    MANAGE_SET = "mg"
 
 
 class InvalidCallback(ValueError):
@@ -132,6 +134,7 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.SERVICE_CANCEL_ASK: ("appointment_id",),
     Action.SERVICE_CANCEL: ("appointment_id", "reason"),
     Action.CANCEL_TIME_OFF_BOOKINGS: ("window_id",),
+    Action.MANAGE_SET: ("staff_id",),
 }
 # Booking steps taken to move an existing appointment carry its short reference last.
 _MAY_CARRY_REF = frozenset(

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.handlers.common import App, Context
 from bot.notify import TelegramSender
-from bot.services import outbox, reminders
+from bot.services import outbox, reminders, security
 from storage.uow import forget_processed_updates
 
 log = logging.getLogger("bot.jobs")
@@ -50,6 +50,16 @@ async def queue_reminders(context: Context) -> None:
         log.info("queued %d reminders", queued)
 
 
+DIGEST_EVERY_SECONDS = 60
+
+
+async def queue_security_digest(context: Context) -> None:
+    """After the digest time, queue today's digest of tomorrow's notified appointments, once."""
+    queued = await security.queue_digest(context.bot_data.deps)
+    if queued:
+        log.info("queued the Security digest (%d messages)", queued)
+
+
 def schedule_jobs(app: App) -> None:
     """Register the recurring jobs with explicit ids and safe APScheduler defaults."""
     queue: Any = app.job_queue
@@ -78,6 +88,13 @@ def schedule_jobs(app: App) -> None:
         first=5,
         name="queue-reminders",
         job_kwargs={"id": "queue-reminders", "replace_existing": True, "misfire_grace_time": 600},
+    )
+    queue.run_repeating(
+        queue_security_digest,
+        interval=DIGEST_EVERY_SECONDS,
+        first=10,
+        name="security-digest",
+        job_kwargs={"id": "security-digest", "replace_existing": True, "misfire_grace_time": 600},
     )
     queue.run_daily(
         forget_old_updates,

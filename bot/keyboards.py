@@ -208,14 +208,26 @@ def cancel_appointment_confirm(appointment_id: str) -> InlineKeyboardMarkup:
     )
 
 
-def schedule(windows: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
-    """A remove button per weekly window: (label, window id)."""
-    if not windows:
-        return None
-    return rows(
-        *[_button(label, Press(Action.WINDOW_REMOVE, window_id=wid)) for label, wid in windows],
-        per_row=2,
-    )
+def schedule(
+    windows: Sequence[tuple[str, str]], *, can_manage_others: bool = False
+) -> InlineKeyboardMarkup | None:
+    """A remove button per weekly window: (label, window id); for a coordinator, one more to
+    work on someone else's times."""
+    grid = [
+        [
+            _button(label, Press(Action.WINDOW_REMOVE, window_id=wid))
+            for label, wid in windows[i : i + 2]
+        ]
+        for i in range(0, len(windows), 2)
+    ]
+    if can_manage_others:
+        grid.append([_button(texts.BTN_MANAGE_OTHER, Press(Action.MANAGE_PICK))])
+    return InlineKeyboardMarkup(grid) if grid else None
+
+
+def advisers(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One button per adviser whose availability a coordinator can work on: (label, staff id)."""
+    return rows(*[_button(label, Press(Action.MANAGE_SET, staff_id=sid)) for label, sid in choices])
 
 
 def calendar(appointment_id: str, *, cancelled: bool = False) -> InlineKeyboardMarkup:

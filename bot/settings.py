@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     description_max_chars: int = Field(default=1000, ge=100, le=2500)
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 14)
     security_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    security_digest: bool = True
+    security_digest_at: time = time(17, 0)
     slot_minutes: int = Field(default=45, ge=10, le=240)
     buffer_minutes: int = Field(default=15, ge=0, le=120)
     min_notice_minutes: int = Field(default=120, ge=0, le=60 * 24 * 14)
@@ -85,6 +88,16 @@ class Settings(BaseSettings):
     def _split_ints(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(int(p) for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("security_digest_at", mode="before")
+    @classmethod
+    def _clock_time(cls, value: object) -> object:
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)
+            if not match or int(match[1]) > 23 or int(match[2]) > 59:
+                raise ValueError(f"{value!r} is not a time of day like 17:00")
+            return time(int(match[1]), int(match[2]))
         return value
 
     @field_validator("timezone")

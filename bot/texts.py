@@ -6,20 +6,25 @@ because the ledger keeps the version and a digest of the exact words each studen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime, time
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
 from html import escape
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.vocabulary import (
     AppointmentMode,
     ConsentScope,
+    NoticeChange,
     RejectReason,
     Role,
     SheetField,
     YearOfStudy,
     YesNo,
 )
+
+if TYPE_CHECKING:
+    from bot.services.security import AppointmentTimes, SecurityNotice
 
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -449,6 +454,7 @@ HELP_ADVISER = (
     "<b>Staff commands</b>\n"
     "/availability: your weekly times, days off and extra times\n"
     "/today, /week: your appointments; mark attended or no-show, or cancel\n"
+    "/removed CASE on|off: record that a student was (or was not) removed from their course\n"
     "/policy: read the confidentiality policy again\n"
     "/help: this list"
 )
@@ -456,9 +462,9 @@ HELP_COORDINATOR = (
     "<b>Coordinator commands</b>\n"
     "/invite adviser | coordinator | security: make a single-use invite link\n"
     "/staff: list staff, and deactivate someone\n"
-    "/availability: your weekly times, days off and extra times\n"
+    "/availability: weekly times, days off and extra times, yours or any adviser's\n"
     "/today, /week: your appointments; mark attended or no-show, or cancel\n"
-    "/today, /week: your appointments; mark attended or no-show, or cancel\n"
+    "/removed CASE on|off: record that a student was (or was not) removed from their course\n"
     "/policy: read the confidentiality policy again\n"
     "/help: this list"
 )
@@ -629,10 +635,11 @@ def intake_summary(
     answers: Mapping[SheetField, str | None],
     consents: Mapping[ConsentScope, bool | None],
     deadline_soon: bool,
+    case: str,
 ) -> str:
     """What an adviser receives on a booking. Deadlines come first when close."""
     lines = [
-        "<b>CONFIDENTIAL: USS intake summary</b>",
+        f"<b>CONFIDENTIAL: USS intake summary</b> (case {escape(case)})",
         f"Appointment: <b>{escape(format_moment(when, zone))}</b> to "
         f"{ends.astimezone(zone):%H:%M}, {escape(MODE_LABELS.get(mode, mode).lower())}",
     ]
@@ -759,13 +766,31 @@ def change_line(
     return f"Off: {when}{span or ' (all day)'}"
 
 
-def schedule(windows: list[str], changes: list[str]) -> str:
+def schedule(windows: list[str], changes: list[str], owner_name: str | None = None) -> str:
     weekly = "\n".join(f"• {w}" for w in windows) or "• none yet"
     one_off = "\n".join(f"• {c}" for c in changes) or "• none"
+    whose = "Your" if owner_name is None else f"{escape(owner_name)}'s"
+    managing = (
+        ""
+        if owner_name is None
+        else f"You are working on <b>{escape(owner_name)}</b>'s availability.\n\n"
+    )
     return (
-        f"<b>Your weekly times</b>\n{weekly}\n\n"
+        f"{managing}<b>{whose} weekly times</b>\n{weekly}\n\n"
         f"<b>Coming changes</b>\n{one_off}\n\n{AVAILABILITY_HELP}"
     )
+
+
+BTN_MANAGE_OTHER = "Work on another adviser's times"
+CHOOSE_ADVISER = (
+    "Whose availability do you want to work on? Until you choose again, /availability shows "
+    "and changes their times, and bookings they already have are kept."
+)
+
+
+def btn_adviser(name: str, *, is_me: bool, current: bool) -> str:
+    label = "My own times" if is_me else name
+    return f"✓ {label}" if current else label
 
 
 def btn_remove_window(weekday: int, start: time) -> str:
@@ -831,11 +856,12 @@ def agenda_line(
     mode: str,
     category: str,
     status: str,
+    case: str,
 ) -> str:
     local = starts.astimezone(zone)
     return (
         f"• {local:%a %d %b} <b>{local:%H:%M}</b>-{ends.astimezone(zone):%H:%M} {escape(name)}, "
-        f"{escape(MODE_LABELS.get(mode, mode).lower())}, {escape(category)}"
+        f"{escape(MODE_LABELS.get(mode, mode).lower())}, {escape(category)}, case {escape(case)}"
         f"{STATUS_LABELS.get(status, '')}"
     )
 
@@ -883,3 +909,126 @@ def btn_cancel_bookings_in_time_off(count: int) -> str:
 
 def bookings_cancelled(count: int) -> str:
     return f"Cancelled {count} booking{'s' if count != 1 else ''}; the students are being told."
+
+
+# ---------------------------------------------------------------- Security (times only)
+# These templates receive a SecurityNotice and nothing else: a name, a student number and
+# times. Every notice states the whole current position, so a rare duplicate misleads nobody.
+
+
+def _span(times: AppointmentTimes) -> str:
+    return (
+        f"<b>{escape(format_date(times.day))}</b> from <b>{times.start:%H:%M}</b> "
+        f"to <b>{times.end:%H:%M}</b>"
+    )
+
+
+def _who(notice: SecurityNotice) -> str:
+    return f"{escape(notice.name)} (student number {escape(notice.student_number)})"
+
+
+def security_notice(notice: SecurityNotice) -> str:
+    change = notice.change
+    who, span = _who(notice), _span(notice.times)
+    if change is NoticeChange.EXPECTED:
+        return (
+            "<b>USS appointment: on campus</b>\n"
+            f"{who} has a pre-arranged appointment with the Union Support Service on {span}, "
+            "and will be on campus for it."
+        )
+    if change is NoticeChange.MOVED and notice.previous is not None:
+        return (
+            "<b>USS appointment moved</b>\n"
+            f"{who} now has their pre-arranged appointment with the Union Support Service on "
+            f"{span}. The previous time, {_span(notice.previous)}, no longer stands."
+        )
+    if change is NoticeChange.CANCELLED:
+        return (
+            "<b>USS appointment cancelled</b>\n"
+            f"The appointment of {who} with the Union Support Service on {span} is cancelled: "
+            "they are not expected on campus for it."
+        )
+    return (
+        "<b>USS appointment time withdrawn</b>\n"
+        f"Please disregard the time given for {who}: {span}. The Union Support Service no "
+        "longer has an on-campus appointment to tell you about at that time."
+    )
+
+
+def security_digest(day: date, notices: Sequence[SecurityNotice]) -> str:
+    heading = f"<b>USS appointments on campus tomorrow, {escape(format_date(day))}</b>"
+    if not notices:
+        return f"{heading}\nNone to tell you about."
+    lines = [
+        f"• {n.times.start:%H:%M}-{n.times.end:%H:%M} {_who(n)}"
+        for n in sorted(notices, key=lambda n: (n.times.start, n.name))
+    ]
+    return heading + "\n" + "\n".join(lines)
+
+
+def _relative_day(day: date, today: date) -> str:
+    if day == today:
+        return "today"
+    if day == today + timedelta(days=1):
+        return "tomorrow"
+    return f"on {format_date(day)}"
+
+
+def security_undelivered(starts: datetime, now: datetime, zone: ZoneInfo) -> str:
+    local = starts.astimezone(zone)
+    when = _relative_day(local.date(), now.astimezone(zone).date())
+    return (
+        f"A Security notice for an appointment at {local:%H:%M} {escape(when)} is undelivered. "
+        "It is still being retried. Please check that Security's chat is reachable; "
+        "<code>python -m bot notices</code> lists what waits."
+    )
+
+
+def security_digest_undelivered(day: date) -> str:
+    return (
+        f"The Security digest for {escape(format_date(day))} is undelivered. It is still being "
+        "retried; <code>python -m bot notices</code> lists what waits."
+    )
+
+
+SECURITY_NOBODY_TO_TELL = (
+    "A Security notice is due, but nobody is set up to receive Security notices. Invite "
+    "Security with /invite security, or set USS_SECURITY_CHAT_IDS. The daily digest lists each "
+    "day's appointments once someone receives it."
+)
+
+
+def removed_flag_told(removed: bool) -> str:
+    """What the student is told when staff record or clear removal from their course."""
+    if removed:
+        return (
+            "Your adviser has recorded that you have been removed from your course. Because of "
+            "this, University Security will be told the date and time of your in-person "
+            "appointments with us, and nothing else. If this is wrong, please tell your adviser."
+        )
+    return (
+        "Your adviser has recorded that you have not been removed from your course. University "
+        "Security will not be told about your appointments, and any times they were given have "
+        "been withdrawn."
+    )
+
+
+REMOVED_USAGE = (
+    "Usage: /removed CASE on, or /removed CASE off. CASE is the 8-character case reference "
+    "shown on the intake summary and in /today."
+)
+REMOVED_UNKNOWN_CASE = "I couldn't find that case reference. Check it on the intake summary."
+
+
+def removed_recorded(case: str, removed: bool, changed: bool, notices: int) -> str:
+    state = "removed from their course" if removed else "not removed from their course"
+    lines = [
+        f"Recorded: case {escape(case)} is {state}."
+        if changed
+        else f"Case {escape(case)} was already recorded as {state}."
+    ]
+    if notices:
+        lines.append(f"Security is being told ({notices} message{'s' if notices != 1 else ''}).")
+    if changed:
+        lines.append("The student is being told.")
+    return " ".join(lines)

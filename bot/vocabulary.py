@@ -142,11 +142,30 @@ class AuditAction(StrEnum):
     ACCESS_REFUSED = "access.refused"
     KEYS_ROTATED = "keys.rotated"
     AVAILABILITY_CHANGED = "availability.changed"
+    AVAILABILITY_MANAGED = "availability.managed"
     APPOINTMENT_BOOKED = "appointment.booked"
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_MOVED = "appointment.moved"
     APPOINTMENT_MARKED = "appointment.marked"
     AGENDA_READ = "agenda.read"
+    DISCLOSURE_MADE = "disclosure.made"
+    REMOVED_FLAG_CHANGED = "case.removed_flag_changed"
+
+
+class NoticeChange(StrEnum):
+    """What a Security notice says happened to an appointment's times."""
+
+    EXPECTED = "expected"
+    MOVED = "moved"
+    CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"
+
+
+class DisclosureBasis(StrEnum):
+    """Why something about a student left the service: consent, or a policy exception."""
+
+    CONSENT = "consent"
+    SECURITY_TIMES = "security: appointment times"
 
 
 class RejectReason(StrEnum):

@@ -84,6 +84,8 @@ class Student(RowWithId, Base):
     created_at: Mapped[datetime]
     last_activity_at: Mapped[datetime]
     unreachable_since: Mapped[datetime | None]
+    # Removed from their course ("yes"/"no"), as last said on the sheet or set by staff; sealed.
+    removed_enc: Mapped[bytes | None]
 
 
 class InformationSheet(RowWithId, Base):
@@ -145,6 +147,10 @@ class StaffMember(RowWithId, Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(32))
     deactivated_at: Mapped[datetime | None]
+    # A coordinator working on another adviser's availability in the bot (None: their own).
+    managing_staff_id: Mapped[str | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL")
+    )
 
 
 class StaffInvite(RowWithId, Base):
@@ -205,7 +211,7 @@ class ProcessedUpdate(Base):
 
 # Every sealed column, for the canary test and key rotation.
 SEALED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
-    Student: ("telegram_id_enc",),
+    Student: ("telegram_id_enc", "removed_enc"),
     InformationSheet: ("answers_enc",),
     ConsentEntry: ("note_enc",),
     StaffMember: ("telegram_id_enc", "name_enc"),
@@ -265,6 +271,9 @@ class Appointment(RowWithId, Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # What University Security was last told of this appointment (times only); sealed, since
+    # even its presence would say the student was removed from their course.
+    security_enc: Mapped[bytes | None]
 
 
 class OutboxMessage(RowWithId, Base):
@@ -295,3 +304,4 @@ class OutboxMessage(RowWithId, Base):
 
 
 SEALED_COLUMNS[OutboxMessage] = ("recipient_enc", "body_enc", "escalation_enc")
+SEALED_COLUMNS[Appointment] = ("security_enc",)

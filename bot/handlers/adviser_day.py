@@ -29,7 +29,14 @@ async def _show(update: Update, context: Context, days: int, title: str) -> None
     zone = deps.settings.zone
     lines = [
         texts.agenda_line(
-            i.starts_at, i.ends_at, zone, i.student_name, i.mode.value, i.category, i.status.value
+            i.starts_at,
+            i.ends_at,
+            zone,
+            i.student_name,
+            i.mode.value,
+            i.category,
+            i.status.value,
+            i.case,
         )
         for i in items
     ]

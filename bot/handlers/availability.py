@@ -38,7 +38,12 @@ async def _show(update: Update, context: Context) -> None:
         (texts.btn_remove_window(w.window.weekday, w.window.start), w.window_id)
         for w in mine.windows
     ]
-    await say(update, context, texts.schedule(windows, changes), keyboards.schedule(buttons))
+    await say(
+        update,
+        context,
+        texts.schedule(windows, changes, mine.owner_name),
+        keyboards.schedule(buttons, can_manage_others=mine.can_manage_others),
+    )
 
 
 @boundary
@@ -103,6 +108,28 @@ async def on_cancel_time_off_bookings(update: Update, context: Context) -> None:
     await say(update, context, texts.bookings_cancelled(count))
 
 
+@boundary
+async def on_manage_pick(update: Update, context: Context) -> None:
+    """A coordinator asks to work on another adviser's times: one button per adviser."""
+    async with uow_for(update, context) as uow:
+        found = await schedule.advisers(uow, deps_of(context), user_id(update))
+    await settle_press(update)
+    choices = [
+        (texts.btn_adviser(a.name, is_me=a.is_me, current=a.current), a.staff_id) for a in found
+    ]
+    await say(update, context, texts.CHOOSE_ADVISER, keyboards.advisers(choices))
+
+
+@boundary
+async def on_manage_set(update: Update, context: Context) -> None:
+    press = press_of(update)
+    assert press.staff_id is not None
+    async with uow_for(update, context) as uow:
+        await schedule.manage(uow, deps_of(context), user_id(update), press.staff_id)
+    await settle_press(update)
+    await _show(update, context)
+
+
 def register(app: App) -> None:
     app.add_handler(CommandHandler("availability", availability))
     app.add_handler(CallbackQueryHandler(on_remove, pattern=rf"^{Action.WINDOW_REMOVE.value}:"))
@@ -112,3 +139,5 @@ def register(app: App) -> None:
             pattern=rf"^{Action.CANCEL_TIME_OFF_BOOKINGS.value}:",
         )
     )
+    app.add_handler(CallbackQueryHandler(on_manage_pick, pattern=rf"^{Action.MANAGE_PICK.value}$"))
+    app.add_handler(CallbackQueryHandler(on_manage_set, pattern=rf"^{Action.MANAGE_SET.value}:"))

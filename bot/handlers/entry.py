@@ -14,7 +14,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.callbacks import Action, InvalidCallback, decode
-from bot.handlers import adviser_day, availability, booking, consent, intake, staff
+from bot.handlers import adviser_day, availability, booking, consent, intake, security, staff
 from bot.handlers.common import (
     App,
     Context,
@@ -136,6 +136,7 @@ def register(app: App) -> None:
     booking.register(app)
     availability.register(app)
     adviser_day.register(app)
+    security.register(app)
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))

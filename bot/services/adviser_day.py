@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import texts
-from bot.services import audit, outbox, staff
+from bot.services import audit, outbox, security, staff
 from bot.services.deps import Deps
 from bot.services.errors import StaleAction
 from bot.services.reminders import REMINDER, reminder_key
 from bot.services.sheet_store import latest_submitted_sheet, read_answers
-from bot.services.students import student_chat_id
+from bot.services.students import case_ref, student_chat_id
 from bot.vocabulary import (
     AppointmentMode,
     AppointmentStatus,
@@ -44,6 +44,7 @@ class AgendaItem:
     student_name: str
     category: str
     started: bool
+    case: str
 
 
 async def agenda(uow: UnitOfWork, deps: Deps, telegram_user_id: int, days: int) -> list[AgendaItem]:
@@ -90,6 +91,7 @@ async def agenda(uow: UnitOfWork, deps: Deps, telegram_user_id: int, days: int) 
                 answers.get(SheetField.FULL_NAME) or "",
                 answers.get(SheetField.CATEGORY) or "",
                 appointment.starts_at <= now,
+                case_ref(appointment.student_id),
             )
         )
     await uow.commit()
@@ -101,9 +103,7 @@ async def _mine(
 ) -> tuple[StaffMember, Appointment]:
     me = await staff.authorise(uow, deps, telegram_user_id, ADVISING, command="mark")
     appointment = await uow.session.get(Appointment, appointment_id)
-    if appointment is None or (
-        appointment.staff_id != me.id and Role(me.role) is not Role.COORDINATOR
-    ):
+    if appointment is None or not staff.acts_for(me, appointment.staff_id):
         raise StaleAction
     return me, appointment
 
@@ -163,7 +163,7 @@ async def _cancel_for_service(
     appointment.status = AppointmentStatus.CANCELLED_BY_SERVICE.value
     appointment.sequence += 1
     appointment.updated_at = deps.clock.now()
-    await outbox.withdraw(uow, kind=REMINDER, ordering_key=reminder_key(appointment.id))
+    await outbox.withdraw(uow, deps, kind=REMINDER, ordering_key=reminder_key(appointment.id))
     student = await uow.session.get(Student, appointment.student_id)
     if student is not None:
         await outbox.enqueue(
@@ -176,6 +176,7 @@ async def _cancel_for_service(
             ordering_key=f"notice:{appointment.id}",
             student_id=student.id,
         )
+    await security.sync(uow, deps, appointment, actor=audit.staff_actor(me.id))
     await audit.record(
         uow,
         deps,
@@ -227,12 +228,13 @@ async def booked_within(
 async def cancel_within_time_off(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int, change_id: str
 ) -> int:
-    """Cancel every booking inside one of the caller's times off; each student is told."""
+    """Cancel every booking inside a time off the caller may change (their own, or any for a
+    coordinator); each student is told."""
     me = await staff.authorise(uow, deps, telegram_user_id, ADVISING, command="availability")
     change = await uow.session.get(AvailabilityChange, change_id)
-    if change is None or change.staff_id != me.id or change.kind != "remove":
+    if change is None or change.kind != "remove" or not staff.acts_for(me, change.staff_id):
         raise StaleAction
-    affected = await booked_within(uow, deps, me.id, change)
+    affected = await booked_within(uow, deps, change.staff_id, change)
     for appointment in affected:
         await _cancel_for_service(uow, deps, me, appointment, ServiceCancelReason.UNAVAILABLE)
     await uow.commit()

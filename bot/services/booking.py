@@ -9,23 +9,22 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot import texts
-from bot.services import audit, outbox, staff
+from bot.services import audit, outbox, security, staff
 from bot.services.availability import Slot, booking_rules, free_slots
 from bot.services.consent import current_consents
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, SlotTaken, StaleAction, TooManyAppointments
 from bot.services.reminders import REMINDER, reminder_key
 from bot.services.schedule import schedule_of
-from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answers
-from bot.services.staff_directory import active_coordinator_chats, staff_chat_id
-from bot.services.students import find_student
+from bot.services.sheet_store import latest_submitted_sheet, read_answers
+from bot.services.staff_directory import staff_chat_id
+from bot.services.students import case_ref, find_student, upcoming_appointments
 from bot.vocabulary import (
     AppointmentMode,
     AppointmentStatus,
     AuditAction,
     Role,
     SheetField,
-    YesNo,
 )
 from storage.models import Appointment, StaffMember
 from storage.uow import UnitOfWork
@@ -130,31 +129,29 @@ async def book(
     uow.session.add(appointment)
     try:
         await uow.session.flush()
-        answers = await _tell_adviser(uow, deps, appointment)
+        await _tell_adviser(uow, deps, appointment)
+        actor = audit.student_actor(student.id)
+        removed = await security.is_removed(uow, deps, student)
+        await security.sync(uow, deps, appointment, actor=actor, removed=removed)
+        security_told = security.brings_to_campus(appointment, removed)
         await audit.record(
-            uow,
-            deps,
-            AuditAction.APPOINTMENT_BOOKED,
-            audit.student_actor(student.id),
-            appointment.id,
-            staff=staff_id,
+            uow, deps, AuditAction.APPOINTMENT_BOOKED, actor, appointment.id, staff=staff_id
         )
         await uow.commit()
     except IntegrityError:
         await uow.rollback()
         raise SlotTaken from None
-    removed = answers.get(SheetField.REMOVED) == YesNo.YES.value
     return BookedAppointment(
         appointment.id,
         staff_id,
         slot.starts_at,
         slot.ends_at,
         slot.mode,
-        security_told=removed and slot.mode is AppointmentMode.IN_PERSON,
+        security_told=security_told,
     )
 
 
-async def _tell_adviser(uow: UnitOfWork, deps: Deps, appointment: Appointment) -> Answers:
+async def _tell_adviser(uow: UnitOfWork, deps: Deps, appointment: Appointment) -> None:
     """Queue the intake summary for the adviser, or tell coordinators it needs reassigning."""
     sheet = await latest_submitted_sheet(uow, appointment.student_id)
     assert sheet is not None
@@ -176,6 +173,7 @@ async def _tell_adviser(uow: UnitOfWork, deps: Deps, appointment: Appointment) -
             answers=answers,
             consents={s: state.granted for s, state in consents.items()},
             deadline_soon=soon,
+            case=case_ref(appointment.student_id),
         )
         chat_id = staff_chat_id(deps, adviser)
         for part_number, part in enumerate(texts.split_message(html, limit=3900)):
@@ -188,17 +186,13 @@ async def _tell_adviser(uow: UnitOfWork, deps: Deps, appointment: Appointment) -
                 dedupe_key=f"summary:{appointment.id}:{appointment.sequence}:{part_number}",
                 ordering_key=f"adviser:{appointment.id}",
             )
-        return answers
-    for chat_id in await active_coordinator_chats(uow, deps):
-        await outbox.enqueue(
-            uow,
-            deps,
-            kind="coordinator_alert",
-            chat_id=chat_id,
-            html=texts.summary_needs_reassigning(appointment.starts_at, zone),
-            dedupe_key=f"reassign:{appointment.id}:{appointment.sequence}:{chat_id}",
-        )
-    return answers
+        return
+    await outbox.alert_coordinators(
+        uow,
+        deps,
+        texts.summary_needs_reassigning(appointment.starts_at, zone),
+        dedupe_key=f"reassign:{appointment.id}:{appointment.sequence}",
+    )
 
 
 def epoch_minute(moment: datetime) -> int:
@@ -261,16 +255,7 @@ async def my_appointments(
     student = await find_student(uow, deps, telegram_user_id)
     if student is None:
         return []
-    rows = await uow.session.execute(
-        select(Appointment)
-        .where(
-            Appointment.student_id == student.id,
-            Appointment.status == AppointmentStatus.BOOKED.value,
-            Appointment.ends_at > deps.clock.now(),
-        )
-        .order_by(Appointment.starts_at)
-    )
-    return [_view(a) for a in rows.scalars()]
+    return [_view(a) for a in await upcoming_appointments(uow, deps, student.id)]
 
 
 async def _own_upcoming(
@@ -306,7 +291,7 @@ async def cancel_mine(
     appointment.status = AppointmentStatus.CANCELLED.value
     appointment.sequence += 1
     appointment.updated_at = now
-    await outbox.withdraw(uow, kind=REMINDER, ordering_key=reminder_key(appointment.id))
+    await outbox.withdraw(uow, deps, kind=REMINDER, ordering_key=reminder_key(appointment.id))
     adviser = await uow.session.get(StaffMember, appointment.staff_id)
     if adviser is not None and adviser.active:
         sheet = await latest_submitted_sheet(uow, student_id)
@@ -322,13 +307,9 @@ async def cancel_mine(
             dedupe_key=f"cancelled:{appointment.id}:{appointment.sequence}",
             ordering_key=f"adviser:{appointment.id}",
         )
-    await audit.record(
-        uow,
-        deps,
-        AuditAction.APPOINTMENT_CANCELLED,
-        audit.student_actor(student_id),
-        appointment.id,
-    )
+    actor = audit.student_actor(student_id)
+    await security.sync(uow, deps, appointment, actor=actor)
+    await audit.record(uow, deps, AuditAction.APPOINTMENT_CANCELLED, actor, appointment.id)
     await uow.commit()
     return _view(appointment)
 
@@ -385,17 +366,14 @@ async def reschedule(
     appointment.mode = slot.mode.value
     appointment.sequence += 1
     appointment.updated_at = deps.clock.now()
-    await outbox.withdraw(uow, kind=REMINDER, ordering_key=reminder_key(appointment.id))
+    await outbox.withdraw(uow, deps, kind=REMINDER, ordering_key=reminder_key(appointment.id))
     try:
         await uow.session.flush()
         await _tell_advisers_moved(uow, deps, appointment, old_start, old_staff, student_id)
+        actor = audit.student_actor(student_id)
+        await security.sync(uow, deps, appointment, actor=actor)
         await audit.record(
-            uow,
-            deps,
-            AuditAction.APPOINTMENT_MOVED,
-            audit.student_actor(student_id),
-            appointment.id,
-            staff=slot.staff_id,
+            uow, deps, AuditAction.APPOINTMENT_MOVED, actor, appointment.id, staff=slot.staff_id
         )
         await uow.commit()
     except IntegrityError:

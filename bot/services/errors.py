@@ -27,6 +27,10 @@ class StaleAction(DomainError):
     """A button or step that no longer matches the conversation's state."""
 
 
+class UnknownCase(DomainError):
+    """No case has that reference."""
+
+
 class NoSheet(DomainError):
     """There is no information sheet (draft or submitted) for this student."""
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.services import audit
+from bot.services import audit, security
 from bot.services.consent import SCOPES, record_consent
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, StaleAction
@@ -270,6 +270,7 @@ async def choose_consent(
         await audit.record(
             uow, deps, AuditAction.SHEET_SUBMITTED, audit.student_actor(student.id), draft.id
         )
+        await security.record_sheet_answer(uow, deps, student)
     await uow.commit()
     return _view(deps, draft)
 

@@ -24,6 +24,7 @@ from storage.uow import UnitOfWork
 log = logging.getLogger("bot.outbox")
 
 CLAIM_FOR = timedelta(minutes=2)
+COORDINATOR_ALERT = "coordinator_alert"
 FIRST_RETRY = timedelta(seconds=5)
 LONGEST_RETRY = timedelta(minutes=15)
 
@@ -58,6 +59,14 @@ class DispatchReport:
     escalated: int = 0
 
 
+DEDUPE_PURPOSE = "outbox-dedupe"
+ORDER_PURPOSE = "outbox-order"
+
+
+def _blind(deps: Deps, purpose: str, key: str) -> str:
+    return deps.index.digest(purpose, key)
+
+
 def reference(message_id: str) -> str:
     return message_id[:6].upper()
 
@@ -74,13 +83,18 @@ async def enqueue(
     escalation: str | None = None,
     student_id: str | None = None,
 ) -> OutboxMessage | None:
-    """Queue a message in the caller's transaction; a repeated dedupe key queues nothing."""
+    """Queue a message in the caller's transaction; a repeated dedupe key queues nothing.
+
+    Keys are stored as keyed digests: they name appointments and chats, and the database holds
+    no such link in the clear.
+    """
+    dedupe_key = _blind(deps, DEDUPE_PURPOSE, dedupe_key)
     known = await uow.session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
     )
     if known is not None:
         return None
-    key = ordering_key or dedupe_key
+    key = _blind(deps, ORDER_PURPOSE, ordering_key) if ordering_key else dedupe_key
     last = await uow.session.scalar(
         select(func.max(OutboxMessage.position)).where(OutboxMessage.ordering_key == key)
     )
@@ -102,6 +116,15 @@ async def enqueue(
     message.escalation_enc = deps.cipher.seal(message, "escalation_enc", escalation)
     uow.session.add(message)
     return message
+
+
+async def already_queued(uow: UnitOfWork, deps: Deps, dedupe_key: str) -> bool:
+    """Whether a message with this dedupe key was ever queued (sent or not)."""
+    key = _blind(deps, DEDUPE_PURPOSE, dedupe_key)
+    found = await uow.session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
+    )
+    return found is not None
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -151,21 +174,48 @@ async def dispatch(
     """
     total = DispatchReport()
     for _ in range(MAX_ROUNDS):
-        report = await _dispatch_round(deps, sender, limit, escalate_after)
-        total = DispatchReport(
-            total.sent + report.sent,
-            total.retried + report.retried,
-            total.escalated + report.escalated,
-        )
+        report = await _dispatch_round(deps, sender, limit)
+        total = DispatchReport(total.sent + report.sent, total.retried + report.retried)
         if report.sent == 0:
             break
-    return total
+    escalated = await _escalate_overdue(deps, escalate_after)
+    return DispatchReport(total.sent, total.retried, escalated)
 
 
-async def _dispatch_round(
-    deps: Deps, sender: Sender, limit: int, escalate_after: timedelta
-) -> DispatchReport:
-    sent = retried = escalated = 0
+async def _escalate_overdue(deps: Deps, escalate_after: timedelta) -> int:
+    """Report each message still undelivered after `escalate_after`, once; it stays queued.
+
+    Checked on every run rather than on a failed attempt, which backoff may put far later.
+    """
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        overdue = list(
+            (
+                await uow.session.execute(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.status == OutboxStatus.PENDING.value,
+                        OutboxMessage.escalated_at.is_(None),
+                        OutboxMessage.created_at <= now - escalate_after,
+                    )
+                    .order_by(OutboxMessage.created_at)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
+        )
+        for message in overdue:
+            message.escalated_at = now
+            if message.kind == COORDINATOR_ALERT:
+                # An alert about an alert would only queue behind the same failure.
+                log.warning("coordinator alert %s undelivered", reference(message.id))
+                continue
+            await _escalate(uow, deps, message)
+        await uow.commit()
+    return len(overdue)
+
+
+async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchReport:
+    sent = retried = 0
     for message_id in await _claim(deps, limit):
         async with deps.uow() as uow:
             message = await uow.session.get(OutboxMessage, message_id)
@@ -196,10 +246,6 @@ async def _dispatch_round(
                     message.attempts,
                     failure.reason,
                 )
-                if message.escalated_at is None and now - message.created_at >= escalate_after:
-                    message.escalated_at = now
-                    escalated += 1
-                    await _escalate(uow, deps, message)
             else:
                 message.status = OutboxStatus.SENT.value
                 message.sent_at = now
@@ -208,7 +254,7 @@ async def _dispatch_round(
                 sent += 1
                 await _mark_reachable(uow, message, reachable=True, now=now)
             await uow.commit()
-    return DispatchReport(sent, retried, escalated)
+    return DispatchReport(sent, retried)
 
 
 async def _mark_reachable(
@@ -226,19 +272,24 @@ async def _mark_reachable(
         student.unreachable_since = now
 
 
-async def _escalate(uow: UnitOfWork, deps: Deps, message: OutboxMessage) -> None:
-    """Tell every active coordinator, in words written without the student's details."""
-    note = deps.cipher.open(message, "escalation_enc", message.escalation_enc)
-    text = note or f"A message (ref {reference(message.id)}) could not be delivered yet."
+async def alert_coordinators(uow: UnitOfWork, deps: Deps, html: str, *, dedupe_key: str) -> None:
+    """Queue `html` (written without any student's details) for every active coordinator."""
     for chat_id in await active_coordinator_chats(uow, deps):
         await enqueue(
             uow,
             deps,
-            kind="coordinator_alert",
+            kind=COORDINATOR_ALERT,
             chat_id=chat_id,
-            html=text,
-            dedupe_key=f"alert:{message.id}:{chat_id}",
+            html=html,
+            dedupe_key=f"{dedupe_key}:{chat_id}",
         )
+
+
+async def _escalate(uow: UnitOfWork, deps: Deps, message: OutboxMessage) -> None:
+    """Tell every active coordinator, in words written without the student's details."""
+    note = deps.cipher.open(message, "escalation_enc", message.escalation_enc)
+    text = note or f"A message (ref {reference(message.id)}) could not be delivered yet."
+    await alert_coordinators(uow, deps, text, dedupe_key=f"alert:{message.id}")
 
 
 async def pending_summary(uow: UnitOfWork) -> list[tuple[str, str, int, str | None, datetime]]:
@@ -260,13 +311,13 @@ async def pending_summary(uow: UnitOfWork) -> list[tuple[str, str, int, str | No
     return [(reference(i), k, a, e, c) for i, k, a, e, c in rows]
 
 
-async def withdraw(uow: UnitOfWork, *, kind: str, ordering_key: str) -> int:
+async def withdraw(uow: UnitOfWork, deps: Deps, *, kind: str, ordering_key: str) -> int:
     """Drop messages of one kind not yet sent (a reminder for an appointment now cancelled)."""
     rows = (
         await uow.session.execute(
             select(OutboxMessage).where(
                 OutboxMessage.kind == kind,
-                OutboxMessage.ordering_key == ordering_key,
+                OutboxMessage.ordering_key == _blind(deps, ORDER_PURPOSE, ordering_key),
                 OutboxMessage.status == OutboxStatus.PENDING.value,
             )
         )

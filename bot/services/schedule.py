@@ -46,6 +46,29 @@ class RecordedChange:
 class Schedule:
     windows: list[WindowView]
     changes: list[DayChange]
+    # Whose times these are when a coordinator works on someone else's (None: the caller's own).
+    owner_name: str | None = None
+    can_manage_others: bool = False
+
+
+@dataclass(frozen=True)
+class Managed:
+    """Who is acting, and whose availability they are working on."""
+
+    me: StaffMember
+    owner: StaffMember
+
+    @property
+    def actor(self) -> str:
+        return audit.staff_actor(self.me.id)
+
+
+@dataclass(frozen=True)
+class Adviser:
+    staff_id: str
+    name: str
+    current: bool
+    is_me: bool
 
 
 def _minutes(at: time) -> int:
@@ -56,14 +79,83 @@ def _time(minute: int) -> time:
     return time(minute // 60, minute % 60)
 
 
-async def _me(uow: UnitOfWork, deps: Deps, telegram_user_id: int, command: str) -> StaffMember:
-    return await staff.authorise(uow, deps, telegram_user_id, SCHEDULING_ROLES, command=command)
+def _can_schedule(member: StaffMember | None) -> bool:
+    return member is not None and member.active and Role(member.role) in SCHEDULING_ROLES
+
+
+async def _managed(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Managed:
+    """The caller, and whose times they work on: their own, or for a coordinator the adviser
+    they chose (kept in the database, so a restart changes nothing)."""
+    me = await staff.authorise(
+        uow, deps, telegram_user_id, SCHEDULING_ROLES, command="availability"
+    )
+    return await _managed_by(uow, me)
+
+
+async def _managed_by(uow: UnitOfWork, me: StaffMember) -> Managed:
+    if me.role == Role.COORDINATOR.value and me.managing_staff_id:
+        owner = await uow.session.get(StaffMember, me.managing_staff_id)
+        if owner is not None and _can_schedule(owner):
+            return Managed(me, owner)
+    return Managed(me, me)
+
+
+async def _coordinator(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Managed:
+    me = await staff.authorise(
+        uow, deps, telegram_user_id, (Role.COORDINATOR,), command="availability"
+    )
+    return await _managed_by(uow, me)
+
+
+async def may_change(uow: UnitOfWork, deps: Deps, telegram_user_id: int, staff_id: str) -> str:
+    """The caller's audit actor if they may change `staff_id`'s availability: their own, or
+    anyone's for a coordinator. Anything else is a stale or forged press."""
+    me = await staff.authorise(
+        uow, deps, telegram_user_id, SCHEDULING_ROLES, command="availability"
+    )
+    if not staff.acts_for(me, staff_id):
+        raise StaleAction
+    return audit.staff_actor(me.id)
 
 
 async def my_schedule(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Schedule:
-    """The weekly pattern and the one-off changes from today on."""
-    me = await _me(uow, deps, telegram_user_id, "availability")
-    return await schedule_of(uow, deps, me.id)
+    """The weekly pattern and the one-off changes from today on, of whoever the caller manages."""
+    managed = await _managed(uow, deps, telegram_user_id)
+    found = await schedule_of(uow, deps, managed.owner.id)
+    coordinator = managed.me.role == Role.COORDINATOR.value
+    owner_name = None if managed.owner is managed.me else staff.staff_name(deps, managed.owner)
+    return Schedule(found.windows, found.changes, owner_name, can_manage_others=coordinator)
+
+
+async def advisers(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> list[Adviser]:
+    """For a coordinator: everyone whose availability they can manage, themself first."""
+    managed = await _coordinator(uow, deps, telegram_user_id)
+    members = (
+        await uow.session.execute(
+            select(StaffMember)
+            .where(
+                StaffMember.active.is_(True),
+                StaffMember.role.in_([r.value for r in SCHEDULING_ROLES]),
+            )
+            .order_by(StaffMember.created_at)
+        )
+    ).scalars()
+    me, owner = managed.me.id, managed.owner.id
+    found = [Adviser(m.id, staff.staff_name(deps, m), m.id == owner, m.id == me) for m in members]
+    return sorted(found, key=lambda a: not a.is_me)
+
+
+async def manage(uow: UnitOfWork, deps: Deps, telegram_user_id: int, staff_id: str) -> None:
+    """A coordinator chooses whose availability /availability works on from now on."""
+    managed = await _coordinator(uow, deps, telegram_user_id)
+    owner = await uow.session.get(StaffMember, staff_id)
+    if not _can_schedule(owner):
+        raise StaleAction
+    managed.me.managing_staff_id = None if staff_id == managed.me.id else staff_id
+    await audit.record(
+        uow, deps, AuditAction.AVAILABILITY_MANAGED, managed.actor, audit.staff_actor(staff_id)
+    )
+    await uow.commit()
 
 
 async def schedule_of(uow: UnitOfWork, deps: Deps, staff_id: str) -> Schedule:
@@ -108,9 +200,9 @@ async def schedule_of(uow: UnitOfWork, deps: Deps, staff_id: str) -> Schedule:
 
 async def add_weekly(uow: UnitOfWork, deps: Deps, telegram_user_id: int, text: str) -> WeeklyWindow:
     """Add a weekly window typed as 'Tue 10:00-12:30 in person'; overlaps are refused."""
-    me = await _me(uow, deps, telegram_user_id, "availability")
+    managed = await _managed(uow, deps, telegram_user_id)
     window = parse_weekly_range(text, booking_rules(deps.settings))
-    await add_window(uow, deps, me.id, window, actor=audit.staff_actor(me.id))
+    await add_window(uow, deps, managed.owner.id, window, actor=managed.actor)
     await uow.commit()
     return window
 
@@ -144,19 +236,14 @@ async def add_window(
 
 
 async def remove_weekly(uow: UnitOfWork, deps: Deps, telegram_user_id: int, window_id: str) -> None:
-    """Remove one of the caller's own weekly windows (bookings already made stand)."""
-    me = await _me(uow, deps, telegram_user_id, "availability")
+    """Remove a weekly window the caller may change (bookings already made stand)."""
     row = await uow.session.get(AvailabilityWindow, window_id)
-    if row is None or row.staff_id != me.id:
+    if row is None:
         raise StaleAction
+    actor = await may_change(uow, deps, telegram_user_id, row.staff_id)
     await uow.session.delete(row)
     await audit.record(
-        uow,
-        deps,
-        AuditAction.AVAILABILITY_CHANGED,
-        audit.staff_actor(me.id),
-        window_id,
-        change="remove",
+        uow, deps, AuditAction.AVAILABILITY_CHANGED, actor, window_id, change="remove"
     )
     await uow.commit()
 
@@ -172,7 +259,8 @@ async def add_change(
 ) -> RecordedChange:
     """A day off ('8/12/2026'), time off ('8/12 14:00-16:00'), or an extra time
     ('9/12 14:00-16:00 phone')."""
-    me = await _me(uow, deps, telegram_user_id, "availability")
+    managed = await _managed(uow, deps, telegram_user_id)
+    owner_id = managed.owner.id
     text = " ".join(text.lower().split())
     today = deps.clock.now().astimezone(deps.settings.zone).date()
     match = _DAY_RANGE.match(text)
@@ -195,7 +283,7 @@ async def add_change(
     elif kind is ChangeKind.ADD:
         raise InvalidRange(RangeProblem.FORMAT)
     row = AvailabilityChange(
-        staff_id=me.id,
+        staff_id=owner_id,
         day=day,
         kind=kind.value,
         start_minute=_minutes(start) if start else None,
@@ -209,11 +297,11 @@ async def add_change(
         uow,
         deps,
         AuditAction.AVAILABILITY_CHANGED,
-        audit.staff_actor(me.id),
+        managed.actor,
         row.id,
         change=kind.value,
     )
-    inside = 0 if kind is ChangeKind.ADD else len(await booked_within(uow, deps, me.id, row))
+    inside = 0 if kind is ChangeKind.ADD else len(await booked_within(uow, deps, owner_id, row))
     await uow.commit()
     change = DayChange(day, kind, start, end, mode if kind is ChangeKind.ADD else None)
     return RecordedChange(change, row.id, inside)

@@ -22,7 +22,6 @@ from bot.services.errors import (
     UnknownStaff,
 )
 from bot.services.policy import PolicyDocument, current_policy
-from bot.services.staff_directory import active_coordinator_chats
 from bot.vocabulary import AppointmentStatus, AuditAction, Role
 from storage.models import Appointment, PolicyAcknowledgement, StaffInvite, StaffMember
 from storage.uow import UnitOfWork
@@ -132,6 +131,11 @@ async def authorise(
     if policy and not await has_acknowledged(uow, member):
         raise PolicyNotAcknowledged
     return member
+
+
+def acts_for(me: StaffMember, staff_id: str) -> bool:
+    """Staff act on their own times and appointments; a coordinator on anyone's."""
+    return staff_id == me.id or Role(me.role) is Role.COORDINATOR
 
 
 async def add_staff(
@@ -331,12 +335,4 @@ async def _hand_over_bookings(uow: UnitOfWork, deps: Deps, member: StaffMember) 
     if not upcoming:
         return
     note = texts.bookings_need_reassigning(staff_name(deps, member), int(upcoming))
-    for chat_id in await active_coordinator_chats(uow, deps):
-        await outbox.enqueue(
-            uow,
-            deps,
-            kind="coordinator_alert",
-            chat_id=chat_id,
-            html=note,
-            dedupe_key=f"handover:{member.id}:{chat_id}",
-        )
+    await outbox.alert_coordinators(uow, deps, note, dedupe_key=f"handover:{member.id}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.services.deps import Deps
-from storage.models import Student
+from bot.vocabulary import AppointmentStatus
+from storage.models import Appointment, Student
 from storage.uow import UnitOfWork
 
 
@@ -39,6 +40,28 @@ def _sealed(deps: Deps, student: Student, telegram_user_id: int) -> bytes:
     token = deps.cipher.seal(student, "telegram_id_enc", str(telegram_user_id))
     assert token is not None
     return token
+
+
+async def upcoming_appointments(uow: UnitOfWork, deps: Deps, student_id: str) -> list[Appointment]:
+    """A student's booked appointments that have not ended yet, soonest first."""
+    rows = await uow.session.execute(
+        select(Appointment)
+        .where(
+            Appointment.student_id == student_id,
+            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.ends_at > deps.clock.now(),
+        )
+        .order_by(Appointment.starts_at)
+    )
+    return list(rows.scalars())
+
+
+CASE_REF_LENGTH = 8
+
+
+def case_ref(student_id: str) -> str:
+    """The short case reference staff see and type (/removed 1A2B3C4D on)."""
+    return student_id[:CASE_REF_LENGTH].upper()
 
 
 def student_chat_id(deps: Deps, student: Student) -> int:

@@ -112,30 +112,32 @@ async def add_staff(bot: Bot, user: LocalUser, role: Role, *, acknowledged: bool
             await staff.acknowledge_policy(uow, deps, user.id)
 
 
-async def answer_current(chat: LocalChat) -> None:
+async def answer_current(chat: LocalChat, buttons: dict[str, str] = GOOD_BUTTON) -> None:
     """Give the good answer to whichever question the latest message asks."""
     text = chat.last_text
     for prefix, answer in GOOD_TEXT.items():
         if text.startswith(prefix):
             await chat.send(answer)
             return
-    for prefix, label in GOOD_BUTTON.items():
+    for prefix, label in buttons.items():
         if text.startswith(prefix):
             await chat.press(label)
             return
     raise AssertionError(f"not at a question: {text[:80]!r}")
 
 
-async def fill_to_review(chat: LocalChat) -> None:
+async def fill_to_review(chat: LocalChat, *, removed: bool = False) -> None:
+    """Answer every question; `removed` says yes to having been removed from the course."""
+    buttons = {**GOOD_BUTTON, "Question 10 ": "Yes"} if removed else GOOD_BUTTON
     await chat.send("/start")
     await chat.press("Continue")
     while chat.last_text.startswith("Question "):
-        await answer_current(chat)
+        await answer_current(chat, buttons)
     assert chat.last_text.startswith("Please check your answers")
 
 
-async def submit_sheet(chat: LocalChat, *, consent: bool = True) -> None:
-    await fill_to_review(chat)
+async def submit_sheet(chat: LocalChat, *, consent: bool = True, removed: bool = False) -> None:
+    await fill_to_review(chat, removed=removed)
     await chat.press("Everything is correct")
     while chat.last_text.startswith(("Consent ", "Last step")):
         await chat.press("Yes" if consent else "No")

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from bot import texts
 from bot.clock import FixedClock
 from bot.transport import LocalChat
-from bot.vocabulary import AuditAction
+from bot.vocabulary import AuditAction, Role
 from storage.models import Appointment, AuditEntry
-from tests.handlers.conftest import ADVISER, STUDENT, Bot, submit_sheet
+from tests.handlers.conftest import ADVISER, COORDINATOR, STUDENT, Bot, add_staff, submit_sheet
 from tests.handlers.test_booking_journey import adviser_with_tuesdays, book_first_in_person, deliver
 
 APPOINTMENT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -108,3 +108,22 @@ async def test_time_off_that_misses_every_booking_offers_nothing(
     adviser = await booked(bot, student)
     await adviser.send("/availability off 1/12/2026 14:00-16:00")
     assert not any("falls in that time off" in m.plain_text for m in adviser.replies)
+
+
+async def test_a_coordinator_gives_an_adviser_a_day_off_and_cancels_its_bookings(
+    bot: Bot, student: LocalChat
+) -> None:
+    await booked(bot, student)
+    await add_staff(bot, COORDINATOR, Role.COORDINATOR)
+    coordinator = bot.chat(COORDINATOR)
+    await coordinator.send("/availability")
+    await coordinator.press(texts.BTN_MANAGE_OTHER)
+    await coordinator.press("Alex Adviser")
+    await coordinator.send("/availability off 1/12/2026")
+    offer = coordinator.replies[1]
+    assert offer.plain_text.startswith("1 booking falls in that time off.")
+    await coordinator.press("Cancel 1 booking and tell the students", message=offer)
+    await deliver(bot)
+    assert "no longer available then" in bot.api.messages(STUDENT.id)[-1].plain_text
+    async with bot.deps.uow() as uow:
+        assert await uow.session.scalar(select(Appointment.status)) == "cancelled_by_service"

@@ -6,11 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from bot import texts
-from bot.services import booking
+from bot.callbacks import Action, Press, encode
+from bot.services import booking, staff
 from bot.transport import LocalChat
 from bot.vocabulary import AuditAction, Role
-from storage.models import AuditEntry
-from tests.handlers.conftest import ADVISER, Bot, add_staff
+from storage.models import AuditEntry, AvailabilityWindow
+from tests.handlers.conftest import ADVISER, COORDINATOR, Bot, BotMaker, add_staff
 
 
 @pytest.fixture
@@ -88,3 +89,120 @@ async def test_students_cannot_change_availability(bot: Bot) -> None:
     await student.send("/availability add Tue 10:00-12:30")
     assert student.last_text == texts.NOT_AUTHORISED
     assert await open_starts(bot) == []
+
+
+async def staff_id_of(bot: Bot, user_id: int) -> str:
+    async with bot.deps.uow() as uow:
+        member = await staff.find_staff(uow, bot.deps, user_id)
+    assert member is not None
+    return member.id
+
+
+async def windows_of(bot: Bot, staff_id: str) -> list[tuple[int, int]]:
+    async with bot.deps.uow() as uow:
+        rows = await uow.session.execute(
+            select(AvailabilityWindow.weekday, AvailabilityWindow.start_minute).where(
+                AvailabilityWindow.staff_id == staff_id
+            )
+        )
+        return [(day, minute) for day, minute in rows]
+
+
+@pytest.fixture
+async def coordinator(bot: Bot, adviser: LocalChat) -> LocalChat:
+    await add_staff(bot, COORDINATOR, Role.COORDINATOR)
+    return bot.chat(COORDINATOR)
+
+
+async def test_a_coordinator_works_on_an_advisers_times_until_choosing_again(
+    bot: Bot, adviser: LocalChat, coordinator: LocalChat
+) -> None:
+    adviser_id = await staff_id_of(bot, ADVISER.id)
+    coordinator_id = await staff_id_of(bot, COORDINATOR.id)
+    await coordinator.send("/availability")
+    await coordinator.press(texts.BTN_MANAGE_OTHER)
+    assert coordinator.last_text == texts.CHOOSE_ADVISER
+    assert coordinator.buttons() == ["✓ My own times", "Alex Adviser"]
+    await coordinator.press("Alex Adviser")
+    assert "You are working on Alex Adviser's availability." in coordinator.last_text
+    assert "Alex Adviser's weekly times" in coordinator.last_text
+
+    await coordinator.send("/availability add Tue 10:00-12:30 in person")
+    assert await windows_of(bot, adviser_id) == [(1, 600)]
+    assert await windows_of(bot, coordinator_id) == []
+    await coordinator.send("/availability off 1/12/2026")
+    assert not any("01 Dec" in s for s in await open_starts(bot))
+    # The adviser sees the change as their own, and the audit log names who made it.
+    await adviser.send("/availability")
+    assert "Tuesday 10:00-12:30, in person" in adviser.last_text
+    async with bot.deps.uow() as uow:
+        actors = set(
+            (
+                await uow.session.execute(
+                    select(AuditEntry.actor).where(
+                        AuditEntry.action == AuditAction.AVAILABILITY_CHANGED.value
+                    )
+                )
+            ).scalars()
+        )
+    assert actors == {f"staff:{coordinator_id}"}
+
+    await coordinator.send("/availability")
+    await coordinator.press("Remove Tue 10:00")
+    assert await windows_of(bot, adviser_id) == []
+
+    await coordinator.send("/availability")
+    await coordinator.press(texts.BTN_MANAGE_OTHER)
+    assert coordinator.buttons() == ["My own times", "✓ Alex Adviser"]
+    await coordinator.press("My own times")
+    assert "Your weekly times" in coordinator.last_text
+    await coordinator.send("/availability add Wed 14:00-16:00 phone")
+    assert await windows_of(bot, coordinator_id) == [(2, 840)]
+
+
+async def test_the_choice_survives_a_restart_and_lapses_when_the_adviser_goes(
+    bot: Bot, make_bot: BotMaker, adviser: LocalChat, coordinator: LocalChat
+) -> None:
+    await coordinator.send("/availability")
+    await coordinator.press(texts.BTN_MANAGE_OTHER)
+    await coordinator.press("Alex Adviser")
+    restarted = (await make_bot()).chat(COORDINATOR)
+    await restarted.send("/availability")
+    assert "You are working on Alex Adviser's availability." in restarted.last_text
+
+    async with bot.deps.uow() as uow:
+        await staff.deactivate(uow, bot.deps, COORDINATOR.id, await staff_id_of(bot, ADVISER.id))
+    await restarted.send("/availability")
+    assert "Your weekly times" in restarted.last_text
+    await restarted.press(texts.BTN_MANAGE_OTHER)
+    assert restarted.buttons() == ["✓ My own times"]
+
+
+async def test_an_adviser_cannot_work_on_anyone_elses_times(
+    bot: Bot, adviser: LocalChat, coordinator: LocalChat
+) -> None:
+    coordinator_id = await staff_id_of(bot, COORDINATOR.id)
+    await coordinator.send("/availability add Tue 10:00-12:30")
+    assert texts.BTN_MANAGE_OTHER not in (await adviser.send("/availability"))[-1].plain_text
+    assert texts.BTN_MANAGE_OTHER not in adviser.buttons()
+    # Forged presses: choose the coordinator's times, remove the coordinator's window.
+    await adviser.deliver(
+        bot.factory.callback(
+            adviser.user, adviser.last, encode(Press(Action.MANAGE_SET, staff_id=coordinator_id))
+        )
+    )
+    assert adviser.last_text == texts.NOT_AUTHORISED
+    await adviser.deliver(
+        bot.factory.callback(adviser.user, adviser.last, encode(Press(Action.MANAGE_PICK)))
+    )
+    assert adviser.last_text == texts.NOT_AUTHORISED
+    async with bot.deps.uow() as uow:
+        window_id = (await uow.session.execute(select(AvailabilityWindow.id))).scalar_one()
+    await adviser.deliver(
+        bot.factory.callback(
+            adviser.user, adviser.last, encode(Press(Action.WINDOW_REMOVE, window_id=window_id))
+        )
+    )
+    assert await windows_of(bot, coordinator_id) == [(1, 600)]
+    await adviser.send("/availability add Wed 10:00-11:00")
+    assert await windows_of(bot, coordinator_id) == [(1, 600)]

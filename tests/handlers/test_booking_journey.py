@@ -17,10 +17,13 @@ from tests.handlers.conftest import ADVISER, COORDINATOR, STUDENT, Bot, add_staf
 ESCALATE = timedelta(minutes=15)
 
 
-async def adviser_with_tuesdays(bot: Bot, *, acknowledged: bool = True) -> None:
-    await add_staff(bot, ADVISER, Role.ADVISER, acknowledged=acknowledged)
+async def adviser_with_tuesdays(
+    bot: Bot, *, acknowledged: bool = True, user: LocalUser = ADVISER
+) -> str:
+    """An adviser seeing students in person 10:00-12:30 and by phone 14:00-16:30 on Tuesdays."""
+    await add_staff(bot, user, Role.ADVISER, acknowledged=acknowledged)
     async with bot.deps.uow() as uow:
-        member = await staff.find_staff(uow, bot.deps, ADVISER.id)
+        member = await staff.find_staff(uow, bot.deps, user.id)
         assert member is not None
         for mode in (AppointmentMode.IN_PERSON, AppointmentMode.PHONE):
             start = 10 * 60 if mode is AppointmentMode.IN_PERSON else 14 * 60
@@ -35,6 +38,7 @@ async def adviser_with_tuesdays(bot: Bot, *, acknowledged: bool = True) -> None:
                 )
             )
         await uow.commit()
+        return member.id
 
 
 async def deliver(bot: Bot) -> None:
@@ -103,13 +107,7 @@ async def test_a_student_removed_from_their_course_is_told_security_will_know_th
     bot: Bot, student: LocalChat
 ) -> None:
     await adviser_with_tuesdays(bot)
-    from tests.handlers.conftest import GOOD_BUTTON
-
-    GOOD_BUTTON["Question 10 "] = "Yes"
-    try:
-        await submit_sheet(student)
-    finally:
-        GOOD_BUTTON["Question 10 "] = "No"
+    await submit_sheet(student, removed=True)
     await book_first_in_person(student)
     assert texts.SECURITY_TOLD_AT_BOOKING in student.last_text
 

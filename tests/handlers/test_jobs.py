@@ -38,7 +38,12 @@ async def test_jobs_have_explicit_ids_and_a_real_misfire_grace(make_bot: BotMake
         queue: Any = bot.app.job_queue
         jobs = queue.scheduler.get_jobs()
         by_id = {j.id: j for j in jobs}
-        assert set(by_id) == {"forget-processed-updates", "deliver-outbox", "queue-reminders"}
+        assert set(by_id) == {
+            "forget-processed-updates",
+            "deliver-outbox",
+            "queue-reminders",
+            "security-digest",
+        }
         assert by_id["forget-processed-updates"].misfire_grace_time == MISFIRE_GRACE_SECONDS
         assert all(j.coalesce is True for j in jobs)
     finally:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.services import audit, consent, intake, staff
+from bot.services import audit, consent, intake, outbox, staff
 from bot.services.deps import Deps
 from bot.services.sheet_store import current_draft, read_answers, write_answers
 from bot.services.students import find_student
@@ -56,6 +56,16 @@ async def _fill_everything(deps: Deps) -> None:
         )
         await staff.add_staff(
             uow, deps, telegram_user_id=STAFF_TG, name=STAFF_NAME, role=Role.ADVISER, actor="cli"
+        )
+        # Outbox keys name chats and appointments: they must be stored blind too.
+        await outbox.enqueue(
+            uow,
+            deps,
+            kind="adviser_summary",
+            chat_id=STAFF_TG,
+            html=STAFF_NAME,
+            dedupe_key=f"summary:{STAFF_TG}",
+            ordering_key=f"adviser:{STAFF_TG}",
         )
         await uow.commit()
 

@@ -1,0 +1,144 @@
+"""Security notice latency: from the booking's commit to the notice being handed to the transport.
+
+    python -m bench.security [--bookings 200] [--interval 3] [--engines sqlite,postgresql]
+
+Bookings of removed students arrive one every 50 ms while the outbox job runs every
+`--interval` seconds (3 s as deployed), with the real clock so retry backoff is real. The
+second row of each engine fails half of all sends (network error) at random. Prints figures;
+asserts nothing on time, but stops if any notice is missing or was handed over twice without
+a failure in between.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import statistics
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bench.booking import advisers_and_students, cleanup, prepared
+from bot.clock import SystemClock
+from bot.services import booking, outbox, staff
+from bot.services.deps import Deps
+from bot.services.sheet_store import latest_submitted_sheet, read_answers, write_answers
+from bot.vocabulary import Role, SheetField, YesNo
+from storage.models import Student
+
+SECURITY_CHAT = 800_000
+ARRIVAL_GAP = 0.05
+
+
+class TimedTransport:
+    """Records when each Security notice is handed over; fails a share of sends."""
+
+    def __init__(self, failure_rate: float) -> None:
+        self.failure_rate = failure_rate
+        self.handed: dict[str, float] = {}
+        self.failures = 0
+        self.duplicates = 0
+
+    async def send(self, chat_id: int, html: str) -> None:
+        if random.random() < self.failure_rate:
+            self.failures += 1
+            raise outbox.DeliveryFailed("network error (simulated)")
+        if chat_id != SECURITY_CHAT:
+            return
+        number = html.split("(student number ", 1)[1].split(")", 1)[0]
+        if number in self.handed:
+            self.duplicates += 1
+        self.handed.setdefault(number, time.perf_counter())
+
+
+async def removed_students(deps: Deps, count: int) -> None:
+    async with deps.uow() as uow:
+        await staff.add_staff(
+            uow,
+            deps,
+            telegram_user_id=SECURITY_CHAT,
+            name="Security",
+            role=Role.SECURITY,
+            actor="bench",
+        )
+        await uow.commit()
+    async with deps.uow() as uow:
+        students = list((await uow.session.execute(select(Student))).scalars())
+        for s in students:
+            sheet = await latest_submitted_sheet(uow, s.id)
+            assert sheet is not None
+            answers = read_answers(deps, sheet)
+            name = answers[SheetField.FULL_NAME] or ""
+            answers[SheetField.STUDENT_NUMBER] = str(210_000_000 + int(name.split()[-1]))
+            answers[SheetField.REMOVED] = YesNo.YES.value
+            write_answers(deps, sheet, answers)
+        await uow.commit()
+
+
+async def run(deps: Deps, bookings: int, interval: float, failure_rate: float) -> list[float]:
+    transport = TimedTransport(failure_rate)
+    committed: dict[str, float] = {}
+    done = asyncio.Event()
+
+    async def dispatcher() -> None:
+        while not done.is_set() or len(transport.handed) < len(committed):
+            await outbox.dispatch(deps, transport, escalate_after=timedelta(minutes=15))
+            await asyncio.sleep(interval)
+
+    async def students() -> None:
+        for s in range(bookings):
+            async with deps.uow() as uow:
+                slot = (await booking.open_slots(uow, deps))[0]
+            async with deps.uow() as uow:
+                await booking.book(uow, deps, 100_000 + s, slot.staff_id, slot.starts_at)
+            committed[str(210_000_000 + s)] = time.perf_counter()
+            await asyncio.sleep(ARRIVAL_GAP)
+        done.set()
+
+    await asyncio.wait_for(asyncio.gather(dispatcher(), students()), timeout=1800)
+    missing = set(committed) - set(transport.handed)
+    if missing:
+        raise RuntimeError(f"{len(missing)} notices never handed over")
+    if transport.duplicates:
+        raise RuntimeError(f"{transport.duplicates} notices handed over twice")
+    return [transport.handed[k] - committed[k] for k in committed]
+
+
+async def main(bookings: int, interval: float, engines: list[str]) -> None:
+    print(
+        f"{'engine':<11}{'transport':>14}{'notices':>9}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}"
+    )
+    for name in engines:
+        for failure_rate in (0.0, 0.5):
+            made = await prepared(name)
+            if made is None:
+                print(f"{name:<11}skipped")
+                break
+            deps, handle = made
+            deps.clock = SystemClock()
+            try:
+                await advisers_and_students(deps, 5, bookings)
+                await removed_students(deps, bookings)
+                latencies = sorted(await run(deps, bookings, interval, failure_rate))
+            finally:
+                await cleanup(handle)
+            p50 = statistics.median(latencies) * 1000
+            p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000
+            label = "fails 50%" if failure_rate else "healthy"
+            print(
+                f"{name:<11}{label:>14}{len(latencies):>9}{p50:>10.0f}{p99:>10.0f}"
+                f"{latencies[-1] * 1000:>10.0f}"
+            )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bookings", type=int, default=200)
+    parser.add_argument("--interval", type=float, default=3.0)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    args = parser.parse_args()
+    logging.getLogger("bot").setLevel(logging.ERROR)  # the 50% run's retries are expected
+    asyncio.run(main(args.bookings, args.interval, args.engines.split(",")))

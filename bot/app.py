@@ -14,7 +14,7 @@ from telegram.request import BaseRequest
 from bot.clock import Clock, SystemClock
 from bot.handlers import entry
 from bot.handlers.common import CONTEXT_TYPES, App
-from bot.jobs import schedule_jobs
+from bot.jobs import outbox_waker, schedule_jobs
 from bot.logs import protect_logs
 from bot.services.deps import Deps
 from bot.settings import Settings
@@ -109,4 +109,5 @@ def build_application(
     app.bot_data.deps = deps
     entry.register(app)
     schedule_jobs(app)
+    deps.wake_outbox = outbox_waker(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import time, timedelta
 from typing import Any
 
@@ -38,6 +39,30 @@ async def deliver_outbox(context: Context) -> None:
     deps = context.bot_data.deps
     escalate_after = timedelta(minutes=deps.settings.notice_escalate_minutes)
     await outbox.dispatch(deps, TelegramSender(context.bot), escalate_after=escalate_after)
+
+
+DELIVER_NOW = "deliver-outbox-now"
+
+
+def outbox_waker(app: App) -> Callable[[], None]:
+    """What runs after a commit that queued messages: one delivery run now, not in 3 s.
+
+    Wakes coalesce (a run not yet started is replaced); a run may overlap the regular one, as
+    claims are leased. Does nothing while the job queue is not running (tests, the demo).
+    """
+
+    def wake() -> None:
+        queue: Any = app.job_queue
+        if queue is None or not queue.scheduler.running:
+            return
+        queue.run_once(
+            deliver_outbox,
+            when=0,
+            name=DELIVER_NOW,
+            job_kwargs={"id": DELIVER_NOW, "replace_existing": True, "max_instances": 2},
+        )
+
+    return wake
 
 
 REMINDERS_EVERY_SECONDS = 60

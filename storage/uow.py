@@ -33,6 +33,7 @@ class UnitOfWork:
         self._now = now
         self._update_id = update_id
         self._on_marked = on_marked
+        self._after_commit: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
@@ -53,6 +54,11 @@ class UnitOfWork:
         # so values already read stay readable after the unit of work ends.
         await self.session.close()
 
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once the transaction commits (once, however often it is asked for)."""
+        if action not in self._after_commit:
+            self._after_commit.append(action)
+
     async def commit(self) -> None:
         """Commit, marking the update processed in the same transaction as its effects."""
         marked = self._update_id
@@ -62,8 +68,12 @@ class UnitOfWork:
         await self.session.commit()
         if marked is not None and self._on_marked is not None:
             self._on_marked(marked)
+        actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            action()
 
     async def rollback(self) -> None:
+        self._after_commit = []
         await self.session.rollback()
 
 

@@ -24,6 +24,9 @@ class Deps:
     index: BlindIndex
     clock: Clock
     settings: Settings
+    # Called after a transaction that queued outbox messages commits, so they go out at once
+    # rather than at the outbox job's next run (None: wait for the job, as tests do).
+    wake_outbox: Callable[[], None] | None = None
     rules: SheetRules = field(init=False)
 
     def __post_init__(self) -> None:

@@ -25,8 +25,14 @@ log = logging.getLogger("bot.outbox")
 
 CLAIM_FOR = timedelta(minutes=2)
 COORDINATOR_ALERT = "coordinator_alert"
+SECURITY_NOTICE = "security_notice"
+SECURITY_DIGEST = "security_digest"
 FIRST_RETRY = timedelta(seconds=5)
 LONGEST_RETRY = timedelta(minutes=15)
+# Messages whose lateness matters in minutes (Security must know before the student arrives;
+# an alert is about something already late) are retried at least this often.
+URGENT_KINDS = frozenset({SECURITY_NOTICE, SECURITY_DIGEST, COORDINATOR_ALERT})
+LONGEST_URGENT_RETRY = timedelta(minutes=1)
 
 
 class OutboxStatus(StrEnum):
@@ -115,6 +121,8 @@ async def enqueue(
     message.body_enc = deps.cipher.seal(message, "body_enc", body)  # type: ignore[assignment]
     message.escalation_enc = deps.cipher.seal(message, "escalation_enc", escalation)
     uow.session.add(message)
+    if deps.wake_outbox is not None:
+        uow.after_commit(deps.wake_outbox)
     return message
 
 
@@ -127,9 +135,9 @@ async def already_queued(uow: UnitOfWork, deps: Deps, dedupe_key: str) -> bool:
     return found is not None
 
 
-def _backoff(attempts: int) -> timedelta:
+def _backoff(kind: str, attempts: int) -> timedelta:
     delay: timedelta = FIRST_RETRY * (2 ** max(attempts - 1, 0))
-    return min(delay, LONGEST_RETRY)
+    return min(delay, LONGEST_URGENT_RETRY if kind in URGENT_KINDS else LONGEST_RETRY)
 
 
 async def _claim(deps: Deps, limit: int) -> list[str]:
@@ -232,7 +240,7 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
                 wait = (
                     timedelta(seconds=failure.retry_after)
                     if failure.retry_after is not None
-                    else _backoff(message.attempts)
+                    else _backoff(message.kind, message.attempts)
                 )
                 message.next_attempt_at = now + wait
                 message.claimed_until = None

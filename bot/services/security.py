@@ -40,8 +40,6 @@ from bot.vocabulary import (
 from storage.models import Appointment, StaffMember, Student
 from storage.uow import UnitOfWork
 
-SECURITY_NOTICE = "security_notice"
-SECURITY_DIGEST = "security_digest"
 # Marking an appointment attended or missed changes nothing Security was told.
 _SETTLED = (AppointmentStatus.ATTENDED.value, AppointmentStatus.NO_SHOW.value)
 
@@ -333,7 +331,7 @@ async def _send(
     appointment_starts: datetime,
     key: str,
     order: str,
-    kind: str = SECURITY_NOTICE,
+    kind: str = outbox.SECURITY_NOTICE,
     escalation: str | None = None,
 ) -> int:
     """Queue `html` for every Security chat, in order per appointment and chat; with nobody to
@@ -417,7 +415,7 @@ async def queue_digest(deps: Deps) -> int:
                 appointment_starts=start,
                 key=f"digest:{tomorrow.isoformat()}:{part_number}",
                 order=f"digest:{tomorrow.isoformat()}",
-                kind=SECURITY_DIGEST,
+                kind=outbox.SECURITY_DIGEST,
                 escalation=texts.security_digest_undelivered(tomorrow),
             )
         for appointment in listed if queued else ():

@@ -173,3 +173,25 @@ async def test_pending_summary_shows_no_content(deps: Deps) -> None:
         listed = await outbox.pending_summary(uow)
     assert len(listed) == 1
     assert "Canaryname" not in repr(listed)
+
+
+async def test_security_notices_and_alerts_are_retried_every_minute_others_back_off_further(
+    deps: Deps, clock: FixedClock
+) -> None:
+    api, sender = await make_sender()
+    for kind in (outbox.SECURITY_NOTICE, "adviser_summary"):
+        async with deps.uow() as uow:
+            await outbox.enqueue(uow, deps, kind=kind, chat_id=CHAT, html=kind, dedupe_key=kind)
+            await uow.commit()
+    api.fail_next(2 * 12, FailureKind.NETWORK_ERROR)
+    waits: dict[str, timedelta] = {}
+    for _ in range(12):
+        clock.advance(timedelta(hours=1))
+        await outbox.dispatch(deps, sender, escalate_after=timedelta(days=1))
+        async with deps.uow() as uow:
+            for row in (await uow.session.execute(select(OutboxMessage))).scalars():
+                waits[row.kind] = row.next_attempt_at.replace(tzinfo=None) - clock.now().replace(
+                    tzinfo=None
+                )
+    assert waits[outbox.SECURITY_NOTICE] == timedelta(minutes=1)
+    assert waits["adviser_summary"] == timedelta(minutes=15)

@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FixedClock
 from bot.services import booking, staff
@@ -34,7 +35,11 @@ POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning
 
 
-async def prepared(engine_name: str) -> tuple[Deps, object] | None:
+# The engine to dispose of, and the PostgreSQL schema to drop (None on SQLite).
+Handle = tuple[AsyncEngine, str | None]
+
+
+async def prepared(engine_name: str) -> tuple[Deps, Handle] | None:
     schema = None
     if engine_name == "sqlite":
         url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
@@ -62,8 +67,8 @@ async def prepared(engine_name: str) -> tuple[Deps, object] | None:
     return deps, (engine, schema)
 
 
-async def cleanup(handle: object) -> None:
-    engine, schema = handle  # type: ignore[misc]
+async def cleanup(handle: Handle) -> None:
+    engine, schema = handle
     await engine.dispose()
     if schema:
         admin = make_engine(POSTGRES_URL)
@@ -201,8 +206,8 @@ async def main(students: int, appointments: int, engines: list[str]) -> None:
             full = await search_time(deps)
             ms = sorted(x * 1000 for x in latencies)
             q = statistics.quantiles(ms, n=100)
-            figures = (booked, f"{wall:.2f}", f"{booked / wall:.0f}", retries)
-            figures += (f"{q[49]:.1f}", f"{q[98]:.1f}")
+            figures = [str(booked), f"{wall:.2f}", f"{booked / wall:.0f}", str(retries)]
+            figures += [f"{q[49]:.1f}", f"{q[98]:.1f}"]
             search = (f"{empty * 1000:.1f}", f"{full * 1000:.1f}", f"{full / empty:.2f}")
             print(
                 f"{name:<11}"

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot import texts
 from bot.services import intake
 from bot.transport import LocalChat, LocalUser, check_html
+from bot.vocabulary import SheetField
 from tests.handlers.conftest import STUDENT, Bot, BotMaker, answer_current
 
 WRONG_REPLY = "went wrong on our side"
@@ -82,7 +83,7 @@ async def test_an_edited_message_is_explained_and_changes_nothing(
     assert replies[0].plain_text == texts.EDITED_MESSAGE
     async with bot.deps.uow() as uow:
         view = await intake.current(uow, bot.deps, STUDENT.id)
-    assert view.answers[intake.SheetField.FULL_NAME] == "Sam Jones"
+    assert view.answers[SheetField.FULL_NAME] == "Sam Jones"
 
 
 @pytest.mark.parametrize(
@@ -120,7 +121,7 @@ async def test_a_button_from_an_earlier_question_has_expired(bot: Bot, student: 
     assert "expired" in replies[0].plain_text
     async with bot.deps.uow() as uow:
         view = await intake.current(uow, bot.deps, STUDENT.id)
-    assert view.answers[intake.SheetField.YEAR] == "2"
+    assert view.answers[SheetField.YEAR] == "2"
 
 
 async def test_someone_elses_button_acts_only_on_their_own_state(

@@ -63,7 +63,7 @@ async def booked_appointment(bot: Bot, student: LocalChat) -> str:
     await submit_sheet(student)
     await book_first_in_person(student)
     async with bot.deps.uow() as uow:
-        appointment_id = await uow.session.scalar(select(Appointment.id))
+        appointment_id: str | None = await uow.session.scalar(select(Appointment.id))
     assert appointment_id is not None
     return appointment_id
 

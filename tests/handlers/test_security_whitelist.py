@@ -22,6 +22,7 @@ from bot.services.sheet_store import latest_submitted_sheet, read_answers, write
 from bot.services.students import case_ref, find_student
 from bot.transport import LocalUser
 from bot.vocabulary import AppointmentMode, ConsentChannel, ConsentScope, Role, SheetField
+from storage.models import StaffMember
 from tests.handlers.conftest import COORDINATOR, SECURITY, Bot, add_staff, submit_sheet
 from tests.handlers.test_booking_journey import adviser_with_tuesdays, deliver
 
@@ -162,19 +163,19 @@ async def test_no_marker_ever_reaches_a_security_chat(
         await security.set_removed_by_staff(uow, deps, COORDINATOR.id, case, False)
     await deliver(bot)
 
-    sent = [m.text for chat in (SECURITY.id, EXTRA_SECURITY_CHAT) for m in bot.api.messages(chat)]
+    sent = [
+        m.text or "" for chat in (SECURITY.id, EXTRA_SECURITY_CHAT) for m in bot.api.messages(chat)
+    ]
     assert sent, "the journey must have told Security something"
     for text in sent:
         assert leaked(marks, text) == [], text
     # Sanity: the same markers do reach the adviser's summary, so the test can see them.
     async with deps.uow() as uow:
-        adviser = await uow.session.scalar(
-            select(staff.StaffMember).where(staff.StaffMember.id == adviser_id)
-        )
+        adviser = await uow.session.scalar(select(StaffMember).where(StaffMember.id == adviser_id))
         assert adviser is not None
     adviser_chat = staff_chat(bot, adviser)
-    assert any(marks["description"] in m.text for m in bot.api.messages(adviser_chat))
+    assert any(marks["description"] in (m.text or "") for m in bot.api.messages(adviser_chat))
 
 
-def staff_chat(bot: Bot, member: staff.StaffMember) -> int:
+def staff_chat(bot: Bot, member: StaffMember) -> int:
     return int(bot.deps.cipher.open(member, "telegram_id_enc", member.telegram_id_enc) or 0)

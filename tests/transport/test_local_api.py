@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from html import escape
 
 import pytest
@@ -168,7 +169,7 @@ async def test_send_document_keeps_the_file(api_bot: tuple[LocalBotApi, Bot]) ->
 
 async def test_get_updates_honours_offset_and_timeout(api_bot: tuple[LocalBotApi, Bot]) -> None:
     api, bot = api_bot
-    assert await bot.get_updates(timeout=0.05) == ()
+    assert await bot.get_updates(timeout=timedelta(milliseconds=50)) == ()
     for update_id in (1, 2, 3):
         api.push_update(
             {

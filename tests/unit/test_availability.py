@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from bot.services.availability import (
     DayChange,
     InvalidRange,
     RangeProblem,
+    Slot,
     WeeklyWindow,
     free_slots,
     local_to_utc,
@@ -32,7 +34,14 @@ MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # GMT: London = UTC
 TUESDAY_MORNING = WeeklyWindow(1, time(10, 0), time(12, 30), AppointmentMode.IN_PERSON)
 
 
-def slots(weekly=(TUESDAY_MORNING,), changes=(), booked=(), now=MONDAY_9AM, rules=RULES, mode=None):  # type: ignore[no-untyped-def]
+def slots(
+    weekly: Sequence[WeeklyWindow] = (TUESDAY_MORNING,),
+    changes: Sequence[DayChange] = (),
+    booked: Sequence[tuple[datetime, datetime]] = (),
+    now: datetime = MONDAY_9AM,
+    rules: BookingRules = RULES,
+    mode: AppointmentMode | None = None,
+) -> list[Slot]:
     return free_slots(
         staff_id="a1",
         weekly=weekly,
@@ -44,7 +53,7 @@ def slots(weekly=(TUESDAY_MORNING,), changes=(), booked=(), now=MONDAY_9AM, rule
     )
 
 
-def starts(found) -> list[str]:  # type: ignore[no-untyped-def]
+def starts(found: Sequence[Slot]) -> list[str]:
     return [s.starts_at.astimezone(LONDON).strftime("%a %d %b %H:%M") for s in found]
 
 

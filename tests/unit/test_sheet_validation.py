@@ -142,7 +142,7 @@ def test_every_written_form_of_a_date_reads_back(day: date) -> None:
         assert parse_date(form, today) == day
 
 
-@given(st.text(alphabet=st.characters(categories=("L",)), min_size=2, max_size=40))
+@given(st.text(alphabet=st.characters(categories=["L"]), min_size=2, max_size=40))
 def test_names_of_letters_in_any_script_are_accepted(name: str) -> None:
     normalised = unicodedata.normalize("NFC", name)
     assume(len(normalised) >= 2)

@@ -33,6 +33,9 @@ LONGEST_RETRY = timedelta(minutes=15)
 # an alert is about something already late) are retried at least this often.
 URGENT_KINDS = frozenset({SECURITY_NOTICE, SECURITY_DIGEST, COORDINATOR_ALERT})
 LONGEST_URGENT_RETRY = timedelta(minutes=1)
+# While other messages are getting through, a failed send was a blip, not an outage: it is
+# retried after FIRST_RETRY however often it failed. Backoff is for when nothing gets through.
+DELIVERING_WITHIN = timedelta(minutes=1)
 
 
 class OutboxStatus(StrEnum):
@@ -140,6 +143,26 @@ def _backoff(kind: str, attempts: int) -> timedelta:
     return min(delay, LONGEST_URGENT_RETRY if kind in URGENT_KINDS else LONGEST_RETRY)
 
 
+def _retry_in(message: OutboxMessage, failure: DeliveryFailed, delivering: bool) -> timedelta:
+    """The server's RetryAfter if it gave one; soon if others are getting through (and this
+    chat is not refusing us); otherwise backoff by this message's attempts."""
+    if failure.retry_after is not None:
+        return timedelta(seconds=failure.retry_after)
+    if delivering and not failure.permanent:
+        return FIRST_RETRY
+    return _backoff(message.kind, message.attempts)
+
+
+async def _delivering(deps: Deps) -> bool:
+    """Whether some message was delivered within DELIVERING_WITHIN."""
+    since = deps.clock.now() - DELIVERING_WITHIN
+    async with deps.uow() as uow:
+        found = await uow.session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.sent_at >= since).limit(1)
+        )
+    return found is not None
+
+
 async def _claim(deps: Deps, limit: int) -> list[str]:
     """Lease the due messages that are first in their order; other instances skip them."""
     now = deps.clock.now()
@@ -224,7 +247,9 @@ async def _escalate_overdue(deps: Deps, escalate_after: timedelta) -> int:
 
 async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchReport:
     sent = retried = 0
-    for message_id in await _claim(deps, limit):
+    claimed = await _claim(deps, limit)
+    delivering = bool(claimed) and await _delivering(deps)
+    for message_id in claimed:
         async with deps.uow() as uow:
             message = await uow.session.get(OutboxMessage, message_id)
             if message is None or message.status != OutboxStatus.PENDING.value:
@@ -237,12 +262,7 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
             except DeliveryFailed as failure:
                 message.attempts += 1
                 message.last_error = failure.reason[:64]
-                wait = (
-                    timedelta(seconds=failure.retry_after)
-                    if failure.retry_after is not None
-                    else _backoff(message.kind, message.attempts)
-                )
-                message.next_attempt_at = now + wait
+                message.next_attempt_at = now + _retry_in(message, failure, delivering)
                 message.claimed_until = None
                 retried += 1
                 if failure.permanent:
@@ -260,6 +280,7 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
                 message.attempts += 1
                 message.claimed_until = None
                 sent += 1
+                delivering = True
                 await _mark_reachable(uow, message, reachable=True, now=now)
             await uow.commit()
     return DispatchReport(sent, retried)

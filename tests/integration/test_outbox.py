@@ -195,3 +195,64 @@ async def test_security_notices_and_alerts_are_retried_every_minute_others_back_
                 )
     assert waits[outbox.SECURITY_NOTICE] == timedelta(minutes=1)
     assert waits["adviser_summary"] == timedelta(minutes=15)
+
+
+class FlakyForOneChat:
+    """Delivers to every chat but one, which fails (transiently, or refusing us for good)."""
+
+    def __init__(self, failing_chat: int, *, permanent: bool = False) -> None:
+        self.failing_chat = failing_chat
+        self.permanent = permanent
+        self.delivered: list[int] = []
+
+    async def send(self, chat_id: int, html: str) -> None:
+        if chat_id == self.failing_chat:
+            raise outbox.DeliveryFailed("NetworkError", permanent=self.permanent)
+        self.delivered.append(chat_id)
+
+
+async def after_rounds(
+    deps: Deps, clock: FixedClock, sender: FlakyForOneChat, rounds: int
+) -> OutboxMessage:
+    """Every 30 s another chat's message gets through; the one chat's notice keeps failing."""
+    async with deps.uow() as uow:
+        await outbox.enqueue(
+            uow, deps, kind=outbox.SECURITY_NOTICE, chat_id=CHAT, html="x", dedupe_key="stuck"
+        )
+        await uow.commit()
+    for round_number in range(rounds):
+        async with deps.uow() as uow:
+            await outbox.enqueue(
+                uow, deps, kind="test", chat_id=5, html="y", dedupe_key=f"ok{round_number}"
+            )
+            await uow.commit()
+        await outbox.dispatch(deps, sender, escalate_after=timedelta(days=1))
+        clock.advance(timedelta(seconds=30))
+    assert len(sender.delivered) == rounds
+    async with deps.uow() as uow:
+        stuck = await uow.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == outbox.SECURITY_NOTICE)
+        )
+    assert stuck is not None
+    return stuck
+
+
+def wait_of(message: OutboxMessage, clock: FixedClock) -> timedelta:
+    next_attempt = message.next_attempt_at.replace(tzinfo=None)
+    return next_attempt - (clock.now() - timedelta(seconds=30)).replace(tzinfo=None)
+
+
+async def test_while_others_get_through_a_failed_send_is_retried_soon_not_backed_off(
+    deps: Deps, clock: FixedClock
+) -> None:
+    stuck = await after_rounds(deps, clock, FlakyForOneChat(CHAT), rounds=12)
+    assert stuck.attempts == 12  # retried every round
+    assert wait_of(stuck, clock) == outbox.FIRST_RETRY
+
+
+async def test_a_chat_that_refuses_us_backs_off_even_while_others_get_through(
+    deps: Deps, clock: FixedClock
+) -> None:
+    stuck = await after_rounds(deps, clock, FlakyForOneChat(CHAT, permanent=True), rounds=12)
+    assert stuck.attempts < 12
+    assert wait_of(stuck, clock) > outbox.FIRST_RETRY

@@ -55,6 +55,9 @@ class Action(StrEnum):
     CANCEL_TIME_OFF_BOOKINGS = "xo"
     MANAGE_PICK = "mp"
     MANAGE_SET = "mg"
+    REASSIGN_PICK = "rp"
+    REASSIGN_TO = "rt"
+    REASSIGN_CONFIRMED = "ry"
 
 
 class InvalidCallback(ValueError):
@@ -135,6 +138,9 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.SERVICE_CANCEL: ("appointment_id", "reason"),
     Action.CANCEL_TIME_OFF_BOOKINGS: ("window_id",),
     Action.MANAGE_SET: ("staff_id",),
+    Action.REASSIGN_PICK: ("ref",),
+    Action.REASSIGN_TO: ("staff_id", "ref"),
+    Action.REASSIGN_CONFIRMED: ("staff_id", "ref"),
 }
 # Booking steps taken to move an existing appointment carry its short reference last.
 _MAY_CARRY_REF = frozenset(

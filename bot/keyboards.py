@@ -13,6 +13,7 @@ from bot.callbacks import ANY_MODE, REF_LENGTH, Action, Press, encode
 from bot.services.adviser_day import AgendaItem
 from bot.services.availability import Slot
 from bot.services.booking import epoch_minute
+from bot.services.reassign import Candidate, Handover
 from bot.services.staff import StaffSummary
 from bot.vocabulary import AppointmentMode, AppointmentStatus, ConsentScope, SheetField
 
@@ -280,4 +281,39 @@ def cancel_time_off_bookings(change_id: str, count: int) -> InlineKeyboardMarkup
             texts.btn_cancel_bookings_in_time_off(count),
             Press(Action.CANCEL_TIME_OFF_BOOKINGS, window_id=change_id),
         )
+    )
+
+
+def handovers(items: Sequence[Handover], zone: ZoneInfo) -> InlineKeyboardMarkup:
+    return rows(
+        *[
+            _button(
+                texts.btn_reassign(h.starts_at, zone),
+                Press(Action.REASSIGN_PICK, ref=h.appointment_id[:REF_LENGTH]),
+            )
+            for h in items
+        ]
+    )
+
+
+def reassign_candidates(ref: str, candidates: Sequence[Candidate]) -> InlineKeyboardMarkup:
+    buttons = [
+        _button(
+            texts.btn_candidate(c.name, c.in_their_times),
+            Press(Action.REASSIGN_TO, staff_id=c.staff_id, ref=ref),
+        )
+        for c in candidates
+    ]
+    buttons.append(_button(texts.BTN_CANCEL, Press(Action.CLOSE)))
+    return rows(*buttons)
+
+
+def reassign_confirm(ref: str, staff_id: str) -> InlineKeyboardMarkup:
+    return rows(
+        _button(
+            texts.BTN_REASSIGN_CONFIRM,
+            Press(Action.REASSIGN_CONFIRMED, staff_id=staff_id, ref=ref),
+        ),
+        _button(texts.BTN_CANCEL, Press(Action.CLOSE)),
+        per_row=2,
     )

@@ -465,6 +465,7 @@ HELP_COORDINATOR = (
     "/availability: weekly times, days off and extra times, yours or any adviser's\n"
     "/today, /week: your appointments; mark attended or no-show, or cancel\n"
     "/removed CASE on|off: record that a student was (or was not) removed from their course\n"
+    "/reassign [CASE]: give bookings to another adviser (those that need one, or a student's)\n"
     "/policy: read the confidentiality policy again\n"
     "/help: this list"
 )
@@ -663,7 +664,7 @@ def intake_summary(
 def summary_needs_reassigning(when: datetime, zone: ZoneInfo) -> str:
     return (
         f"A booking for {escape(format_moment(when, zone))} is with an adviser who is not "
-        "active: please reassign it."
+        "active: please reassign it (/reassign)."
     )
 
 
@@ -891,7 +892,87 @@ def bookings_need_reassigning(adviser: str, count: int) -> str:
     plural = "s" if count != 1 else ""
     return (
         f"{escape(adviser)} has been deactivated and has {count} upcoming booking{plural}: "
-        "please reassign them or let the students know."
+        "please reassign them (/reassign) or let the students know."
+    )
+
+
+# ---------------------------------------------------------------- reassigning (coordinator)
+REASSIGN_NONE = (
+    "No upcoming booking needs a new adviser.\n"
+    "To hand over a particular student's bookings: <code>/reassign CASE</code> (the case "
+    "reference is on the intake summary and in /today and /week)."
+)
+REASSIGN_UNKNOWN_CASE = "I couldn't find that case reference. Check it on the intake summary."
+REASSIGN_CASE_NONE = "That student has no upcoming bookings."
+REASSIGN_NOBODY = (
+    "No other adviser is free at that time and able to see students (active, with the "
+    "current policy acknowledged). An adviser can add the time with /availability."
+)
+BTN_REASSIGN_CONFIRM = "Yes, reassign it"
+REASSIGN_CLASH = (
+    "That adviser can no longer take it (booked at that time, or no longer able to see "
+    "students). /reassign to choose again."
+)
+
+
+def reassign_list(lines: list[str], case: str | None = None) -> str:
+    title = (
+        f"Upcoming bookings for case {escape(case)}" if case else "Bookings that need a new adviser"
+    )
+    return f"<b>{title}</b>\n" + "\n".join(f"• {line}" for line in lines)
+
+
+def handover_line(
+    when: datetime, ends: datetime, mode: str, zone: ZoneInfo, case: str, adviser: str, needs: bool
+) -> str:
+    held = f"with {escape(adviser)}" + (" (cannot see students now)" if needs else "")
+    return f"{appointment_line(when, ends, mode, zone)} · case {escape(case)} · {held}"
+
+
+def btn_reassign(when: datetime, zone: ZoneInfo) -> str:
+    return f"Reassign {when.astimezone(zone):%a %d %b %H:%M}"
+
+
+def reassign_choose(line: str) -> str:
+    return (
+        f"Who should see the student on {line}?\n"
+        "✓ marks advisers whose published times cover it; the others are free then, but "
+        "outside their published times."
+    )
+
+
+def btn_candidate(name: str, in_their_times: bool) -> str:
+    return f"✓ {name}" if in_their_times else f"{name} (outside their times)"
+
+
+def reassign_confirm(when: datetime, zone: ZoneInfo, adviser: str) -> str:
+    return (
+        f"Give the appointment on <b>{escape(format_moment(when, zone))}</b> to "
+        f"<b>{escape(adviser)}</b>? They will get the intake summary, and the student will be "
+        "told that the time is unchanged."
+    )
+
+
+def reassigned(when: datetime, zone: ZoneInfo, adviser: str) -> str:
+    return (
+        f"Reassigned: {escape(format_moment(when, zone))} is now with {escape(adviser)}. "
+        "They have the intake summary; the student has been told."
+    )
+
+
+def adviser_told_handed_over(when: datetime, zone: ZoneInfo, case: str) -> str:
+    return (
+        "<b>CONFIDENTIAL</b>\n"
+        f"The appointment on {escape(format_moment(when, zone))} (case {escape(case)}) has been "
+        "passed to another adviser by the coordinator: you no longer need to see this student "
+        "then."
+    )
+
+
+def student_told_handed_over(when: datetime, zone: ZoneInfo) -> str:
+    return (
+        f"Your appointment on <b>{escape(format_moment(when, zone))}</b> will now be with "
+        "another adviser. The time and how you meet are unchanged. /appointments shows it."
     )
 
 

@@ -147,6 +147,7 @@ class AuditAction(StrEnum):
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_MOVED = "appointment.moved"
     APPOINTMENT_MARKED = "appointment.marked"
+    APPOINTMENT_REASSIGNED = "appointment.reassigned"
     AGENDA_READ = "agenda.read"
     DISCLOSURE_MADE = "disclosure.made"
     REMOVED_FLAG_CHANGED = "case.removed_flag_changed"

@@ -14,7 +14,16 @@ from telegram.ext import (
 
 from bot import texts
 from bot.callbacks import Action, InvalidCallback, decode
-from bot.handlers import adviser_day, availability, booking, consent, intake, security, staff
+from bot.handlers import (
+    adviser_day,
+    availability,
+    booking,
+    consent,
+    intake,
+    reassign,
+    security,
+    staff,
+)
 from bot.handlers.common import (
     App,
     Context,
@@ -137,6 +146,7 @@ def register(app: App) -> None:
     availability.register(app)
     adviser_day.register(app)
     security.register(app)
+    reassign.register(app)
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))

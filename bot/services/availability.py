@@ -171,6 +171,26 @@ def _removed(day: date, start: time, end: time, changes: Sequence[DayChange]) ->
     )
 
 
+def within_published_times(
+    starts_at: datetime,
+    ends_at: datetime,
+    mode: AppointmentMode,
+    *,
+    weekly: Sequence[WeeklyWindow],
+    changes: Sequence[DayChange],
+    zone: ZoneInfo,
+) -> bool:
+    """Whether an adviser's times (of this mode, not taken off) cover the whole appointment."""
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    day = start.date()
+    if end.date() != day or _removed(day, start.time(), end.time(), changes):
+        return False
+    return any(
+        window_mode is mode and w_start <= start.time() and end.time() <= w_end
+        for w_start, w_end, window_mode in _windows_on(day, weekly, changes)
+    )
+
+
 def free_slots(
     *,
     staff_id: str,

@@ -129,7 +129,7 @@ async def book(
     uow.session.add(appointment)
     try:
         await uow.session.flush()
-        await _tell_adviser(uow, deps, appointment)
+        await tell_adviser(uow, deps, appointment)
         actor = audit.student_actor(student.id)
         removed = await security.is_removed(uow, deps, student)
         await security.sync(uow, deps, appointment, actor=actor, removed=removed)
@@ -151,8 +151,14 @@ async def book(
     )
 
 
-async def _tell_adviser(uow: UnitOfWork, deps: Deps, appointment: Appointment) -> None:
-    """Queue the intake summary for the adviser, or tell coordinators it needs reassigning."""
+async def tell_adviser(
+    uow: UnitOfWork, deps: Deps, appointment: Appointment, *, occasion: str | None = None
+) -> None:
+    """Queue the intake summary for the adviser, or tell coordinators it needs reassigning.
+
+    `occasion` tells apart summaries of one appointment at one sequence (a handover sends
+    one again without changing the times); by default it is the sequence.
+    """
     sheet = await latest_submitted_sheet(uow, appointment.student_id)
     assert sheet is not None
     answers = read_answers(deps, sheet)
@@ -183,7 +189,8 @@ async def _tell_adviser(uow: UnitOfWork, deps: Deps, appointment: Appointment) -
                 kind="adviser_summary",
                 chat_id=chat_id,
                 html=part,
-                dedupe_key=f"summary:{appointment.id}:{appointment.sequence}:{part_number}",
+                dedupe_key=f"summary:{appointment.id}:{occasion or appointment.sequence}:"
+                f"{part_number}",
                 ordering_key=f"adviser:{appointment.id}",
             )
         return
@@ -314,6 +321,24 @@ async def cancel_mine(
     return _view(appointment)
 
 
+async def upcoming_by_ref(
+    uow: UnitOfWork, deps: Deps, ref: str, *, student_id: str | None = None
+) -> Appointment:
+    """The one upcoming booking whose id starts with `ref` (of this student, if given), or
+    StaleAction."""
+    query = select(Appointment).where(
+        Appointment.status == AppointmentStatus.BOOKED.value,
+        Appointment.starts_at > deps.clock.now(),
+        Appointment.id.startswith(ref, autoescape=True),
+    )
+    if student_id is not None:
+        query = query.where(Appointment.student_id == student_id)
+    found = list((await uow.session.execute(query)).scalars())
+    if len(found) != 1:
+        raise StaleAction
+    return found[0]
+
+
 async def _own_by_ref(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int, ref: str
 ) -> tuple[Appointment, str]:
@@ -321,21 +346,7 @@ async def _own_by_ref(
     student = await find_student(uow, deps, telegram_user_id)
     if student is None:
         raise StaleAction
-    found = list(
-        (
-            await uow.session.execute(
-                select(Appointment).where(
-                    Appointment.student_id == student.id,
-                    Appointment.status == AppointmentStatus.BOOKED.value,
-                    Appointment.starts_at > deps.clock.now(),
-                    Appointment.id.startswith(ref, autoescape=True),
-                )
-            )
-        ).scalars()
-    )
-    if len(found) != 1:
-        raise StaleAction
-    return found[0], student.id
+    return await upcoming_by_ref(uow, deps, ref, student_id=student.id), student.id
 
 
 async def movable(uow: UnitOfWork, deps: Deps, telegram_user_id: int, ref: str) -> AppointmentView:
@@ -392,7 +403,7 @@ async def _tell_advisers_moved(
 ) -> None:
     """The adviser it was with is told of the move; a new adviser gets the full summary."""
     if appointment.staff_id != old_staff:
-        await _tell_adviser(uow, deps, appointment)
+        await tell_adviser(uow, deps, appointment)
     adviser = await uow.session.get(StaffMember, old_staff)
     if adviser is None or not adviser.active:
         return

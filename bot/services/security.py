@@ -18,12 +18,11 @@ from sqlalchemy import select
 from bot import texts
 from bot.services import audit, outbox, staff
 from bot.services.deps import Deps
-from bot.services.errors import UnknownCase
 from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answers
 from bot.services.staff_directory import staff_chat_id
 from bot.services.students import (
-    CASE_REF_LENGTH,
     case_ref,
+    student_by_case,
     student_chat_id,
     upcoming_appointments,
 )
@@ -124,7 +123,7 @@ async def set_removed_by_staff(
     me = await staff.authorise(
         uow, deps, telegram_user_id, (Role.ADVISER, Role.COORDINATOR), command="removed"
     )
-    student = await _student_by_case(uow, case)
+    student = await student_by_case(uow, case)
     before = await is_removed(uow, deps, student)
     actor = audit.staff_actor(me.id)
     notices = await _set_removed(uow, deps, student, removed, actor=actor)
@@ -142,22 +141,6 @@ async def set_removed_by_staff(
         )
     await uow.commit()
     return FlagChange(case_ref(student.id), removed, before != removed, notices)
-
-
-async def _student_by_case(uow: UnitOfWork, case: str) -> Student:
-    case = case.strip().lower()
-    if len(case) != CASE_REF_LENGTH or any(c not in "0123456789abcdef" for c in case):
-        raise UnknownCase
-    found = list(
-        (
-            await uow.session.execute(
-                select(Student).where(Student.id.startswith(case, autoescape=True))
-            )
-        ).scalars()
-    )
-    if len(found) != 1:
-        raise UnknownCase
-    return found[0]
 
 
 # ---------------------------------------------------------------- what Security knows

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.services.deps import Deps
+from bot.services.errors import UnknownCase
 from bot.vocabulary import AppointmentStatus
 from storage.models import Appointment, Student
 from storage.uow import UnitOfWork
@@ -62,6 +63,23 @@ CASE_REF_LENGTH = 8
 def case_ref(student_id: str) -> str:
     """The short case reference staff see and type (/removed 1A2B3C4D on)."""
     return student_id[:CASE_REF_LENGTH].upper()
+
+
+async def student_by_case(uow: UnitOfWork, case: str) -> Student:
+    """The student with this case reference (as typed by staff), or UnknownCase."""
+    case = case.strip().lower()
+    if len(case) != CASE_REF_LENGTH or any(c not in "0123456789abcdef" for c in case):
+        raise UnknownCase
+    found = list(
+        (
+            await uow.session.execute(
+                select(Student).where(Student.id.startswith(case, autoescape=True))
+            )
+        ).scalars()
+    )
+    if len(found) != 1:
+        raise UnknownCase
+    return found[0]
 
 
 def student_chat_id(deps: Deps, student: Student) -> int:

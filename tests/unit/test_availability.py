@@ -19,6 +19,7 @@ from bot.services.availability import (
     free_slots,
     local_to_utc,
     parse_weekly_range,
+    within_published_times,
 )
 from bot.vocabulary import AppointmentMode
 
@@ -162,3 +163,41 @@ def test_invalid_ranges_say_why(text: str, problem: RangeProblem) -> None:
     with pytest.raises(InvalidRange) as caught:
         parse_weekly_range(text, RULES)
     assert caught.value.problem is problem
+
+
+def covered(
+    start: datetime,
+    minutes: int = 45,
+    *,
+    mode: AppointmentMode = AppointmentMode.IN_PERSON,
+    changes: Sequence[DayChange] = (),
+) -> bool:
+    return within_published_times(
+        start,
+        start + timedelta(minutes=minutes),
+        mode,
+        weekly=(TUESDAY_MORNING,),
+        changes=changes,
+        zone=LONDON,
+    )
+
+
+def test_published_times_cover_an_appointment_only_wholly_in_the_same_mode_and_not_off() -> None:
+    tuesday_10 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert covered(tuesday_10)
+    assert covered(tuesday_10 + timedelta(minutes=105))  # 11:45-12:30 ends as the window does
+    assert not covered(tuesday_10 + timedelta(minutes=120))  # 12:00-12:45 runs past 12:30
+    assert not covered(tuesday_10 - timedelta(minutes=15))
+    assert not covered(tuesday_10, mode=AppointmentMode.PHONE)
+    assert not covered(tuesday_10 + timedelta(days=1))  # a Wednesday
+    assert not covered(tuesday_10, changes=(DayChange(date(2026, 11, 24), ChangeKind.REMOVE),))
+    extra = DayChange(
+        date(2026, 11, 25), ChangeKind.ADD, time(9, 0), time(11, 0), AppointmentMode.IN_PERSON
+    )
+    assert covered(tuesday_10 + timedelta(days=1), changes=(extra,))
+
+
+def test_published_times_are_read_in_local_time_in_summer() -> None:
+    # 10:00 in London on a Tuesday in June is 09:00 UTC.
+    assert covered(datetime(2027, 6, 1, 9, 0, tzinfo=UTC))
+    assert not covered(datetime(2027, 6, 1, 10, 0, tzinfo=UTC) + timedelta(minutes=120))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,11 @@ from bot.settings import Settings
 from storage.crypto import BlindIndex, FieldCipher, KeyRing, new_key_material, parse_key_spec
 from storage.engine import make_engine, make_sessions
 from storage.migrate import upgrade
+
+# Tests never assert on wall-clock time: no Hypothesis deadline, which would fail a slow
+# example on a busy machine. Timings belong in bench/.
+hypothesis_settings.register_profile("uss", deadline=None)
+hypothesis_settings.load_profile("uss")
 
 POSTGRES_URL = os.environ.get(
     "USS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -286,8 +286,9 @@ class OutboxMessage(RowWithId, Base):
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
     ordering_key: Mapped[str] = mapped_column(String(64), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    recipient_enc: Mapped[bytes]
-    body_enc: Mapped[bytes]
+    # Cleared once the message is sent: the outbox keeps no copy of what was delivered.
+    recipient_enc: Mapped[bytes | None]
+    body_enc: Mapped[bytes | None]
     escalation_enc: Mapped[bytes | None]
     # Set for messages to a student, so a refusal (blocked bot) can mark them unreachable.
     student_id: Mapped[str | None] = mapped_column(

@@ -120,8 +120,8 @@ async def enqueue(
         student_id=student_id,
     )
     body = f"{html}\n\n<i>Ref {reference(message.id)}</i>"
-    message.recipient_enc = deps.cipher.seal(message, "recipient_enc", str(chat_id))  # type: ignore[assignment]
-    message.body_enc = deps.cipher.seal(message, "body_enc", body)  # type: ignore[assignment]
+    message.recipient_enc = deps.cipher.seal(message, "recipient_enc", str(chat_id))
+    message.body_enc = deps.cipher.seal(message, "body_enc", body)
     message.escalation_enc = deps.cipher.seal(message, "escalation_enc", escalation)
     uow.session.add(message)
     if deps.wake_outbox is not None:
@@ -277,6 +277,8 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
             else:
                 message.status = OutboxStatus.SENT.value
                 message.sent_at = now
+                # Keep what dedupe and ordering need; no copy of the text or the recipient.
+                message.body_enc = message.recipient_enc = message.escalation_enc = None
                 message.attempts += 1
                 message.claimed_until = None
                 sent += 1

@@ -163,8 +163,25 @@ async def test_the_outbox_stores_no_plaintext(deps: Deps) -> None:
     await queue(deps, "Secret Canaryname", "k")
     async with deps.uow() as uow:
         row = (await uow.session.execute(select(OutboxMessage))).scalar_one()
+        assert row.body_enc is not None and row.recipient_enc is not None
         assert b"Canaryname" not in row.body_enc
         assert str(CHAT).encode() not in row.recipient_enc
+
+
+async def test_a_sent_message_leaves_no_text_or_recipient_behind_and_is_still_deduplicated(
+    deps: Deps,
+) -> None:
+    api, sender = await make_sender()
+    await queue(deps, "Secret Canaryname", "k", escalation="alert text")
+    await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    assert texts_in(api) == ["Secret Canaryname"]
+    async with deps.uow() as uow:
+        row = (await uow.session.execute(select(OutboxMessage))).scalar_one()
+        assert row.status == outbox.OutboxStatus.SENT.value
+        assert (row.body_enc, row.recipient_enc, row.escalation_enc) == (None, None, None)
+    await queue(deps, "Secret Canaryname", "k")
+    await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    assert texts_in(api) == ["Secret Canaryname"]
 
 
 async def test_pending_summary_shows_no_content(deps: Deps) -> None:

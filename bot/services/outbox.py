@@ -246,46 +246,77 @@ async def _escalate_overdue(deps: Deps, escalate_after: timedelta) -> int:
 
 
 async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchReport:
+    """Send each claimed message with no transaction open while Telegram is called: on SQLite
+    an open transaction holds the write lock, and a slow send (or RetryAfter sleeping in the
+    rate limiter) would stall every update meanwhile."""
     sent = retried = 0
     claimed = await _claim(deps, limit)
     delivering = bool(claimed) and await _delivering(deps)
     for message_id in claimed:
-        async with deps.uow() as uow:
-            message = await uow.session.get(OutboxMessage, message_id)
-            if message is None or message.status != OutboxStatus.PENDING.value:
-                continue
-            chat_id = int(deps.cipher.open(message, "recipient_enc", message.recipient_enc) or 0)
-            body = deps.cipher.open(message, "body_enc", message.body_enc) or ""
-            now = deps.clock.now()
-            try:
-                await sender.send(chat_id, body)
-            except DeliveryFailed as failure:
-                message.attempts += 1
-                message.last_error = failure.reason[:64]
-                message.next_attempt_at = now + _retry_in(message, failure, delivering)
-                message.claimed_until = None
-                retried += 1
-                if failure.permanent:
-                    await _mark_reachable(uow, message, reachable=False, now=now)
-                log.warning(
-                    "outbox %s (%s) not delivered, attempt %d: %s",
-                    reference(message.id),
-                    message.kind,
-                    message.attempts,
-                    failure.reason,
-                )
-            else:
-                message.status = OutboxStatus.SENT.value
-                message.sent_at = now
-                # Keep what dedupe and ordering need; no copy of the text or the recipient.
-                message.body_enc = message.recipient_enc = message.escalation_enc = None
-                message.attempts += 1
-                message.claimed_until = None
-                sent += 1
-                delivering = True
-                await _mark_reachable(uow, message, reachable=True, now=now)
-            await uow.commit()
+        loaded = await _load(deps, message_id)
+        if loaded is None:
+            continue
+        chat_id, body = loaded
+        try:
+            await sender.send(chat_id, body)
+        except DeliveryFailed as failure:
+            await _record_failure(deps, message_id, failure, delivering)
+            retried += 1
+        else:
+            await _record_sent(deps, message_id)
+            sent += 1
+            delivering = True
     return DispatchReport(sent, retried)
+
+
+async def _load(deps: Deps, message_id: str) -> tuple[int, str] | None:
+    """The recipient and text of a claimed message still pending, read in a short transaction."""
+    async with deps.uow() as uow:
+        message = await uow.session.get(OutboxMessage, message_id)
+        if message is None or message.status != OutboxStatus.PENDING.value:
+            return None
+        chat_id = int(deps.cipher.open(message, "recipient_enc", message.recipient_enc) or 0)
+        return chat_id, deps.cipher.open(message, "body_enc", message.body_enc) or ""
+
+
+async def _record_sent(deps: Deps, message_id: str) -> None:
+    async with deps.uow() as uow:
+        message = await uow.session.get(OutboxMessage, message_id)
+        if message is None:
+            return
+        now = deps.clock.now()
+        message.status = OutboxStatus.SENT.value
+        message.sent_at = now
+        # Keep what dedupe and ordering need; no copy of the text or the recipient.
+        message.body_enc = message.recipient_enc = message.escalation_enc = None
+        message.attempts += 1
+        message.claimed_until = None
+        await _mark_reachable(uow, message, reachable=True, now=now)
+        await uow.commit()
+
+
+async def _record_failure(
+    deps: Deps, message_id: str, failure: DeliveryFailed, delivering: bool
+) -> None:
+    async with deps.uow() as uow:
+        message = await uow.session.get(OutboxMessage, message_id)
+        if message is None:
+            return
+        now = deps.clock.now()
+        message.attempts += 1
+        message.last_error = failure.reason[:64]
+        message.next_attempt_at = now + _retry_in(message, failure, delivering)
+        message.claimed_until = None
+        if failure.permanent:
+            await _mark_reachable(uow, message, reachable=False, now=now)
+        await uow.commit()
+        log.warning(
+            "outbox %s (%s) not delivered, attempt %d: %s",
+            reference(message.id),
+            message.kind,
+            message.attempts,
+            failure.reason,
+        )
 
 
 async def _mark_reachable(

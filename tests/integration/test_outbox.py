@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from telegram import Bot
@@ -13,9 +13,10 @@ from bot.services import outbox, staff
 from bot.services.deps import Deps
 from bot.transport import FailureKind, LocalBotApi, LocalRequest
 from bot.vocabulary import Role
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, ProcessedUpdate
 
 ESCALATE = timedelta(minutes=15)
+START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 CHAT = 777
 COORDINATOR = 3001
 
@@ -273,3 +274,27 @@ async def test_a_chat_that_refuses_us_backs_off_even_while_others_get_through(
     stuck = await after_rounds(deps, clock, FlakyForOneChat(CHAT, permanent=True), rounds=12)
     assert stuck.attempts < 12
     assert wait_of(stuck, clock) > outbox.FIRST_RETRY
+
+
+class WritesWhileSending:
+    """While Telegram is being called, the bot goes on handling updates, which write."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.writes = 0
+
+    async def send(self, chat_id: int, html: str) -> None:
+        async with self.deps.uow() as uow:
+            uow.session.add(ProcessedUpdate(update_id=90_000 + self.writes, processed_at=START))
+            await uow.commit()
+        self.writes += 1
+
+
+async def test_no_transaction_is_held_open_while_a_message_is_being_sent(deps: Deps) -> None:
+    # On SQLite an open transaction holds the write lock: the write inside the send would
+    # wait for the dispatcher, which waits for the send, until "database is locked".
+    await queue(deps, "one", "k1")
+    await queue(deps, "two", "k2")
+    sender = WritesWhileSending(deps)
+    report = await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    assert (report.sent, sender.writes) == (2, 2)

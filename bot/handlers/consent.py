@@ -25,12 +25,12 @@ from bot.services.errors import NoSheet
 @boundary
 async def show_consents(update: Update, context: Context) -> None:
     """/consent: the current choice for every scope, each with a button to change it."""
-    async with uow_for(update, context) as uow:
-        try:
+    try:
+        async with uow_for(update, context) as uow:
             states = await consent.my_consents(uow, deps_of(context), user_id(update))
-        except NoSheet:
-            await say(update, context, texts.NO_SHEET_YET_CONSENT)
-            return
+    except NoSheet:
+        await say(update, context, texts.NO_SHEET_YET_CONSENT)
+        return
     overview = texts.consent_overview({s: st.granted for s, st in states.items()})
     await say(update, context, overview, keyboards.consent_overview(consent.SCOPES))
 

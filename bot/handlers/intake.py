@@ -108,35 +108,40 @@ async def student_text(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
     deps = deps_of(context)
+    # Replies go out after the unit of work: no transaction stays open while Telegram is called.
+    notice: str | None = None
     async with uow_for(update, context) as uow:
         try:
-            view = await intake.current(uow, deps, user_id(update))
+            found: SheetView | None = await intake.current(uow, deps, user_id(update))
         except NoSheet:
-            await say(update, context, texts.NOT_STARTED)
-            return
-        if view.step.field is None:
-            await say(update, context, texts.USE_BUTTONS)
-            await _show_sheet(update, context, view)
-            return
-        try:
-            view = await intake.answer_text(
-                uow, deps, user_id(update), message.text, texts.choice_label
-            )
-        except AnswerRejected as rejected:
-            await say(update, context, texts.rejection(rejected.reason, rejected.params))
-            await _show_sheet(update, context, view)
-            return
-    await _show_sheet(update, context, view)
+            found = None
+        if found is not None and found.step.field is None:
+            notice = texts.USE_BUTTONS
+        elif found is not None:
+            try:
+                found = await intake.answer_text(
+                    uow, deps, user_id(update), message.text, texts.choice_label
+                )
+            except AnswerRejected as rejected:
+                notice = texts.rejection(rejected.reason, rejected.params)
+    if found is None:
+        await say(update, context, texts.NOT_STARTED)
+        return
+    if notice is not None:
+        await say(update, context, notice)
+    await _show_sheet(update, context, found)
 
 
 async def student_other(update: Update, context: Context) -> None:
     """Stickers, photos, voice, files, forwards: explain kindly and ask the question again."""
     async with uow_for(update, context) as uow:
         try:
-            view = await intake.current(uow, deps_of(context), user_id(update))
+            view: SheetView | None = await intake.current(uow, deps_of(context), user_id(update))
         except NoSheet:
-            await say(update, context, texts.NOT_STARTED)
-            return
+            view = None
+    if view is None:
+        await say(update, context, texts.NOT_STARTED)
+        return
     field = view.step.field
     expects_button = field is None or field in _CHOICE_FIELDS
     await say(update, context, texts.wrong_kind(expects_button))
@@ -162,13 +167,13 @@ async def on_choose(update: Update, context: Context) -> None:
 async def on_skip(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.field is not None
-    async with uow_for(update, context) as uow:
-        try:
+    try:
+        async with uow_for(update, context) as uow:
             view = await intake.skip(uow, deps_of(context), user_id(update), press.field)
-        except AnswerRejected as rejected:
-            await settle_press(update)
-            await say(update, context, texts.rejection(rejected.reason, rejected.params))
-            return
+    except AnswerRejected as rejected:
+        await settle_press(update)
+        await say(update, context, texts.rejection(rejected.reason, rejected.params))
+        return
     await settle_press(update, texts.answered(press.field, None))
     await _show_sheet(update, context, view)
 

@@ -89,13 +89,14 @@ async def invite(update: Update, context: Context) -> None:
     """/invite ROLE: a coordinator makes a single-use invite link."""
     args = context.args or []
     role = _role_named(args[0]) if len(args) == 1 else None
-    async with uow_for(update, context) as uow:
-        if role is None:
+    if role is None:
+        async with uow_for(update, context) as uow:
             await staff.authorise(
                 uow, deps_of(context), user_id(update), (Role.COORDINATOR,), command="invite"
             )
-            await say(update, context, texts.INVITE_USAGE)
-            return
+        await say(update, context, texts.INVITE_USAGE)
+        return
+    async with uow_for(update, context) as uow:
         made = await staff.create_invite(uow, deps_of(context), user_id(update), role)
     link = f"https://t.me/{context.bot.username}?start={made.start_payload}"
     zone = deps_of(context).settings.zone

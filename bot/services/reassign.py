@@ -70,9 +70,12 @@ async def _handovers(
     uow: UnitOfWork, deps: Deps, appointments: list[Appointment], *, only_needing: bool
 ) -> list[Handover]:
     found = []
+    can_see: dict[str, bool] = {}  # per adviser, not per booking
     for appointment in appointments:
         adviser = await uow.session.get(StaffMember, appointment.staff_id)
-        needs = not await _can_see_students(uow, adviser)
+        if appointment.staff_id not in can_see:
+            can_see[appointment.staff_id] = await _can_see_students(uow, adviser)
+        needs = not can_see[appointment.staff_id]
         if only_needing and not needs:
             continue
         found.append(

@@ -186,7 +186,7 @@ async def tell_adviser(
             await outbox.enqueue(
                 uow,
                 deps,
-                kind="adviser_summary",
+                kind=outbox.ADVISER_SUMMARY,
                 chat_id=chat_id,
                 html=part,
                 dedupe_key=f"summary:{appointment.id}:{occasion or appointment.sequence}:"
@@ -306,7 +306,7 @@ async def cancel_mine(
         await outbox.enqueue(
             uow,
             deps,
-            kind="adviser_cancellation",
+            kind=outbox.ADVISER_CANCELLATION,
             chat_id=staff_chat_id(deps, adviser),
             html=texts.adviser_told_cancelled(
                 appointment.starts_at, deps.settings.zone, name or ""
@@ -412,7 +412,7 @@ async def _tell_advisers_moved(
     await outbox.enqueue(
         uow,
         deps,
-        kind="adviser_move",
+        kind=outbox.ADVISER_MOVE,
         chat_id=staff_chat_id(deps, adviser),
         html=texts.adviser_told_moved(
             old_start, appointment.starts_at, deps.settings.zone, name or ""

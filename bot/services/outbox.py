@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from bot.services.deps import Deps
 from bot.services.staff_directory import active_coordinator_chats
-from storage.models import OutboxMessage, Student
+from storage.models import OutboxMessage, StaffMember, Student
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
@@ -27,6 +27,23 @@ CLAIM_FOR = timedelta(minutes=2)
 COORDINATOR_ALERT = "coordinator_alert"
 SECURITY_NOTICE = "security_notice"
 SECURITY_DIGEST = "security_digest"
+ADVISER_SUMMARY = "adviser_summary"
+ADVISER_MOVE = "adviser_move"
+ADVISER_CANCELLATION = "adviser_cancellation"
+ADVISER_HANDOVER = "adviser_handover"
+# Written to someone as staff: withdrawn, never sent, once they are no longer active staff
+# (a deactivated adviser must not receive a student's summary that was still waiting).
+TO_STAFF_KINDS = frozenset(
+    {
+        ADVISER_SUMMARY,
+        ADVISER_MOVE,
+        ADVISER_CANCELLATION,
+        ADVISER_HANDOVER,
+        COORDINATOR_ALERT,
+        SECURITY_NOTICE,
+        SECURITY_DIGEST,
+    }
+)
 FIRST_RETRY = timedelta(seconds=5)
 LONGEST_RETRY = timedelta(minutes=15)
 # Messages whose lateness matters in minutes (Security must know before the student arrives;
@@ -270,13 +287,29 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
 
 
 async def _load(deps: Deps, message_id: str) -> tuple[int, str] | None:
-    """The recipient and text of a claimed message still pending, read in a short transaction."""
+    """The recipient and text of a claimed message still pending, read in a short transaction;
+    None if it is gone, or withdrawn now because its staff recipient is no longer active."""
     async with deps.uow() as uow:
         message = await uow.session.get(OutboxMessage, message_id)
         if message is None or message.status != OutboxStatus.PENDING.value:
             return None
         chat_id = int(deps.cipher.open(message, "recipient_enc", message.recipient_enc) or 0)
+        if message.kind in TO_STAFF_KINDS and await _former_staff(uow, deps, chat_id):
+            await uow.session.delete(message)
+            await uow.commit()
+            log.info(
+                "outbox %s withdrawn: its recipient is no longer active staff",
+                reference(message_id),
+            )
+            return None
         return chat_id, deps.cipher.open(message, "body_enc", message.body_enc) or ""
+
+
+async def _former_staff(uow: UnitOfWork, deps: Deps, chat_id: int) -> bool:
+    member = await uow.session.scalar(
+        select(StaffMember).where(StaffMember.telegram_index == deps.telegram_key(chat_id))
+    )
+    return member is not None and not member.active
 
 
 async def _record_sent(deps: Deps, message_id: str) -> None:

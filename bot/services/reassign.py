@@ -219,7 +219,7 @@ async def reassign(
         await outbox.enqueue(
             uow,
             deps,
-            kind="adviser_handover",
+            kind=outbox.ADVISER_HANDOVER,
             chat_id=staff_chat_id(deps, previous),
             html=texts.adviser_told_handed_over(
                 appointment.starts_at, zone, case_ref(appointment.student_id)

@@ -18,7 +18,15 @@ from bot.services import outbox
 from bot.transport import FailureKind, LocalChat
 from bot.transport.local import Failure
 from bot.vocabulary import Role
-from tests.handlers.conftest import COORDINATOR, SECURITY, Bot, BotMaker, add_staff, submit_sheet
+from tests.handlers.conftest import (
+    ADVISER,
+    COORDINATOR,
+    SECURITY,
+    Bot,
+    BotMaker,
+    add_staff,
+    submit_sheet,
+)
 from tests.handlers.test_booking_journey import (
     ESCALATE,
     adviser_with_tuesdays,
@@ -182,3 +190,35 @@ def test_the_escalation_names_the_day_relative_to_now() -> None:
     assert "at 14:00 on Tuesday 1 December 2026" in texts.security_undelivered(
         at, at - timedelta(days=3), zone
     )
+
+
+async def test_waiting_messages_are_withdrawn_from_staff_deactivated_meanwhile(
+    bot: Bot, student: LocalChat
+) -> None:
+    """Security's notice and the adviser's summary wait on a failing transport; both
+    recipients are deactivated; neither is ever sent, and nothing else is held back."""
+    await removed_student(bot, student)
+    down = {SECURITY.id, ADVISER.id}
+
+    def decide(method: str, params: dict[str, Any]) -> Failure | None:
+        if method == "sendMessage" and int(params.get("chat_id", 0)) in down:
+            return Failure(FailureKind.NETWORK_ERROR)
+        return None
+
+    bot.api.fail_while(decide)
+    await book_first_in_person(student)
+    await deliver_for(bot, 1)
+    coordinator = bot.chat(COORDINATOR)
+    for name in ("Sid Security", "Alex Adviser"):
+        await coordinator.send("/staff")
+        await coordinator.press(f"Deactivate {name}")
+        await coordinator.press("Yes, deactivate")
+    bot.api.fail_while(None)
+    await deliver_for(bot, 20)
+    assert bot.api.messages(SECURITY.id) == []
+    assert not any("Sam Jones" in m.plain_text for m in bot.api.messages(ADVISER.id))
+    async with bot.deps.uow() as uow:
+        waiting = await outbox.pending_summary(uow)
+    assert waiting == []
+    # Coordinators were still told the booking needs a new adviser.
+    assert any("upcoming booking" in m.plain_text for m in bot.api.messages(COORDINATOR.id))

@@ -902,7 +902,6 @@ REASSIGN_NONE = (
     "To hand over a particular student's bookings: <code>/reassign CASE</code> (the case "
     "reference is on the intake summary and in /today and /week)."
 )
-REASSIGN_UNKNOWN_CASE = "I couldn't find that case reference. Check it on the intake summary."
 REASSIGN_CASE_NONE = "That student has no upcoming bookings."
 REASSIGN_NOBODY = (
     "No other adviser is free at that time and able to see students (active, with the "
@@ -1098,7 +1097,7 @@ REMOVED_USAGE = (
     "Usage: /removed CASE on, or /removed CASE off. CASE is the 8-character case reference "
     "shown on the intake summary and in /today."
 )
-REMOVED_UNKNOWN_CASE = "I couldn't find that case reference. Check it on the intake summary."
+UNKNOWN_CASE = "I couldn't find that case reference. Check it on the intake summary."
 
 
 def removed_recorded(case: str, removed: bool, changed: bool, notices: int) -> str:

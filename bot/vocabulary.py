@@ -16,6 +16,8 @@ class Role(StrEnum):
 
 
 STAFF_ROLES = (Role.ADVISER, Role.COORDINATOR, Role.SECURITY)
+# Staff who see students: they publish times, take bookings and read case details.
+ADVISING_ROLES = (Role.ADVISER, Role.COORDINATOR)
 
 
 class SheetStatus(StrEnum):

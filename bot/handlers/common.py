@@ -16,7 +16,13 @@ from bot import keyboards, texts
 from bot.callbacks import InvalidCallback, Press, decode
 from bot.screens import Screen
 from bot.services.deps import Deps
-from bot.services.errors import NoSheet, NotAuthorised, PolicyNotAcknowledged, StaleAction
+from bot.services.errors import (
+    NoSheet,
+    NotAuthorised,
+    PolicyNotAcknowledged,
+    StaleAction,
+    UnknownCase,
+)
 from bot.services.policy import current_policy
 from storage.uow import DuplicateUpdate, UnitOfWork
 
@@ -159,6 +165,8 @@ def boundary(handler: Callback) -> Callback:
         except NoSheet:
             await settle_press(update)
             await say(update, context, texts.NOT_STARTED)
+        except UnknownCase:
+            await say(update, context, texts.UNKNOWN_CASE)
 
     return wrapped
 

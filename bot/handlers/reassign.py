@@ -19,7 +19,7 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.services import reassign as service
-from bot.services.errors import SlotTaken, UnknownCase
+from bot.services.errors import SlotTaken
 
 
 @boundary
@@ -27,15 +27,11 @@ async def reassign(update: Update, context: Context) -> None:
     """/reassign: bookings that need a new adviser; /reassign CASE: that student's bookings."""
     deps = deps_of(context)
     case = context.args[0] if context.args else None
-    try:
-        async with uow_for(update, context) as uow:
-            if case is None:
-                items = await service.needing_adviser(uow, deps, user_id(update))
-            else:
-                items = await service.of_case(uow, deps, user_id(update), case)
-    except UnknownCase:
-        await say(update, context, texts.REASSIGN_UNKNOWN_CASE)
-        return
+    async with uow_for(update, context) as uow:
+        if case is None:
+            items = await service.needing_adviser(uow, deps, user_id(update))
+        else:
+            items = await service.of_case(uow, deps, user_id(update), case)
     if not items:
         await say(update, context, texts.REASSIGN_CASE_NONE if case else texts.REASSIGN_NONE)
         return

@@ -11,7 +11,6 @@ from telegram.ext import CommandHandler
 from bot import texts
 from bot.handlers.common import App, Context, boundary, deps_of, say, uow_for, user_id
 from bot.services import security
-from bot.services.errors import UnknownCase
 
 _ON_OFF = {"on": True, "yes": True, "off": False, "no": False}
 
@@ -23,14 +22,10 @@ async def removed(update: Update, context: Context) -> None:
     if len(args) != 2 or args[1].lower() not in _ON_OFF:
         await say(update, context, texts.REMOVED_USAGE)
         return
-    try:
-        async with uow_for(update, context) as uow:
-            change = await security.set_removed_by_staff(
-                uow, deps_of(context), user_id(update), args[0], _ON_OFF[args[1].lower()]
-            )
-    except UnknownCase:
-        await say(update, context, texts.REMOVED_UNKNOWN_CASE)
-        return
+    async with uow_for(update, context) as uow:
+        change = await security.set_removed_by_staff(
+            uow, deps_of(context), user_id(update), args[0], _ON_OFF[args[1].lower()]
+        )
     await say(
         update,
         context,

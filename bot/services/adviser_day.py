@@ -16,17 +16,16 @@ from bot.services.reminders import REMINDER, reminder_key
 from bot.services.sheet_store import latest_submitted_sheet, read_answers
 from bot.services.students import case_ref, student_chat_id
 from bot.vocabulary import (
+    ADVISING_ROLES,
     AppointmentMode,
     AppointmentStatus,
     AuditAction,
-    Role,
     ServiceCancelReason,
     SheetField,
 )
 from storage.models import Appointment, AvailabilityChange, StaffMember, Student
 from storage.uow import UnitOfWork
 
-ADVISING = (Role.ADVISER, Role.COORDINATOR)
 SHOWN = (
     AppointmentStatus.BOOKED.value,
     AppointmentStatus.ATTENDED.value,
@@ -52,7 +51,7 @@ async def agenda(uow: UnitOfWork, deps: Deps, telegram_user_id: int, days: int) 
 
     Reading the students' details is a read of their case records, so it is audited.
     """
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING, command="agenda")
+    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="agenda")
     zone = deps.settings.zone
     now = deps.clock.now()
     start = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
@@ -101,7 +100,7 @@ async def agenda(uow: UnitOfWork, deps: Deps, telegram_user_id: int, days: int) 
 async def _mine(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int, appointment_id: str
 ) -> tuple[StaffMember, Appointment]:
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING, command="mark")
+    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="mark")
     appointment = await uow.session.get(Appointment, appointment_id)
     if appointment is None or not staff.acts_for(me, appointment.staff_id):
         raise StaleAction
@@ -169,7 +168,7 @@ async def _cancel_for_service(
         await outbox.enqueue(
             uow,
             deps,
-            kind="student_notice",
+            kind=outbox.STUDENT_NOTICE,
             chat_id=student_chat_id(deps, student),
             html=texts.cancelled_by_service(appointment.starts_at, deps.settings.zone, reason),
             dedupe_key=f"service-cancel:{appointment.id}:{appointment.sequence}",
@@ -230,7 +229,7 @@ async def cancel_within_time_off(
 ) -> int:
     """Cancel every booking inside a time off the caller may change (their own, or any for a
     coordinator); each student is told."""
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING, command="availability")
+    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="availability")
     change = await uow.session.get(AvailabilityChange, change_id)
     if change is None or change.kind != "remove" or not staff.acts_for(me, change.staff_id):
         raise StaleAction

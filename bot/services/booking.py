@@ -20,16 +20,14 @@ from bot.services.sheet_store import latest_submitted_sheet, read_answers
 from bot.services.staff_directory import staff_chat_id
 from bot.services.students import case_ref, find_student, upcoming_appointments
 from bot.vocabulary import (
+    ADVISING_ROLES,
     AppointmentMode,
     AppointmentStatus,
     AuditAction,
-    Role,
     SheetField,
 )
 from storage.models import Appointment, StaffMember
 from storage.uow import UnitOfWork
-
-ADVISING_ROLES = (Role.ADVISER.value, Role.COORDINATOR.value)
 
 
 @dataclass(frozen=True)

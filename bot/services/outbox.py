@@ -17,7 +17,8 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from bot.services.deps import Deps
-from bot.services.staff_directory import active_coordinator_chats
+from bot.services.staff_directory import active_staff_chats
+from bot.vocabulary import Role
 from storage.models import OutboxMessage, StaffMember, Student
 from storage.uow import UnitOfWork
 
@@ -31,6 +32,7 @@ ADVISER_SUMMARY = "adviser_summary"
 ADVISER_MOVE = "adviser_move"
 ADVISER_CANCELLATION = "adviser_cancellation"
 ADVISER_HANDOVER = "adviser_handover"
+STUDENT_NOTICE = "student_notice"
 # Written to someone as staff: withdrawn, never sent, once they are no longer active staff
 # (a deactivated adviser must not receive a student's summary that was still waiting).
 TO_STAFF_KINDS = frozenset(
@@ -114,12 +116,9 @@ async def enqueue(
     Keys are stored as keyed digests: they name appointments and chats, and the database holds
     no such link in the clear.
     """
-    dedupe_key = _blind(deps, DEDUPE_PURPOSE, dedupe_key)
-    known = await uow.session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-    )
-    if known is not None:
+    if await already_queued(uow, deps, dedupe_key):
         return None
+    dedupe_key = _blind(deps, DEDUPE_PURPOSE, dedupe_key)
     key = _blind(deps, ORDER_PURPOSE, ordering_key) if ordering_key else dedupe_key
     last = await uow.session.scalar(
         select(func.max(OutboxMessage.position)).where(OutboxMessage.ordering_key == key)
@@ -369,7 +368,7 @@ async def _mark_reachable(
 
 async def alert_coordinators(uow: UnitOfWork, deps: Deps, html: str, *, dedupe_key: str) -> None:
     """Queue `html` (written without any student's details) for every active coordinator."""
-    for chat_id in await active_coordinator_chats(uow, deps):
+    for chat_id in await active_staff_chats(uow, deps, Role.COORDINATOR):
         await enqueue(
             uow,
             deps,

@@ -10,7 +10,7 @@ Security hears nothing: what it was told (times only) has not changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import uuid4
 
 from sqlalchemy import select
@@ -19,13 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from bot import texts
 from bot.services import audit, outbox, staff
 from bot.services.availability import booking_rules, within_published_times
-from bot.services.booking import ADVISING_ROLES, tell_adviser, upcoming_by_ref
+from bot.services.booking import tell_adviser, upcoming_by_ref
 from bot.services.deps import Deps
 from bot.services.errors import SlotTaken, StaleAction
 from bot.services.schedule import schedule_of
 from bot.services.staff_directory import staff_chat_id
 from bot.services.students import case_ref, student_by_case, student_chat_id
-from bot.vocabulary import AppointmentMode, AppointmentStatus, AuditAction, Role
+from bot.vocabulary import ADVISING_ROLES, AppointmentMode, AppointmentStatus, AuditAction, Role
 from storage.models import Appointment, StaffMember, Student
 from storage.uow import UnitOfWork
 
@@ -124,7 +124,7 @@ async def of_case(uow: UnitOfWork, deps: Deps, telegram_user_id: int, case: str)
 
 async def _clashes(uow: UnitOfWork, deps: Deps, staff_id: str, appointment: Appointment) -> bool:
     """Whether the adviser has another booking within the buffer of this one's times."""
-    buffer = timedelta(minutes=deps.settings.buffer_minutes)
+    buffer = booking_rules(deps.settings).buffer
     found = await uow.session.scalar(
         select(Appointment.id).where(
             Appointment.staff_id == staff_id,
@@ -147,7 +147,7 @@ async def _in_their_times(
         AppointmentMode(appointment.mode),
         weekly=[w.window for w in schedule.windows],
         changes=schedule.changes,
-        zone=booking_rules(deps.settings).zone,
+        zone=deps.settings.zone,
     )
 
 
@@ -232,7 +232,7 @@ async def reassign(
     await outbox.enqueue(
         uow,
         deps,
-        kind="student_notice",
+        kind=outbox.STUDENT_NOTICE,
         chat_id=student_chat_id(deps, student),
         html=texts.student_told_handed_over(appointment.starts_at, zone),
         dedupe_key=f"student-handover:{appointment.id}:{uuid4().hex}",

@@ -22,11 +22,9 @@ from bot.services.availability import (
 from bot.services.deps import Deps
 from bot.services.errors import StaleAction
 from bot.services.sheet import AnswerRejected, parse_date
-from bot.vocabulary import AppointmentMode, AuditAction, Role
+from bot.vocabulary import ADVISING_ROLES, AppointmentMode, AuditAction, Role
 from storage.models import AvailabilityChange, AvailabilityWindow, StaffMember
 from storage.uow import UnitOfWork
-
-SCHEDULING_ROLES = (Role.ADVISER, Role.COORDINATOR)
 
 
 @dataclass(frozen=True)
@@ -80,15 +78,13 @@ def _time(minute: int) -> time:
 
 
 def _can_schedule(member: StaffMember | None) -> bool:
-    return member is not None and member.active and Role(member.role) in SCHEDULING_ROLES
+    return member is not None and member.active and Role(member.role) in ADVISING_ROLES
 
 
 async def _managed(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Managed:
     """The caller, and whose times they work on: their own, or for a coordinator the adviser
     they chose (kept in the database, so a restart changes nothing)."""
-    me = await staff.authorise(
-        uow, deps, telegram_user_id, SCHEDULING_ROLES, command="availability"
-    )
+    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="availability")
     return await _managed_by(uow, me)
 
 
@@ -110,9 +106,7 @@ async def _coordinator(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Ma
 async def may_change(uow: UnitOfWork, deps: Deps, telegram_user_id: int, staff_id: str) -> str:
     """The caller's audit actor if they may change `staff_id`'s availability: their own, or
     anyone's for a coordinator. Anything else is a stale or forged press."""
-    me = await staff.authorise(
-        uow, deps, telegram_user_id, SCHEDULING_ROLES, command="availability"
-    )
+    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="availability")
     if not staff.acts_for(me, staff_id):
         raise StaleAction
     return audit.staff_actor(me.id)
@@ -135,7 +129,7 @@ async def advisers(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> list[A
             select(StaffMember)
             .where(
                 StaffMember.active.is_(True),
-                StaffMember.role.in_([r.value for r in SCHEDULING_ROLES]),
+                StaffMember.role.in_(ADVISING_ROLES),
             )
             .order_by(StaffMember.created_at)
         )

@@ -19,7 +19,7 @@ from bot import texts
 from bot.services import audit, outbox, staff
 from bot.services.deps import Deps
 from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answers
-from bot.services.staff_directory import staff_chat_id
+from bot.services.staff_directory import active_staff_chats
 from bot.services.students import (
     case_ref,
     student_by_case,
@@ -27,6 +27,7 @@ from bot.services.students import (
     upcoming_appointments,
 )
 from bot.vocabulary import (
+    ADVISING_ROLES,
     AppointmentMode,
     AppointmentStatus,
     AuditAction,
@@ -36,7 +37,7 @@ from bot.vocabulary import (
     SheetField,
     YesNo,
 )
-from storage.models import Appointment, StaffMember, Student
+from storage.models import Appointment, Student
 from storage.uow import UnitOfWork
 
 # Marking an appointment attended or missed changes nothing Security was told.
@@ -120,9 +121,7 @@ async def set_removed_by_staff(
     Audited; the student is told; Security is told the times of upcoming in-person
     appointments, or that the times it had are withdrawn.
     """
-    me = await staff.authorise(
-        uow, deps, telegram_user_id, (Role.ADVISER, Role.COORDINATOR), command="removed"
-    )
+    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="removed")
     student = await student_by_case(uow, case)
     before = await is_removed(uow, deps, student)
     actor = audit.staff_actor(me.id)
@@ -132,7 +131,7 @@ async def set_removed_by_staff(
         await outbox.enqueue(
             uow,
             deps,
-            kind="student_notice",
+            kind=outbox.STUDENT_NOTICE,
             chat_id=student_chat_id(deps, student),
             html=texts.removed_flag_told(removed),
             # Written with the change itself, so each change is told once: no natural key.
@@ -295,15 +294,8 @@ async def sync(
 
 async def security_chats(uow: UnitOfWork, deps: Deps) -> list[int]:
     """Active staff with the Security role, then the chat ids from settings (no repeats)."""
-    members = (
-        await uow.session.execute(
-            select(StaffMember)
-            .where(StaffMember.role == Role.SECURITY.value, StaffMember.active.is_(True))
-            .order_by(StaffMember.created_at)
-        )
-    ).scalars()
-    chats = [staff_chat_id(deps, m) for m in members] + list(deps.settings.security_chat_ids)
-    return list(dict.fromkeys(chats))
+    chats = await active_staff_chats(uow, deps, Role.SECURITY)
+    return list(dict.fromkeys(chats + list(deps.settings.security_chat_ids)))
 
 
 async def _send(

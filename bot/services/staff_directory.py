@@ -14,13 +14,13 @@ def staff_chat_id(deps: Deps, member: StaffMember) -> int:
     return int(deps.cipher.open(member, "telegram_id_enc", member.telegram_id_enc) or 0)
 
 
-async def active_coordinator_chats(uow: UnitOfWork, deps: Deps) -> list[int]:
-    """Private chats of every active coordinator (for alerts)."""
+async def active_staff_chats(uow: UnitOfWork, deps: Deps, role: Role) -> list[int]:
+    """Private chats of every active staff member with `role`, longest-serving first."""
     members = (
         await uow.session.execute(
-            select(StaffMember).where(
-                StaffMember.role == Role.COORDINATOR.value, StaffMember.active.is_(True)
-            )
+            select(StaffMember)
+            .where(StaffMember.role == role.value, StaffMember.active.is_(True))
+            .order_by(StaffMember.created_at)
         )
     ).scalars()
     return [staff_chat_id(deps, m) for m in members]

@@ -239,7 +239,7 @@ async def test_an_unknown_case_and_a_case_without_bookings_get_clear_replies(
 ) -> None:
     coordinator = await booked_with_others(bot, student)
     await coordinator.send("/reassign nonsense")
-    assert coordinator.last_text == texts.REASSIGN_UNKNOWN_CASE
+    assert coordinator.last_text == texts.UNKNOWN_CASE
     other = bot.chat(LocalUser(1002, "Robin", "Other"))
     await submit_sheet(other)
     async with bot.deps.uow() as uow:

@@ -239,9 +239,9 @@ async def test_removed_refuses_students_bad_usage_and_unknown_cases(
     await adviser.send(f"/removed {case} perhaps")
     assert adviser.last_text == texts.REMOVED_USAGE
     await adviser.send("/removed 00000000 on")
-    assert adviser.last_text == texts.REMOVED_UNKNOWN_CASE
+    assert adviser.last_text == texts.UNKNOWN_CASE
     await adviser.send("/removed <b>x</b> on")
-    assert adviser.last_text == texts.REMOVED_UNKNOWN_CASE
+    assert adviser.last_text == texts.UNKNOWN_CASE
     async with bot.deps.uow() as uow:
         row = await uow.session.scalar(select(Student))
         assert row is not None

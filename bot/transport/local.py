@@ -26,6 +26,8 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 ANSWER_TEXT_LIMIT = 200
+# What Telegram answers for a refused token, by HTTP status.
+TOKEN_REFUSALS = {401: "Unauthorized", 404: "Not Found"}
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -135,6 +137,7 @@ class LocalBotApi:
         self._failures: list[Failure] = []
         self._fail_when: Callable[[str, dict[str, Any]], Failure | None] | None = None
         self._queries: set[str] = set()
+        self._token_refusal: int | None = None
         self._updates: list[dict[str, Any]] = []
         self._update_event = asyncio.Event()
         self.commands: list[dict[str, Any]] = []
@@ -189,6 +192,16 @@ class LocalBotApi:
         """Let a callable decide per call whether it fails (None stops it)."""
         self._fail_when = decide
 
+    def refuse_token(self, status: int | None = 401) -> None:
+        """Answer every call as Telegram answers a bad token (None accepts it again).
+
+        401 Unauthorized is Telegram's answer to a revoked or mistyped token of the right
+        shape; 404 Not Found, to a malformed one or a base URL that is not a Bot API server.
+        """
+        if status is not None and status not in TOKEN_REFUSALS:
+            raise ValueError("Telegram refuses a token with 401 or 404")
+        self._token_refusal = status
+
     def register_query(self, query_id: str) -> None:
         self._queries.add(query_id)
 
@@ -207,6 +220,8 @@ class LocalBotApi:
         if failure is not None:
             return self._fail(method, params, files, failure)
         try:
+            if self._token_refusal is not None:
+                raise ApiRefusal(self._token_refusal, TOKEN_REFUSALS[self._token_refusal])
             result = await self._answer(method, params, files)
         except ApiRefusal as refusal:
             self.calls.append(ApiCall(method, params, False, None, refusal.description))

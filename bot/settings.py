@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 from datetime import time
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from storage.crypto import BlindIndex, CryptoError, KeyRing
 
@@ -75,6 +79,8 @@ class Settings(BaseSettings):
     notice_escalate_minutes: int = Field(default=15, ge=1, le=24 * 60)
     reminder_offsets_minutes: Annotated[tuple[int, ...], NoDecode] = (24 * 60, 120)
     log_level: str = "INFO"
+    # For containers whose secrets come from the environment and whose files hold none.
+    allow_readable_secrets: bool = False
 
     @field_validator("email_domains", "categories", mode="before")
     @classmethod
@@ -154,11 +160,40 @@ class Settings(BaseSettings):
             raise SettingsError(_malformed("bot_token", "it should look like 123456:ABC-DEF..."))
         return value
 
-    def sqlite_path(self) -> Path | None:
-        prefix = "sqlite+aiosqlite:///"
-        if self.database_url.startswith(prefix):
-            return Path(self.database_url.removeprefix(prefix))
-        return None
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value and its parts: each key of a ring, a token's secret half.
+
+        The database URL's password counts too. What logging and error reports must never show.
+        """
+        values: list[str] = []
+        for name in type(self).model_fields:
+            setting = getattr(self, name)
+            if isinstance(setting, SecretStr):
+                raw = setting.get_secret_value()
+                values.append(raw)
+                for item in raw.split(","):
+                    values.extend((item, item.partition(":")[2]))
+        try:
+            password = make_url(self.database_url).password
+        except ArgumentError:
+            password = None
+        if password:
+            values.append(str(password))
+        return [v.strip() for v in values if v.strip()]
+
+    def require_private(self, path: Path, holds: str) -> None:
+        """Refuse a file holding secrets that other users of this machine can open."""
+        if self.allow_readable_secrets or os.name != "posix":
+            return
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            place = path.absolute()
+            raise SettingsError(
+                f"{place} {holds}, and other users of this machine can open it "
+                f"(mode {mode:04o}). How to fix: chmod 600 {shlex.quote(str(place))} "
+                "(or, in a container whose secrets come from the environment, "
+                "set USS_ALLOW_READABLE_SECRETS=true)."
+            )
 
 
 def _variable(field: str) -> str:
@@ -177,10 +212,24 @@ def _malformed(field: str, reason: str) -> str:
 def load_settings(**overrides: object) -> Settings:
     """Read settings, turning validation errors into one readable SettingsError."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
             lines.append(_malformed(field, str(error["msg"])))
         raise SettingsError("\n".join(lines)) from None
+    for env_file in _env_files(overrides.get("_env_file", Settings.model_config.get("env_file"))):
+        if env_file.is_file():
+            settings.require_private(env_file, "holds the bot's settings (its token and keys)")
+    return settings
+
+
+def _env_files(value: object) -> list[Path]:
+    if value is None:
+        return []
+    if isinstance(value, str | os.PathLike):
+        return [Path(value)]
+    if isinstance(value, list | tuple):
+        return [Path(v) for v in value]
+    return []

@@ -21,7 +21,7 @@ _PINNED = {
 }
 
 # Shorter strings are not worth hiding (a key id, a bot's numeric id) and would mangle text.
-_SHORTEST_SECRET = 12
+_SHORTEST_SECRET = 8
 REDACTED = "[secret]"
 
 _secrets: set[str] = set()

@@ -33,8 +33,10 @@ ENV_PREFIX = "USS_"
 # How to fix each setting, shown when it is missing or malformed.
 FIXES: dict[str, str] = {
     "bot_token": "ask @BotFather on Telegram for a token (/newbot), or try `python -m bot demo`",
-    "data_keys": "run `python -m bot keygen` and copy its USS_DATA_KEYS line into .env",
-    "index_key": "run `python -m bot keygen` and copy its USS_INDEX_KEY line into .env",
+    "data_keys": "run `python -m bot keygen --write .env` (never on a database that already "
+    "has data: only the keys it was written with read it)",
+    "index_key": "run `python -m bot keygen --write .env` (never on a database that already "
+    "has data: lookups would stop matching)",
     "database_url": "use sqlite+aiosqlite:///./var/uss.db or postgresql+asyncpg://user@host/db",
     "timezone": "use an IANA zone name such as Europe/London",
     "retention_years": "use a whole number of years from 1 to 5 (the policy's maximum)",

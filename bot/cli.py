@@ -164,7 +164,10 @@ def _report(problem: Exception, settings: Settings | None) -> int:
     """The one error boundary: a known failure says what is wrong and how to fix it."""
     from bot import failures
 
-    message = failures.explain(problem, settings)
+    try:
+        message = failures.explain(problem, settings)
+    except Exception:  # explaining must never hide the failure behind a new one
+        message = None
     if message is not None:
         print(message, file=sys.stderr)
         return 2
@@ -195,6 +198,9 @@ def _keygen(write: str | None) -> int:
             "`python -m bot keys rotate --help`.",
             file=sys.stderr,
         )
+        return 1
+    except OSError as problem:
+        print(f"Not written: cannot write {write} ({problem.strerror}).", file=sys.stderr)
         return 1
     verb = "Created" if created else "Filled in the keys of"
     print(

@@ -11,7 +11,6 @@ import socket
 import sqlite3
 import traceback
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -211,10 +210,11 @@ def _safe_url(url: str) -> str:
 
 
 def _without_userinfo(url: str | None) -> str:
+    """A URL as it may be shown: no user name or password, nothing secret."""
     if not url:
         return ""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return redact(url)
-    host = parts.netloc.rpartition("@")[2]
-    return redact(f"{parts.scheme}://{host}{parts.path}")
+    authority, slash, path = rest.partition("/")
+    return redact(f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}")

@@ -8,6 +8,7 @@ import shlex
 from datetime import time
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -41,6 +42,8 @@ FIXES: dict[str, str] = {
     "timezone": "use an IANA zone name such as Europe/London",
     "retention_years": "use a whole number of years from 1 to 5 (the policy's maximum)",
     "student_number_pattern": "use a regular expression, e.g. ^\\d{9}$",
+    "bot_api_base_url": "use your Bot API server's address, e.g. http://127.0.0.1:8081, or "
+    "leave it empty for Telegram's own",
 }
 
 
@@ -106,6 +109,21 @@ class Settings(BaseSettings):
             if not match or int(match[1]) > 23 or int(match[2]) > 59:
                 raise ValueError(f"{value!r} is not a time of day like 17:00")
             return time(int(match[1]), int(match[2]))
+        return value
+
+    @field_validator("bot_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip()
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 (parsing it is the check)
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("it should look like http://127.0.0.1:8081")
         return value
 
     @field_validator("timezone")

@@ -440,3 +440,45 @@ def test_a_rejected_token_is_explained_and_never_printed(
     printed = result.stdout + result.stderr
     assert secret_half not in printed
     assert secret_half[:12] not in printed
+
+
+UNFORESEEN = """
+import sys
+from bot import admin, cli
+async def broken(settings):
+    raise RuntimeError("Robin Canary, 210012345, USS_DATA_KEYS=" + settings.data_keys.get_secret_value())
+admin.list_staff = broken
+sys.exit(cli.main(["staff", "list"]))
+"""
+
+
+def test_an_unforeseen_failure_prints_its_type_and_place_never_its_text(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(["migrate"], env, cwd=tmp_path).returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-c", UNFORESEEN],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Unexpected error E-" in result.stderr
+    assert "RuntimeError" in result.stderr
+    assert "in main" in result.stderr  # where it happened, for whoever fixes it
+    assert "Canary" not in result.stderr
+    assert "210012345" not in result.stderr
+    assert env["USS_DATA_KEYS"].split(":", 1)[1] not in result.stderr
+
+
+@pytest.mark.parametrize("base_url", ["127.0.0.1:8081", "http://[::1", "http://127.0.0.1:99999"])
+def test_a_malformed_bot_api_base_url_is_named_before_anything_is_sent(
+    base_url: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    token = f"7012345678:AAH{secrets.token_urlsafe(24)}"
+    result = run(["run"], {**env, "USS_BOT_TOKEN": token, "USS_BOT_API_BASE_URL": base_url})
+    assert_explained(result, "USS_BOT_API_BASE_URL is malformed", "http://127.0.0.1:8081")
+    assert token.split(":", 1)[1] not in result.stdout + result.stderr

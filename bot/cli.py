@@ -132,7 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command == "migrate":
             return asyncio.run(admin.migrate(settings))
-        settings.key_ring(), settings.blind_index()  # name a missing key before the database
+        # Name a missing or malformed key before looking at the database.
+        settings.key_ring()
+        settings.blind_index()
         asyncio.run(admin.require_current_schema(settings))
         if args.command == "staff" and args.staff_command == "add":
             return asyncio.run(
@@ -217,7 +219,8 @@ def _run(settings: Settings) -> int:
     from bot.app import build_application
 
     settings.token()  # fail early, naming the variable, before anything else
-    settings.key_ring(), settings.blind_index()
+    settings.key_ring()
+    settings.blind_index()
     asyncio.run(admin.require_current_schema(settings))
     app = build_application(settings)
     # Check the token (getMe) before polling starts, so a rejected one is reported once, by

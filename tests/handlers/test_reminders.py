@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from bot import texts
 from bot.clock import FixedClock
 from bot.services.reminders import MOVE_HOLD, queue_due_reminders
 from bot.transport import LocalChat
-from tests.handlers.conftest import Bot, submit_sheet
+from tests.handlers.conftest import ADVISER, Bot, submit_sheet
 from tests.handlers.test_booking_journey import adviser_with_tuesdays, book_first_in_person, deliver
 
 APPOINTMENT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -199,3 +200,20 @@ async def test_a_move_left_unfinished_holds_the_reminder_then_sends_it_once(
     clock.advance(timedelta(hours=1))
     await run_jobs(bot)
     assert len(reminders_in(student)) == 1
+
+
+async def test_a_students_message_says_what_its_reference_is_for(
+    bot: Bot, student: LocalChat, clock: FixedClock
+) -> None:
+    await booked(bot, student)
+    clock.set(APPOINTMENT - timedelta(hours=2))
+    await run_jobs(bot)
+    reminder = student.api.messages(student.user.id)[-1]
+    assert reminder.plain_text.startswith("Reminder:")
+    assert re.search(
+        r"\n\n<i>Message ref [0-9A-F]{6}: if you get this message twice, "
+        r"you can ignore the copy\.</i>$",
+        reminder.text or "",
+    )
+    summary = bot.chat(ADVISER).api.messages(ADVISER.id)[0]
+    assert re.search(r"\n\n<i>Ref [0-9A-F]{6}</i>$", summary.text or "")  # staff know it

@@ -12,6 +12,7 @@ from html import escape
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.message_parts import split_message as split_message  # where messages are cut
 from bot.vocabulary import (
     AppointmentMode,
     ConsentScope,
@@ -25,8 +26,6 @@ from bot.vocabulary import (
 
 if TYPE_CHECKING:
     from bot.services.security import AppointmentTimes, SecurityNotice
-
-TELEGRAM_TEXT_LIMIT = 4096
 
 # ---------------------------------------------------------------- consent (versioned)
 CONSENT_WORDING_VERSION = "2026-11.1"
@@ -548,25 +547,6 @@ LAST_COORDINATOR = (
 UNKNOWN_STAFF = "I can't find that staff member."
 STAFF_TEXT = "Send /help to see your commands."
 CLOSED = "Closed."
-
-
-def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Split a long message at line breaks (each line's tags are balanced) to fit Telegram."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # one enormous line: cut it, tags and all stay escaped text
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
 
 
 # ---------------------------------------------------------------- booking

@@ -1051,6 +1051,16 @@ def security_digest_undelivered(day: date) -> str:
     )
 
 
+def message_refused(reference: str, kind: str, reason: str) -> str:
+    """To coordinators: Telegram refused a message itself, so it is not retried."""
+    return (
+        f"Telegram refused a queued message (ref {escape(reference)}, {escape(kind)}): "
+        f"<i>{escape(reason)}</i>. The same message would be refused again, so it is not being "
+        "retried and its recipient has not received it. Please tell them another way, and "
+        "report this to whoever maintains the bot."
+    )
+
+
 SECURITY_NOBODY_TO_TELL = (
     "A Security notice is due, but nobody is set up to receive Security notices. Invite "
     "Security with /invite security, or set USS_SECURITY_CHAT_IDS. The daily digest lists each "

@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
 
+from bot import texts
 from bot.services.deps import Deps
 from bot.services.staff_directory import active_staff_chats
 from bot.vocabulary import Role
@@ -60,18 +61,30 @@ DELIVERING_WITHIN = timedelta(minutes=1)
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
+    # Telegram refused the message itself (too long, bad HTML): never retried, escalated.
+    REFUSED = "refused"
 
 
 class DeliveryFailed(Exception):
-    """A send did not go through; `retry_after` is the wait the server asked for, if any."""
+    """A send did not go through; `retry_after` is the wait the server asked for, if any.
+
+    `permanent`: the recipient refuses us (blocked, chat not found): back off. `refused`: the
+    server refused the message itself, and would refuse it again however often it is retried.
+    """
 
     def __init__(
-        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        refused: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.permanent = permanent
+        self.refused = refused
 
 
 class Sender(Protocol):
@@ -339,7 +352,9 @@ async def _record_failure(
         message.last_error = failure.reason[:64]
         message.next_attempt_at = now + _retry_in(message, failure, delivering)
         message.claimed_until = None
-        if failure.permanent:
+        if failure.refused:
+            await _give_up(uow, deps, message, failure, now)
+        elif failure.permanent:
             await _mark_reachable(uow, message, reachable=False, now=now)
         await uow.commit()
         log.warning(
@@ -349,6 +364,24 @@ async def _record_failure(
             message.attempts,
             failure.reason,
         )
+
+
+async def _give_up(
+    uow: UnitOfWork, deps: Deps, message: OutboxMessage, failure: DeliveryFailed, now: datetime
+) -> None:
+    """A message Telegram refuses as such is never retried: coordinators are told at once."""
+    message.status = OutboxStatus.REFUSED.value
+    message.body_enc = message.recipient_enc = message.escalation_enc = None
+    message.escalated_at = now
+    if message.kind == COORDINATOR_ALERT:
+        log.error("coordinator alert %s refused: %s", reference(message.id), failure.reason)
+        return
+    await alert_coordinators(
+        uow,
+        deps,
+        texts.message_refused(reference(message.id), message.kind, failure.reason),
+        dedupe_key=f"refused:{message.id}",
+    )
 
 
 async def _mark_reachable(

@@ -220,8 +220,8 @@ def prompt(field: SheetField, *, number_hint: str, description_max: int) -> str:
         SheetField.CATEGORY: "What is your issue mainly about?",
         SheetField.DESCRIPTION: (
             "In a few sentences, what has happened and what would you like help with? "
-            f"Please keep it under <b>{description_max} characters</b>: you can tell your "
-            "adviser everything else at the appointment."
+            f"Please keep it to <b>{description_max} characters</b> or fewer: you can tell "
+            "your adviser everything else at the appointment."
         ),
         SheetField.DEADLINE: (
             "Is there a deadline we should know about, such as an appeal or submission date? "
@@ -262,9 +262,9 @@ def rejection(reason: RejectReason, params: Mapping[str, object]) -> str:
     messages: Mapping[RejectReason, str] = {
         RejectReason.EMPTY: "That answer looks empty. Please type it out.",
         RejectReason.TOO_LONG: (
-            f"That is a little too long: please keep it under {p('maximum')} characters "
-            f"(yours has {p('length')}). Nothing has been saved yet, so you can shorten it "
-            "and send it again."
+            f"That is a little too long: please keep it to {p('maximum')} characters or fewer "
+            f"(yours has {p('length')}; some emoji count as more than one). Nothing has been "
+            "saved yet, so you can shorten it and send it again."
         ),
         RejectReason.TOO_SHORT: (
             f"Could you say a little more? Please use at least {p('minimum')} characters."

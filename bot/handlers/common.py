@@ -14,6 +14,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, C
 
 from bot import keyboards, texts
 from bot.callbacks import InvalidCallback, Press, decode
+from bot.message_parts import TEXT_LIMIT, utf16_length
 from bot.screens import Screen
 from bot.services.deps import Deps
 from bot.services.errors import (
@@ -109,10 +110,15 @@ async def settle_press(update: Update, note: str | None = None) -> None:
     await _quietly(query.answer())
     message = query.message
     if isinstance(message, Message):
-        if note is not None and message.text_html is not None:
+        noted = f"{message.text}\n\n{note}" if message.text is not None else ""
+        if note is not None and message.text_html is not None and fits(noted):
             await _quietly(message.edit_text(f"{message.text_html}\n\n<i>{note}</i>"))
         else:
             await _quietly(message.edit_reply_markup(None))
+
+
+def fits(text: str) -> bool:
+    return utf16_length(text) <= TEXT_LIMIT
 
 
 async def _quietly(call: Awaitable[Any]) -> None:

@@ -8,7 +8,9 @@ from html import escape
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.message_parts import TEXT_LIMIT, split_message, split_parts, utf16_length
+from bot import texts
+from bot.message_parts import CAPTION_LIMIT, TEXT_LIMIT, split_message, split_parts, utf16_length
+from bot.services.policy import current_policy
 from bot.transport.html_check import check_html
 
 # Letters of one and two UTF-16 units, the characters HTML escapes, white space.
@@ -113,3 +115,9 @@ def test_a_long_run_of_white_space_sends_no_empty_part() -> None:
 
     assert all(check_html(p).plain.strip() for p in parts)
     assert "".join(check_html(p).plain for p in parts).split() == ["start", "end"]
+
+
+def test_every_caption_the_bot_sends_fits_telegrams_caption_limit() -> None:
+    captions = [texts.policy_required(current_policy().version), texts.CALENDAR_CAPTION]
+
+    assert all(_visible_length(c) <= CAPTION_LIMIT for c in captions)

@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from bot import texts
 from bot.services.deps import Deps
 from bot.services.staff_directory import active_staff_chats
 from bot.vocabulary import Role
-from storage.models import OutboxMessage, StaffMember, Student
+from storage.models import ChatHold, OutboxMessage, StaffMember, Student
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
@@ -102,6 +102,7 @@ class DispatchReport:
 
 DEDUPE_PURPOSE = "outbox-dedupe"
 ORDER_PURPOSE = "outbox-order"
+HOLD_PURPOSE = "outbox-hold"
 
 
 def _blind(deps: Deps, purpose: str, key: str) -> str:
@@ -286,9 +287,15 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
         if loaded is None:
             continue
         chat_id, body = loaded
+        held_until = await _held_until(deps, chat_id)
+        if held_until is not None:
+            await _defer(deps, message_id, held_until)
+            continue
         try:
             await sender.send(chat_id, body)
         except DeliveryFailed as failure:
+            if failure.retry_after is not None:
+                await _hold_chat(deps, chat_id, timedelta(seconds=failure.retry_after))
             await _record_failure(deps, message_id, failure, delivering)
             retried += 1
         else:
@@ -296,6 +303,43 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
             sent += 1
             delivering = True
     return DispatchReport(sent, retried)
+
+
+async def _held_until(deps: Deps, chat_id: int) -> datetime | None:
+    """The end of a flood wait Telegram gave this chat, if one is still running."""
+    async with deps.uow() as uow:
+        until: datetime | None = await uow.session.scalar(
+            select(func.max(ChatHold.until)).where(
+                ChatHold.chat_key == _blind(deps, HOLD_PURPOSE, str(chat_id)),
+                ChatHold.until > deps.clock.now(),
+            )
+        )
+    return until
+
+
+async def _hold_chat(deps: Deps, chat_id: int, wait: timedelta) -> None:
+    """Hold every message to this chat (not only the one refused) until Telegram's wait ends.
+
+    Insert-only, so deliverers racing on one chat cannot collide; finished holds are dropped.
+    """
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        await uow.session.execute(delete(ChatHold).where(ChatHold.until <= now))
+        uow.session.add(
+            ChatHold(chat_key=_blind(deps, HOLD_PURPOSE, str(chat_id)), until=now + wait)
+        )
+        await uow.commit()
+
+
+async def _defer(deps: Deps, message_id: str, until: datetime) -> None:
+    """Put a claimed message back until its chat's hold ends; not an attempt, so no backoff."""
+    async with deps.uow() as uow:
+        message = await uow.session.get(OutboxMessage, message_id)
+        if message is None:
+            return
+        message.next_attempt_at = max(message.next_attempt_at, until)
+        message.claimed_until = None
+        await uow.commit()
 
 
 async def _load(deps: Deps, message_id: str) -> tuple[int, str] | None:

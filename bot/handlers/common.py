@@ -90,12 +90,17 @@ async def say(
     chat = update.effective_chat
     if chat is None:
         return None
+    return await say_in(context.bot, chat.id, text, markup)
+
+
+async def say_in(
+    bot: ExtBot[None], chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """Send text to a chat in as many parts as Telegram needs; the keyboard goes on the last."""
     parts = texts.split_message(text)
-    sent: Message | None = None
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        sent = await context.bot.send_message(chat.id, part, reply_markup=markup if last else None)
-    return sent
+    for part in parts[:-1]:
+        await bot.send_message(chat_id, part)
+    return await bot.send_message(chat_id, parts[-1], reply_markup=markup)
 
 
 async def show(update: Update, context: Context, screen: Screen) -> Message | None:

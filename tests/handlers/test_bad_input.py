@@ -181,7 +181,7 @@ async def test_an_unexpected_error_gets_a_kind_reply_and_logs_no_personal_data(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database on fire for Sam Jones")
 
-    monkeypatch.setattr(intake, "answer_text", broken)
+    monkeypatch.setattr(intake, "receive_text", broken)
     with caplog.at_level(logging.DEBUG):
         replies = await student.send("Sam Jones")
     assert WRONG_REPLY in replies[-1].plain_text

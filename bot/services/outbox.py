@@ -149,7 +149,7 @@ async def enqueue(
         next_attempt_at=now,
         student_id=student_id,
     )
-    body = f"{html}\n\n<i>Ref {reference(message.id)}</i>"
+    body = texts.message_reference(html, reference(message.id), to_staff=kind in TO_STAFF_KINDS)
     message.recipient_enc = deps.cipher.seal(message, "recipient_enc", str(chat_id))
     message.body_enc = deps.cipher.seal(message, "body_enc", body)
     message.escalation_enc = deps.cipher.seal(message, "escalation_enc", escalation)

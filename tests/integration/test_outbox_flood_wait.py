@@ -46,7 +46,7 @@ def attempts_to(api: LocalBotApi, chat_id: int) -> int:
 
 
 def delivered_to(api: LocalBotApi, chat_id: int) -> list[str]:
-    return [m.plain_text.split("\n\nRef ")[0] for m in api.messages(chat_id)]
+    return [m.plain_text.rsplit("\n\n", 1)[0] for m in api.messages(chat_id)]
 
 
 async def test_a_retry_after_holds_every_message_to_that_chat_until_the_wait_ends(

@@ -1,7 +1,7 @@
 """outbox_chat_holds (RetryAfter holds a whole chat); information_sheets hold a split text
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0014
 Create Date: 2026-12-02 18:10:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from storage.models import UTCDateTime
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

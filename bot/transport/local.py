@@ -20,11 +20,10 @@ from typing import Any
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.transport.html_check import HtmlError, check_html, utf16_length
+from bot.message_parts import CALLBACK_DATA_BYTES, CAPTION_LIMIT, TEXT_LIMIT, utf16_length
+from bot.transport.html_check import HtmlError, check_html
 
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-CALLBACK_DATA_LIMIT = 64
+CALLBACK_DATA_LIMIT = CALLBACK_DATA_BYTES
 ANSWER_TEXT_LIMIT = 200
 # What Telegram answers for a refused token, by HTTP status.
 TOKEN_REFUSALS = {401: "Unauthorized", 404: "Not Found"}
@@ -462,7 +461,7 @@ class LocalBotApi:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
-        if len(str(params.get("text") or "")) > ANSWER_TEXT_LIMIT:
+        if utf16_length(str(params.get("text") or "")) > ANSWER_TEXT_LIMIT:
             raise bad_request("MESSAGE_TOO_LONG")
         self._queries.discard(query_id)
         return True

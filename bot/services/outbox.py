@@ -7,13 +7,16 @@ recognisable. Messages sharing an ordering key (one appointment) go out strictly
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.services.deps import Deps
@@ -24,7 +27,12 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
 
-CLAIM_FOR = timedelta(minutes=2)
+# A claimed message is leased for seconds, not minutes: a crashed deliverer holds up a
+# Security notice only this long. The holder renews the lease every RENEW_EVERY while it works
+# through its claim, so a live send is never taken over, and gives up a send (cancels it) when
+# it cannot renew in time.
+CLAIM_FOR = timedelta(seconds=10)
+RENEW_EVERY = timedelta(seconds=3)
 COORDINATOR_ALERT = "coordinator_alert"
 SECURITY_NOTICE = "security_notice"
 SECURITY_DIGEST = "security_digest"
@@ -179,7 +187,7 @@ async def _delivering(deps: Deps) -> bool:
     return found is not None
 
 
-async def _claim(deps: Deps, limit: int) -> list[str]:
+async def _claim(deps: Deps, limit: int) -> Claim:
     """Lease the due messages that are first in their order; other instances skip them."""
     now = deps.clock.now()
     earlier = aliased(OutboxMessage)
@@ -200,12 +208,90 @@ async def _claim(deps: Deps, limit: int) -> list[str]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    token = secrets.token_hex(16)
     async with deps.uow() as uow:
         rows = list((await uow.session.execute(query)).scalars())
         for row in rows:
             row.claimed_until = now + CLAIM_FOR
+            row.claim_token = token
         await uow.commit()
-        return [row.id for row in rows]
+        return Claim(deps, token, [row.id for row in rows], now + CLAIM_FOR)
+
+
+class ClaimLost(Exception):
+    """The lease on a message could not be renewed in time: its send was given up."""
+
+
+class Claim:
+    """The messages one delivery round leased, kept alive while it works through them."""
+
+    def __init__(self, deps: Deps, token: str, ids: list[str], until: datetime) -> None:
+        self.deps = deps
+        self.token = token
+        self.ids = ids
+        self._held = set(ids)
+        self._until = until  # the lease is known to be ours up to here
+        self._sending: str | None = None
+        self._deadline: asyncio.Timeout | None = None
+        self._lost = False
+
+    def release(self, message_id: str) -> None:
+        """This message's outcome is recorded (or it is gone): stop renewing it."""
+        self._held.discard(message_id)
+
+    async def send(self, sender: Sender, message_id: str, chat_id: int, body: str) -> None:
+        """Send while the lease holds; ClaimLost if it lapsed, the send cancelled in time."""
+        self._sending, self._lost = message_id, False
+        try:
+            async with asyncio.timeout(None) as self._deadline:
+                await sender.send(chat_id, body)
+        except TimeoutError:
+            if self._lost:
+                raise ClaimLost(message_id) from None
+            raise
+        finally:
+            self._sending = self._deadline = None
+
+    async def keep_alive(self) -> None:
+        """Renew the lease every RENEW_EVERY until cancelled; stop a send it can no longer cover."""
+        while True:
+            await self.deps.clock.sleep(RENEW_EVERY)
+            try:
+                await self._renew()
+            except Exception as exc:  # the database did not answer: the lease runs down
+                log.warning("outbox lease not renewed: %s", type(exc).__name__)
+            if self.deps.clock.now() + RENEW_EVERY >= self._until:
+                self._give_up_send()
+
+    async def _renew(self) -> None:
+        now = self.deps.clock.now()
+        held = OutboxMessage.claim_token == self.token
+        sending = self._sending
+        async with self.deps.uow() as uow:
+            if sending is not None:
+                renewed = await uow.session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == sending, held)
+                    .values(claimed_until=now + CLAIM_FOR)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(renewed, "rowcount", 0) != 1:
+                    self._give_up_send()
+            waiting = self._held - {sending}
+            if waiting:
+                await uow.session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(waiting), held)
+                    .values(claimed_until=now + CLAIM_FOR)
+                    .execution_options(synchronize_session=False)
+                )
+            await uow.commit()
+        self._until = now + CLAIM_FOR
+
+    def _give_up_send(self) -> None:
+        if self._deadline is not None and not self._lost:
+            self._lost = True
+            self._deadline.reschedule(asyncio.get_running_loop().time())
 
 
 MAX_ROUNDS = 10
@@ -266,31 +352,47 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
     an open transaction holds the write lock, and a slow send (or RetryAfter sleeping in the
     rate limiter) would stall every update meanwhile."""
     sent = retried = 0
-    claimed = await _claim(deps, limit)
-    delivering = bool(claimed) and await _delivering(deps)
-    for message_id in claimed:
-        loaded = await _load(deps, message_id)
-        if loaded is None:
-            continue
-        chat_id, body = loaded
-        try:
-            await sender.send(chat_id, body)
-        except DeliveryFailed as failure:
-            await _record_failure(deps, message_id, failure, delivering)
-            retried += 1
-        else:
-            await _record_sent(deps, message_id)
-            sent += 1
-            delivering = True
+    claim = await _claim(deps, limit)
+    if not claim.ids:
+        return DispatchReport()
+    delivering = await _delivering(deps)
+    keeper = asyncio.ensure_future(claim.keep_alive())
+    try:
+        for message_id in claim.ids:
+            loaded = await _load(deps, message_id, claim.token)
+            if loaded is None:
+                claim.release(message_id)
+                continue
+            chat_id, body = loaded
+            try:
+                await claim.send(sender, message_id, chat_id, body)
+            except DeliveryFailed as failure:
+                await _record_failure(deps, message_id, claim.token, failure, delivering)
+                retried += 1
+            except ClaimLost:
+                log.warning("outbox %s: lease lapsed during the send", reference(message_id))
+            else:
+                await _record_sent(deps, message_id, claim.token)
+                sent += 1
+                delivering = True
+            claim.release(message_id)
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
     return DispatchReport(sent, retried)
 
 
-async def _load(deps: Deps, message_id: str) -> tuple[int, str] | None:
-    """The recipient and text of a claimed message still pending, read in a short transaction;
-    None if it is gone, or withdrawn now because its staff recipient is no longer active."""
+async def _load(deps: Deps, message_id: str, token: str) -> tuple[int, str] | None:
+    """The recipient and text of a claimed message still pending and still ours, read in a
+    short transaction; None if it is gone, taken over by another deliverer after our lease
+    lapsed, or withdrawn now because its staff recipient is no longer active."""
     async with deps.uow() as uow:
         message = await uow.session.get(OutboxMessage, message_id)
         if message is None or message.status != OutboxStatus.PENDING.value:
+            return None
+        if message.claim_token != token:
+            log.info("outbox %s taken over by another deliverer", reference(message_id))
             return None
         chat_id = int(deps.cipher.open(message, "recipient_enc", message.recipient_enc) or 0)
         if message.kind in TO_STAFF_KINDS and await _former_staff(uow, deps, chat_id):
@@ -311,9 +413,20 @@ async def _former_staff(uow: UnitOfWork, deps: Deps, chat_id: int) -> bool:
     return member is not None and not member.active
 
 
-async def _record_sent(deps: Deps, message_id: str) -> None:
+async def _held(uow: UnitOfWork, message_id: str, token: str) -> OutboxMessage | None:
+    """The message, if this claim still holds it; only the holder records an outcome."""
+    message = await uow.session.get(OutboxMessage, message_id)
+    if message is None:
+        return None
+    if message.claim_token != token:
+        log.warning("outbox %s: outcome left to its new holder", reference(message_id))
+        return None
+    return message
+
+
+async def _record_sent(deps: Deps, message_id: str, token: str) -> None:
     async with deps.uow() as uow:
-        message = await uow.session.get(OutboxMessage, message_id)
+        message = await _held(uow, message_id, token)
         if message is None:
             return
         now = deps.clock.now()
@@ -322,23 +435,23 @@ async def _record_sent(deps: Deps, message_id: str) -> None:
         # Keep what dedupe and ordering need; no copy of the text or the recipient.
         message.body_enc = message.recipient_enc = message.escalation_enc = None
         message.attempts += 1
-        message.claimed_until = None
+        message.claimed_until = message.claim_token = None
         await _mark_reachable(uow, message, reachable=True, now=now)
         await uow.commit()
 
 
 async def _record_failure(
-    deps: Deps, message_id: str, failure: DeliveryFailed, delivering: bool
+    deps: Deps, message_id: str, token: str, failure: DeliveryFailed, delivering: bool
 ) -> None:
     async with deps.uow() as uow:
-        message = await uow.session.get(OutboxMessage, message_id)
+        message = await _held(uow, message_id, token)
         if message is None:
             return
         now = deps.clock.now()
         message.attempts += 1
         message.last_error = failure.reason[:64]
         message.next_attempt_at = now + _retry_in(message, failure, delivering)
-        message.claimed_until = None
+        message.claimed_until = message.claim_token = None
         if failure.permanent:
             await _mark_reachable(uow, message, reachable=False, now=now)
         await uow.commit()

@@ -7,8 +7,6 @@ recognisable. Messages sharing an ordering key (one appointment) go out strictly
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -16,10 +14,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from bot.services.deps import Deps
+from bot.services.outbox_lease import CLAIM_FOR as CLAIM_FOR  # the lease, for callers
+from bot.services.outbox_lease import Claim, ClaimLost
 from bot.services.staff_directory import active_staff_chats
 from bot.vocabulary import Role
 from storage.models import OutboxMessage, StaffMember, Student
@@ -27,12 +27,6 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
 
-# A claimed message is leased for seconds, not minutes: a crashed deliverer holds up a
-# Security notice only this long. The holder renews the lease every RENEW_EVERY while it works
-# through its claim, so a live send is never taken over, and gives up a send (cancels it) when
-# it cannot renew in time.
-CLAIM_FOR = timedelta(seconds=10)
-RENEW_EVERY = timedelta(seconds=3)
 COORDINATOR_ALERT = "coordinator_alert"
 SECURITY_NOTICE = "security_notice"
 SECURITY_DIGEST = "security_digest"
@@ -218,82 +212,6 @@ async def _claim(deps: Deps, limit: int) -> Claim:
         return Claim(deps, token, [row.id for row in rows], now + CLAIM_FOR)
 
 
-class ClaimLost(Exception):
-    """The lease on a message could not be renewed in time: its send was given up."""
-
-
-class Claim:
-    """The messages one delivery round leased, kept alive while it works through them."""
-
-    def __init__(self, deps: Deps, token: str, ids: list[str], until: datetime) -> None:
-        self.deps = deps
-        self.token = token
-        self.ids = ids
-        self._held = set(ids)
-        self._until = until  # the lease is known to be ours up to here
-        self._sending: str | None = None
-        self._deadline: asyncio.Timeout | None = None
-        self._lost = False
-
-    def release(self, message_id: str) -> None:
-        """This message's outcome is recorded (or it is gone): stop renewing it."""
-        self._held.discard(message_id)
-
-    async def send(self, sender: Sender, message_id: str, chat_id: int, body: str) -> None:
-        """Send while the lease holds; ClaimLost if it lapsed, the send cancelled in time."""
-        self._sending, self._lost = message_id, False
-        try:
-            async with asyncio.timeout(None) as self._deadline:
-                await sender.send(chat_id, body)
-        except TimeoutError:
-            if self._lost:
-                raise ClaimLost(message_id) from None
-            raise
-        finally:
-            self._sending = self._deadline = None
-
-    async def keep_alive(self) -> None:
-        """Renew the lease every RENEW_EVERY until cancelled; stop a send it can no longer cover."""
-        while True:
-            await self.deps.clock.sleep(RENEW_EVERY)
-            try:
-                await self._renew()
-            except Exception as exc:  # the database did not answer: the lease runs down
-                log.warning("outbox lease not renewed: %s", type(exc).__name__)
-            if self.deps.clock.now() + RENEW_EVERY >= self._until:
-                self._give_up_send()
-
-    async def _renew(self) -> None:
-        now = self.deps.clock.now()
-        held = OutboxMessage.claim_token == self.token
-        sending = self._sending
-        async with self.deps.uow() as uow:
-            if sending is not None:
-                renewed = await uow.session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == sending, held)
-                    .values(claimed_until=now + CLAIM_FOR)
-                    .execution_options(synchronize_session=False)
-                )
-                if getattr(renewed, "rowcount", 0) != 1:
-                    self._give_up_send()
-            waiting = self._held - {sending}
-            if waiting:
-                await uow.session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(waiting), held)
-                    .values(claimed_until=now + CLAIM_FOR)
-                    .execution_options(synchronize_session=False)
-                )
-            await uow.commit()
-        self._until = now + CLAIM_FOR
-
-    def _give_up_send(self) -> None:
-        if self._deadline is not None and not self._lost:
-            self._lost = True
-            self._deadline.reschedule(asyncio.get_running_loop().time())
-
-
 MAX_ROUNDS = 10
 
 
@@ -356,8 +274,7 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
     if not claim.ids:
         return DispatchReport()
     delivering = await _delivering(deps)
-    keeper = asyncio.ensure_future(claim.keep_alive())
-    try:
+    async with claim.kept_alive():
         for message_id in claim.ids:
             loaded = await _load(deps, message_id, claim.token)
             if loaded is None:
@@ -365,7 +282,8 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
                 continue
             chat_id, body = loaded
             try:
-                await claim.send(sender, message_id, chat_id, body)
+                async with claim.sending(message_id):
+                    await sender.send(chat_id, body)
             except DeliveryFailed as failure:
                 await _record_failure(deps, message_id, claim.token, failure, delivering)
                 retried += 1
@@ -376,10 +294,6 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
                 sent += 1
                 delivering = True
             claim.release(message_id)
-    finally:
-        keeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeper
     return DispatchReport(sent, retried)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.clock import FixedClock
 from bot.services import outbox
 from bot.services.deps import Deps
+from bot.services.outbox_lease import Claim
 from storage.engine import make_engine, make_sessions
 from storage.models import OutboxMessage
 from tests.conftest import Database
@@ -165,10 +166,10 @@ async def test_a_deliverer_that_cannot_renew_gives_up_its_send_before_another_ma
 ) -> None:
     await a_security_notice(deps)
 
-    async def database_unreachable(self: outbox.Claim) -> None:
+    async def database_unreachable(self: Claim) -> None:
         raise ConnectionError("database gone")
 
-    monkeypatch.setattr(outbox.Claim, "_renew", database_unreachable)
+    monkeypatch.setattr(Claim, "_renew", database_unreachable)
     telegram = Telegram()
     stuck = Deliverer(telegram, hold=asyncio.Event())
     first = asyncio.ensure_future(dispatch(deps, stuck))

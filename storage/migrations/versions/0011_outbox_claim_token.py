@@ -1,7 +1,7 @@
 """outbox: a claim token beside the lease, so only the holder of a claim records its outcome
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0014
 Create Date: 2026-12-02 18:20:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

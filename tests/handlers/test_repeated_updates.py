@@ -11,9 +11,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from telegram import Update
+from telegram.ext import CallbackContext
 
 from bot import texts
-from bot.transport import LocalChat, LocalUser
+from bot.handlers.common import Context, boundary, uow_for
+from bot.services.students import register_student
+from bot.transport import LocalChat, LocalUser, to_update
 from bot.vocabulary import Role
 from storage.models import Base
 from tests.handlers.conftest import (
@@ -136,3 +140,26 @@ async def test_an_update_delivered_three_times_between_other_updates_is_handled_
         await chat.send("/help")
         assert await chat.deliver(payload) == []
     assert await everything_stored(bot) == stored
+
+
+async def test_later_units_of_work_of_one_handler_run_go_ahead_but_a_rerun_does_not(
+    bot: Bot,
+) -> None:
+    steps: list[int] = []
+
+    @boundary
+    async def two_steps(update: Update, context: Context) -> None:
+        """A handler that commits twice for one update (a refusal audit, then a reply…)."""
+        for step in (1, 2):
+            async with uow_for(update, context) as uow:
+                await register_student(uow, bot.deps, 70_000 + step)
+                await uow.commit()
+            steps.append(step)
+
+    update = to_update(bot.factory.text(STUDENT, "hello"), bot.app)
+    context: Context = CallbackContext.from_update(update, bot.app)
+
+    await two_steps(update, context)
+    await two_steps(update, context)
+
+    assert steps == [1, 2]

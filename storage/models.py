@@ -308,7 +308,10 @@ class OutboxMessage(RowWithId, Base):
     last_error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    # A short lease, kept alive while its holder sends; the token says whose it is, so a
+    # holder that was overtaken records nothing.
     claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     escalated_at: Mapped[datetime | None]
 

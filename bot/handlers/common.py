@@ -6,6 +6,8 @@ import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
@@ -29,22 +31,12 @@ from storage.uow import DuplicateUpdate, UnitOfWork
 
 log = logging.getLogger("bot.handlers")
 
-MARKED_MEMORY = 10_000
-
 
 class BotData:
     """The application's shared, typed state: the wired services."""
 
     def __init__(self) -> None:
         self._deps: Deps | None = None
-        # Updates this process has itself marked processed: a later unit of work for the same
-        # update is a second step of one handler, not a redelivery.
-        self.marked_here: set[int] = set()
-
-    def remember_marked(self, update_id: int) -> None:
-        if len(self.marked_here) > MARKED_MEMORY:
-            self.marked_here.clear()
-        self.marked_here.add(update_id)
 
     @property
     def deps(self) -> Deps:
@@ -67,12 +59,32 @@ def deps_of(context: Context) -> Deps:
     return context.bot_data.deps
 
 
+@dataclass
+class Handling:
+    """One run of a handler for one update, from the boundary's entry to its return."""
+
+    update_id: int
+    marked: bool = False
+
+    def mark(self, update_id: int) -> None:
+        if update_id == self.update_id:
+            self.marked = True
+
+
+# The run in progress in this task. Only a later unit of work of the same run may skip the
+# duplicate check; a redelivered update is a new run and is always checked in the database.
+_handling: ContextVar[Handling | None] = ContextVar("handling", default=None)
+
+
 def uow_for(update: Update, context: Context) -> UnitOfWork:
     """A unit of work for this update; the first commit marks the update processed."""
-    data = context.bot_data
-    if update.update_id in data.marked_here:
-        return data.deps.uow()
-    return data.deps.uow(update.update_id, on_marked=data.remember_marked)
+    deps = context.bot_data.deps
+    run = _handling.get()
+    if run is not None and run.update_id == update.update_id:
+        if run.marked:
+            return deps.uow()
+        return deps.uow(update.update_id, on_marked=run.mark)
+    return deps.uow(update.update_id)
 
 
 def user_id(update: Update) -> int:
@@ -159,27 +171,40 @@ def boundary(handler: Callback) -> Callback:
 
     @functools.wraps(handler)
     async def wrapped(update: Update, context: Context) -> None:
+        run = _handling.get()
+        token = None
+        if run is None or run.update_id != update.update_id:
+            token = _handling.set(Handling(update.update_id))
         try:
-            await handler(update, context)
-        except DuplicateUpdate:
-            log.info("update %s was already handled; skipped", update.update_id)
-        except (StaleAction, InvalidCallback):
-            if update.callback_query is not None:
-                await _quietly(update.callback_query.answer(texts.EXPIRED_PLAIN))
-            await say(update, context, texts.EXPIRED_PLAIN + " " + texts.NOT_STARTED)
-        except NotAuthorised:
-            await settle_press(update)
-            await say(update, context, texts.NOT_AUTHORISED)
-        except PolicyNotAcknowledged:
-            await settle_press(update)
-            await send_policy(update, context)
-        except NoSheet:
-            await settle_press(update)
-            await say(update, context, texts.NOT_STARTED)
-        except UnknownCase:
-            await say(update, context, texts.UNKNOWN_CASE)
+            await _guarded(handler, update, context)
+        finally:
+            if token is not None:
+                _handling.reset(token)
 
     return wrapped
+
+
+async def _guarded(handler: Callback, update: Update, context: Context) -> None:
+    """The kind replies of the boundary, for one run of `handler`."""
+    try:
+        await handler(update, context)
+    except DuplicateUpdate:
+        log.info("update %s was already handled; skipped", update.update_id)
+    except (StaleAction, InvalidCallback):
+        if update.callback_query is not None:
+            await _quietly(update.callback_query.answer(texts.EXPIRED_PLAIN))
+        await say(update, context, texts.EXPIRED_PLAIN + " " + texts.NOT_STARTED)
+    except NotAuthorised:
+        await settle_press(update)
+        await say(update, context, texts.NOT_AUTHORISED)
+    except PolicyNotAcknowledged:
+        await settle_press(update)
+        await send_policy(update, context)
+    except NoSheet:
+        await settle_press(update)
+        await say(update, context, texts.NOT_STARTED)
+    except UnknownCase:
+        await say(update, context, texts.UNKNOWN_CASE)
 
 
 async def private_chats_only(update: Update, context: Context) -> None:

@@ -8,6 +8,7 @@ recognisable. Messages sharing an ordering key (one appointment) go out strictly
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,6 +19,8 @@ from sqlalchemy.orm import aliased
 
 from bot import texts
 from bot.services.deps import Deps
+from bot.services.outbox_lease import CLAIM_FOR as CLAIM_FOR  # the lease, for callers
+from bot.services.outbox_lease import Claim, ClaimLost
 from bot.services.staff_directory import active_staff_chats
 from bot.vocabulary import Role
 from storage.models import ChatHold, OutboxMessage, StaffMember, Student
@@ -25,7 +28,6 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
 
-CLAIM_FOR = timedelta(minutes=2)
 COORDINATOR_ALERT = "coordinator_alert"
 SECURITY_NOTICE = "security_notice"
 SECURITY_DIGEST = "security_digest"
@@ -193,7 +195,7 @@ async def _delivering(deps: Deps) -> bool:
     return found is not None
 
 
-async def _claim(deps: Deps, limit: int) -> list[str]:
+async def _claim(deps: Deps, limit: int) -> Claim:
     """Lease the due messages that are first in their order; other instances skip them."""
     now = deps.clock.now()
     earlier = aliased(OutboxMessage)
@@ -214,12 +216,14 @@ async def _claim(deps: Deps, limit: int) -> list[str]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    token = secrets.token_hex(16)
     async with deps.uow() as uow:
         rows = list((await uow.session.execute(query)).scalars())
         for row in rows:
             row.claimed_until = now + CLAIM_FOR
+            row.claim_token = token
         await uow.commit()
-        return [row.id for row in rows]
+        return Claim(deps, token, [row.id for row in rows], now + CLAIM_FOR)
 
 
 MAX_ROUNDS = 10
@@ -280,28 +284,37 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
     an open transaction holds the write lock, and a slow send (or RetryAfter sleeping in the
     rate limiter) would stall every update meanwhile."""
     sent = retried = 0
-    claimed = await _claim(deps, limit)
-    delivering = bool(claimed) and await _delivering(deps)
-    for message_id in claimed:
-        loaded = await _load(deps, message_id)
-        if loaded is None:
-            continue
-        chat_id, body = loaded
-        held_until = await _held_until(deps, chat_id)
-        if held_until is not None:
-            await _defer(deps, message_id, held_until)
-            continue
-        try:
-            await sender.send(chat_id, body)
-        except DeliveryFailed as failure:
-            if failure.retry_after is not None:
-                await _hold_chat(deps, chat_id, timedelta(seconds=failure.retry_after))
-            await _record_failure(deps, message_id, failure, delivering)
-            retried += 1
-        else:
-            await _record_sent(deps, message_id)
-            sent += 1
-            delivering = True
+    claim = await _claim(deps, limit)
+    if not claim.ids:
+        return DispatchReport()
+    delivering = await _delivering(deps)
+    async with claim.kept_alive():
+        for message_id in claim.ids:
+            loaded = await _load(deps, message_id, claim.token)
+            if loaded is None:
+                claim.release(message_id)
+                continue
+            chat_id, body = loaded
+            held_until = await _held_until(deps, chat_id)
+            if held_until is not None:
+                await _defer(deps, message_id, claim.token, held_until)
+                claim.release(message_id)
+                continue
+            try:
+                async with claim.sending(message_id):
+                    await sender.send(chat_id, body)
+            except DeliveryFailed as failure:
+                if failure.retry_after is not None:
+                    await _hold_chat(deps, chat_id, timedelta(seconds=failure.retry_after))
+                await _record_failure(deps, message_id, claim.token, failure, delivering)
+                retried += 1
+            except ClaimLost:
+                log.warning("outbox %s: lease lapsed during the send", reference(message_id))
+            else:
+                await _record_sent(deps, message_id, claim.token)
+                sent += 1
+                delivering = True
+            claim.release(message_id)
     return DispatchReport(sent, retried)
 
 
@@ -331,23 +344,27 @@ async def _hold_chat(deps: Deps, chat_id: int, wait: timedelta) -> None:
         await uow.commit()
 
 
-async def _defer(deps: Deps, message_id: str, until: datetime) -> None:
+async def _defer(deps: Deps, message_id: str, token: str, until: datetime) -> None:
     """Put a claimed message back until its chat's hold ends; not an attempt, so no backoff."""
     async with deps.uow() as uow:
-        message = await uow.session.get(OutboxMessage, message_id)
+        message = await _held(uow, message_id, token)
         if message is None:
             return
         message.next_attempt_at = max(message.next_attempt_at, until)
-        message.claimed_until = None
+        message.claimed_until = message.claim_token = None
         await uow.commit()
 
 
-async def _load(deps: Deps, message_id: str) -> tuple[int, str] | None:
-    """The recipient and text of a claimed message still pending, read in a short transaction;
-    None if it is gone, or withdrawn now because its staff recipient is no longer active."""
+async def _load(deps: Deps, message_id: str, token: str) -> tuple[int, str] | None:
+    """The recipient and text of a claimed message still pending and still ours, read in a
+    short transaction; None if it is gone, taken over by another deliverer after our lease
+    lapsed, or withdrawn now because its staff recipient is no longer active."""
     async with deps.uow() as uow:
         message = await uow.session.get(OutboxMessage, message_id)
         if message is None or message.status != OutboxStatus.PENDING.value:
+            return None
+        if message.claim_token != token:
+            log.info("outbox %s taken over by another deliverer", reference(message_id))
             return None
         chat_id = int(deps.cipher.open(message, "recipient_enc", message.recipient_enc) or 0)
         if message.kind in TO_STAFF_KINDS and await _former_staff(uow, deps, chat_id):
@@ -368,9 +385,20 @@ async def _former_staff(uow: UnitOfWork, deps: Deps, chat_id: int) -> bool:
     return member is not None and not member.active
 
 
-async def _record_sent(deps: Deps, message_id: str) -> None:
+async def _held(uow: UnitOfWork, message_id: str, token: str) -> OutboxMessage | None:
+    """The message, if this claim still holds it; only the holder records an outcome."""
+    message = await uow.session.get(OutboxMessage, message_id)
+    if message is None:
+        return None
+    if message.claim_token != token:
+        log.warning("outbox %s: outcome left to its new holder", reference(message_id))
+        return None
+    return message
+
+
+async def _record_sent(deps: Deps, message_id: str, token: str) -> None:
     async with deps.uow() as uow:
-        message = await uow.session.get(OutboxMessage, message_id)
+        message = await _held(uow, message_id, token)
         if message is None:
             return
         now = deps.clock.now()
@@ -379,23 +407,23 @@ async def _record_sent(deps: Deps, message_id: str) -> None:
         # Keep what dedupe and ordering need; no copy of the text or the recipient.
         message.body_enc = message.recipient_enc = message.escalation_enc = None
         message.attempts += 1
-        message.claimed_until = None
+        message.claimed_until = message.claim_token = None
         await _mark_reachable(uow, message, reachable=True, now=now)
         await uow.commit()
 
 
 async def _record_failure(
-    deps: Deps, message_id: str, failure: DeliveryFailed, delivering: bool
+    deps: Deps, message_id: str, token: str, failure: DeliveryFailed, delivering: bool
 ) -> None:
     async with deps.uow() as uow:
-        message = await uow.session.get(OutboxMessage, message_id)
+        message = await _held(uow, message_id, token)
         if message is None:
             return
         now = deps.clock.now()
         message.attempts += 1
         message.last_error = failure.reason[:64]
         message.next_attempt_at = now + _retry_in(message, failure, delivering)
-        message.claimed_until = None
+        message.claimed_until = message.claim_token = None
         if failure.refused:
             await _give_up(uow, deps, message, failure, now)
         elif failure.permanent:

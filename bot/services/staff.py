@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot import texts
 from bot.services import audit, outbox
@@ -231,16 +231,33 @@ async def create_invite(uow: UnitOfWork, deps: Deps, telegram_user_id: int, role
 async def redeem_invite(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int, token: str, name: str
 ) -> StaffMember:
-    """Turn a valid invite into a staff account for the person who opened it."""
+    """Turn a valid invite into a staff account for the person who opened it.
+
+    The invite is claimed by a conditional UPDATE before anything else, so of many people
+    redeeming it at once exactly one wins: the database re-checks `used_at IS NULL` under the
+    row's lock, and a claim whose transaction rolls back leaves the invite for the next one.
+    """
     result = await uow.session.execute(
         select(StaffInvite).where(StaffInvite.token_digest == _digest(token))
     )
     invite = result.scalar_one_or_none()
     if invite is None:
         raise InviteInvalid(InviteProblem.UNKNOWN)
-    if invite.used_at is not None:
-        raise InviteInvalid(InviteProblem.USED)
-    if invite.expires_at <= deps.clock.now():
+    now = deps.clock.now()
+    claimed = await uow.session.execute(
+        update(StaffInvite)
+        .where(
+            StaffInvite.id == invite.id,
+            StaffInvite.used_at.is_(None),
+            StaffInvite.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        await uow.session.refresh(invite)
+        if invite.used_at is not None:
+            raise InviteInvalid(InviteProblem.USED)
         raise InviteInvalid(InviteProblem.EXPIRED)
     member = await add_staff(
         uow,
@@ -251,7 +268,7 @@ async def redeem_invite(
         actor=audit.staff_actor(invite.created_by),
         created_by=invite.created_by,
     )
-    invite.used_at = deps.clock.now()
+    invite.used_at = now
     invite.used_by = member.id
     await audit.record(
         uow, deps, AuditAction.INVITE_REDEEMED, audit.staff_actor(member.id), invite.id

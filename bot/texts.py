@@ -422,6 +422,7 @@ NOTHING_TO_CANCEL = "There's nothing to cancel right now."
 # ---------------------------------------------------------------- errors and edges
 EXPIRED = "That button has expired. Here's where you are now:"
 EXPIRED_PLAIN = "That button has expired."
+EXPIRED_HELP = "That button has expired. Send /help to see what I can do."
 
 
 def something_went_wrong(reference: str) -> str:
@@ -475,7 +476,7 @@ SECURITY_ONLY = (
 )
 
 # ---------------------------------------------------------------- staff
-NOT_AUTHORISED = "Sorry, that command is only for USS staff with the right role."
+NOT_AUTHORISED = "Sorry, that is only for USS staff with the right role."
 
 
 def policy_required(version: str) -> str:

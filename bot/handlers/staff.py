@@ -79,7 +79,7 @@ async def on_policy_ack(update: Update, context: Context) -> None:
     async with uow_for(update, context) as uow:
         document = await staff.acknowledge_policy(uow, deps_of(context), user_id(update))
         role = await staff.role_of(uow, deps_of(context), user_id(update))
-    await settle_press(update)
+    await settle_press(update, context)
     await say(update, context, texts.policy_acknowledged(document.version))
     await say(update, context, help_for(role))
 
@@ -133,7 +133,7 @@ async def on_deactivate_ask(update: Update, context: Context) -> None:
     async with uow_for(update, context) as uow:
         members = await staff.list_staff(uow, deps, user_id(update))
     target = next((m for m in members if m.staff_id == press.staff_id and m.active), None)
-    await settle_press(update)
+    await settle_press(update, context)
     if target is None:
         await say(update, context, texts.UNKNOWN_STAFF)
         return
@@ -149,7 +149,7 @@ async def on_deactivate_ask(update: Update, context: Context) -> None:
 async def on_deactivate(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.staff_id is not None
-    await settle_press(update)
+    await settle_press(update, context)
     try:
         async with uow_for(update, context) as uow:
             done = await staff.deactivate(uow, deps_of(context), user_id(update), press.staff_id)
@@ -164,7 +164,7 @@ async def on_deactivate(update: Update, context: Context) -> None:
 
 @boundary
 async def on_close(update: Update, context: Context) -> None:
-    await settle_press(update, texts.CLOSED)
+    await settle_press(update, context, texts.CLOSED)
 
 
 def register(app: App) -> None:

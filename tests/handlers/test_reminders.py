@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.clock import FixedClock
 from bot.services.reminders import queue_due_reminders
 from bot.transport import LocalChat
@@ -88,6 +90,7 @@ async def test_a_cancelled_appointment_gets_no_reminder_even_one_already_queued(
     assert reminders_in(student) == []
 
 
+@pytest.mark.telegram_refuses("bot was blocked by the user")
 async def test_a_student_who_blocked_the_bot_is_recorded_unreachable_and_nothing_crashes(
     bot: Bot, student: LocalChat, clock: FixedClock
 ) -> None:

@@ -220,8 +220,10 @@ def boundary(handler: Callback) -> Callback:
             await answer_press(update, context)
             await send_policy(update, context)
         except NoSheet:
-            await settle_press(update, context)
-            await say(update, context, texts.NOT_STARTED)
+            if update.callback_query is not None:
+                await expired(update, context)  # a press from a sheet that is no longer open
+            else:
+                await say(update, context, texts.NOT_STARTED)
         except UnknownCase:
             await say(update, context, texts.UNKNOWN_CASE)
 

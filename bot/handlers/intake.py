@@ -117,12 +117,17 @@ async def student_text(update: Update, context: Context) -> None:
         if found is not None and found.step.field is None:
             notice = texts.USE_BUTTONS
         elif found is not None:
+            asked = found.step.field
             try:
                 found = await intake.answer_text(
                     uow, deps, user_id(update), message.text, texts.choice_label
                 )
             except AnswerRejected as rejected:
                 notice = texts.rejection(rejected.reason, rejected.params)
+            else:
+                if asked in _CHOICE_FIELDS:
+                    # A choice typed instead of pressed: say which one was recorded.
+                    notice = texts.answered(asked, found.answers.get(asked))
     if found is None:
         await say(update, context, texts.NOT_STARTED)
         return

@@ -15,7 +15,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, C
 from bot import keyboards, texts
 from bot.callbacks import InvalidCallback, Press, decode
 from bot.screens import Screen, sheet_screen
-from bot.services import intake, staff
+from bot.services import groups, intake, staff
 from bot.services.deps import Deps
 from bot.services.errors import (
     NoSheet,
@@ -271,7 +271,7 @@ async def show_sheet(update: Update, context: Context, view: SheetView) -> None:
 
 
 async def private_chats_only(update: Update, context: Context) -> None:
-    """Work only in private chats; in a group, say so once per command and stay silent."""
+    """Work only in private chats; in a group, say so at most once a day and stay silent."""
     chat = update.effective_chat
     if chat is None or chat.type == Chat.PRIVATE:
         return
@@ -284,10 +284,14 @@ async def private_chats_only(update: Update, context: Context) -> None:
     if update.callback_query is not None:
         await answer_press(update, context, texts.PRIVATE_ONLY)
     elif added or is_command:
-        try:
-            await context.bot.send_message(chat.id, texts.PRIVATE_ONLY)
-        except TelegramError as exc:
-            log.info("could not reply in a group: %s", type(exc).__name__)
+        deps = deps_of(context)
+        async with deps.uow() as uow:
+            due = await groups.first_notice_today(uow, deps, chat.id)
+        if due:
+            try:
+                await context.bot.send_message(chat.id, texts.PRIVATE_ONLY)
+            except TelegramError as exc:
+                log.info("could not reply in a group: %s", type(exc).__name__)
     raise ApplicationHandlerStop
 
 

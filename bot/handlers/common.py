@@ -183,7 +183,7 @@ async def _quietly(call: Awaitable[Any]) -> None:
         log.debug("edit not applied: %s", type(exc).__name__)
 
 
-async def send_policy(update: Update, context: Context) -> None:
+async def send_policy(update: Update, context: Context, role: Role | None = None) -> None:
     """Send the policy as a document with the button that acknowledges it."""
     chat = update.effective_chat
     if chat is None:
@@ -193,7 +193,7 @@ async def send_policy(update: Update, context: Context) -> None:
         chat.id,
         document=policy.text.encode("utf-8"),
         filename=policy.filename,
-        caption=texts.policy_required(policy.version),
+        caption=texts.policy_required(policy.version, role),
         reply_markup=keyboards.policy_ack(),
     )
 

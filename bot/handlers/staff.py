@@ -31,7 +31,7 @@ async def staff_start(update: Update, context: Context, role: Role) -> None:
     assert me is not None
     await say(update, context, texts.staff_welcome(me.name, role))
     if not me.acknowledged_current_policy:
-        await send_policy(update, context)
+        await send_policy(update, context, role)
     else:
         await say(update, context, help_for(role))
 
@@ -51,7 +51,7 @@ async def redeem(update: Update, context: Context, token: str) -> None:
         await say(update, context, texts.ALREADY_STAFF)
         return
     await say(update, context, texts.staff_welcome(user.full_name, Role(member.role)))
-    await send_policy(update, context)
+    await send_policy(update, context, Role(member.role))
 
 
 def help_for(role: Role) -> str:
@@ -68,10 +68,10 @@ def help_for(role: Role) -> str:
 async def policy(update: Update, context: Context) -> None:
     """/policy: the confidentiality statement, for any staff member."""
     async with uow_for(update, context) as uow:
-        await staff.authorise(
+        member = await staff.authorise(
             uow, deps_of(context), user_id(update), STAFF_ROLES, command="policy", policy=False
         )
-    await send_policy(update, context)
+    await send_policy(update, context, Role(member.role))
 
 
 @boundary

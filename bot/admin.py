@@ -6,6 +6,7 @@ import sys
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import failures
 from bot.app import build_deps
 from bot.clock import SystemClock
 from bot.services import audit as audit_service
@@ -13,11 +14,11 @@ from bot.services import outbox, staff
 from bot.services.deps import Deps
 from bot.services.errors import AlreadyStaff
 from bot.services.term_import import import_weekly_csv
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 from bot.vocabulary import AuditAction, Role
 from storage import audit
 from storage import migrate as migrations
-from storage.engine import make_engine
+from storage.engine import make_engine, sqlite_file
 from storage.rotation import rotate_all
 
 
@@ -42,6 +43,10 @@ async def migrate(settings: Settings) -> int:
 
 
 async def require_current_schema(settings: Settings) -> None:
+    """Stop unless the database exists and is at the code's revision (never creating it)."""
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.is_file():
+        raise failures.missing_file_problem(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         current = await migrations.current_revision(engine)
@@ -49,10 +54,7 @@ async def require_current_schema(settings: Settings) -> None:
         await engine.dispose()
     head = migrations.head_revision()
     if current != head:
-        raise SettingsError(
-            f"the database at USS_DATABASE_URL is at revision {current or 'none'}, "
-            f"the code needs {head}. How to fix: run `python -m bot migrate`"
-        )
+        raise failures.not_migrated_problem(settings.database_url, current, head)
 
 
 async def add_staff(settings: Settings, *, role: str, telegram_id: int, name: str) -> int:

@@ -15,7 +15,7 @@ from bot.clock import Clock, SystemClock
 from bot.handlers import entry
 from bot.handlers.common import CONTEXT_TYPES, App
 from bot.jobs import outbox_waker, schedule_jobs
-from bot.logs import protect_logs
+from bot.logs import keep_out_of_logs, protect_logs
 from bot.services.deps import Deps
 from bot.settings import Settings
 from storage.crypto import BlindIndex, FieldCipher, KeyRing
@@ -58,14 +58,16 @@ def build_application(
     engine: AsyncEngine | None = None,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
+    token: str | None = None,
 ) -> App:
     """Wire settings, crypto, storage and handlers into a ready Application.
 
-    Pass `request` (the local transport) to run without Telegram; otherwise the token and
-    optional Bot API base URL come from settings. The engine is disposed on shutdown only if
-    this function created it.
+    Pass `request` (the local transport) to run without Telegram, with a placeholder token
+    unless `token` is given; otherwise the token and optional Bot API base URL come from
+    settings. The engine is disposed on shutdown only if this function created it.
     """
     protect_logs()
+    keep_out_of_logs(settings.secret_values())
     owns_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     deps = build_deps(
@@ -98,7 +100,7 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if request is not None:
-        builder = builder.token(LOCAL_TOKEN).request(request)
+        builder = builder.token(token or LOCAL_TOKEN).request(request)
         builder = builder.get_updates_request(updates_request or request)
     else:
         builder = builder.token(settings.token()).rate_limiter(AIORateLimiter(max_retries=3))

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.env_file import KeysAlreadyThere, put_keys
+from bot.logs import configure_logging, keep_out_of_logs
+from bot.settings import Settings, load_settings
 
 log = logging.getLogger("bot")
 
@@ -41,10 +43,18 @@ def _parser() -> argparse.ArgumentParser:
         help="create or upgrade the database schema",
         description="Apply every Alembic migration to USS_DATABASE_URL.",
     )
-    sub.add_parser(
+    keygen = sub.add_parser(
         "keygen",
-        help="print fresh data and index keys for .env",
-        description="Print new USS_DATA_KEYS and USS_INDEX_KEY lines.",
+        help="make fresh data and index keys for .env",
+        description="Make new USS_DATA_KEYS and USS_INDEX_KEY values: print them, or with "
+        "--write put them into a settings file only its owner can read.",
+    )
+    keygen.add_argument(
+        "--write",
+        metavar="FILE",
+        help="put the keys into FILE (e.g. .env) instead of printing them: a new file is "
+        "created with mode 0600; an existing one has its empty USS_DATA_KEYS= and "
+        "USS_INDEX_KEY= lines filled in and is made 0600. Keys already there are never replaced.",
     )
 
     staff = sub.add_parser("staff", help="add or list staff", description="Manage staff.")
@@ -105,21 +115,27 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    settings: Settings | None = None
     try:
         if args.command == "keygen":
-            return _keygen()
+            return _keygen(args.write)
         if args.command == "demo":
             from bot.demo import run_demo
 
             return int(run_demo(reset=args.reset, directory=args.dir))
         settings = load_settings()
         configure_logging(settings.log_level)
+        keep_out_of_logs(settings.secret_values())
         if args.command == "run":
             return _run(settings)
         from bot import admin
 
         if args.command == "migrate":
             return asyncio.run(admin.migrate(settings))
+        # Name a missing or malformed key before looking at the database.
+        settings.key_ring()
+        settings.blind_index()
+        asyncio.run(admin.require_current_schema(settings))
         if args.command == "staff" and args.staff_command == "add":
             return asyncio.run(
                 admin.add_staff(
@@ -141,18 +157,58 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(admin.list_notices(settings))
         if args.command == "keys":
             return asyncio.run(admin.rotate_keys(settings))
-    except SettingsError as problem:
-        print(f"Cannot start: {problem}", file=sys.stderr)
-        return 2
+    except Exception as problem:
+        return _report(problem, settings)
     return 1
 
 
-def _keygen() -> int:
+def _report(problem: Exception, settings: Settings | None) -> int:
+    """The one error boundary: a known failure says what is wrong and how to fix it."""
+    from bot import failures
+
+    try:
+        message = failures.explain(problem, settings)
+    except Exception:  # explaining must never hide the failure behind a new one
+        message = None
+    if message is not None:
+        print(message, file=sys.stderr)
+        return 2
+    print(failures.unexpected(problem, "E-" + secrets.token_hex(4)), file=sys.stderr)
+    return 1
+
+
+def _keygen(write: str | None) -> int:
     from storage.crypto import new_key_id, new_key_material
 
-    print("# Paste into .env. Keep these secret, and back them up: without them the data is lost.")
-    print(f"USS_DATA_KEYS={new_key_id()}:{new_key_material()}")
-    print(f"USS_INDEX_KEY={new_key_material()}")
+    keys = {
+        "USS_DATA_KEYS": f"{new_key_id()}:{new_key_material()}",
+        "USS_INDEX_KEY": new_key_material(),
+    }
+    if write is None:
+        print(
+            "# Paste into .env. Keep these secret, and back them up: without them the data is lost."
+        )
+        for name, value in keys.items():
+            print(f"{name}={value}")
+        return 0
+    try:
+        created = put_keys(Path(write), keys)
+    except KeysAlreadyThere as present:
+        print(
+            f"Not written: {write} already holds {present.name}. New keys would make the data "
+            "written with the old ones unreadable; to change keys, see "
+            "`python -m bot keys rotate --help`.",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as problem:
+        print(f"Not written: cannot write {write} ({problem.strerror}).", file=sys.stderr)
+        return 1
+    verb = "Created" if created else "Filled in the keys of"
+    print(
+        f"{verb} {write} (mode 0600: only you can read it). Back up its USS_DATA_KEYS and "
+        "USS_INDEX_KEY somewhere safe: without them the data cannot be read."
+    )
     return 0
 
 
@@ -163,8 +219,19 @@ def _run(settings: Settings) -> int:
     from bot.app import build_application
 
     settings.token()  # fail early, naming the variable, before anything else
+    settings.key_ring()
+    settings.blind_index()
     asyncio.run(admin.require_current_schema(settings))
     app = build_application(settings)
+    # Check the token (getMe) before polling starts, so a rejected one is reported once, by
+    # the error boundary, rather than by python-telegram-bot's retry loop.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(app.initialize())
+    except BaseException:
+        loop.close()
+        raise
     log.info("starting; press Ctrl+C to stop")
     app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

@@ -7,7 +7,6 @@ there on first use. You play every role in turn: `/as adviser`, `/as student`, â
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import sys
 import textwrap
@@ -19,6 +18,7 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.clock import SystemClock
+from bot.env_file import put_keys
 from bot.handlers.common import App
 from bot.logs import configure_logging
 from bot.services import staff
@@ -64,28 +64,32 @@ def _keys_file(directory: Path) -> Path:
     path = directory / "keys.env"
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.write_text(
-            f"USS_DATA_KEYS={new_key_id()}:{new_key_material()}\n"
-            f"USS_INDEX_KEY={new_key_material()}\n",
-            encoding="utf-8",
+        put_keys(
+            path,
+            {
+                "USS_DATA_KEYS": f"{new_key_id()}:{new_key_material()}",
+                "USS_INDEX_KEY": new_key_material(),
+            },
         )
-        os.chmod(path, 0o600)
     return path
 
 
 def demo_settings(directory: Path) -> Settings:
+    path = _keys_file(directory)
     values = dict(
         line.split("=", 1)
-        for line in _keys_file(directory).read_text(encoding="utf-8").splitlines()
-        if "=" in line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.startswith("#")
     )
-    return Settings(
+    settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=f"sqlite+aiosqlite:///{directory}/uss-demo.db",
         data_keys=values["USS_DATA_KEYS"],  # type: ignore[arg-type]
         index_key=values["USS_INDEX_KEY"],  # type: ignore[arg-type]
         service_name="Union Support Service",
     )
+    settings.require_private(path, "holds the demo's keys")
+    return settings
 
 
 def render(message: SentMessage, *, edited: bool = False) -> str:

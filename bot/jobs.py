@@ -7,9 +7,13 @@ from collections.abc import Callable
 from datetime import time, timedelta
 from typing import Any
 
-from bot.handlers.common import App, Context
+from telegram.error import TelegramError
+
+from bot import texts
+from bot.handlers.common import App, Context, say_in
 from bot.notify import TelegramSender
-from bot.services import outbox, reminders, security
+from bot.screens import sheet_screen
+from bot.services import intake, outbox, reminders, security
 from storage.uow import forget_processed_updates
 
 log = logging.getLogger("bot.jobs")
@@ -65,6 +69,24 @@ def outbox_waker(app: App) -> Callable[[], None]:
     return wake
 
 
+HELD_TEXTS_EVERY_SECONDS = 2
+
+
+async def judge_held_texts(context: Context) -> None:
+    """Answer the long texts nothing followed within their window (see split_texts)."""
+    deps = context.bot_data.deps
+    for judged in await intake.judge_texts_nothing_followed(deps, texts.choice_label):
+        try:
+            for rejected in judged.typed.rejected:
+                await say_in(
+                    context.bot, judged.chat_id, texts.rejection(rejected.reason, rejected.params)
+                )
+            screen = sheet_screen(judged.typed.view, deps.rules, deps.settings.service_name)
+            await say_in(context.bot, judged.chat_id, screen.text, screen.markup)
+        except TelegramError as exc:
+            log.info("could not answer a held text: %s", type(exc).__name__)
+
+
 REMINDERS_EVERY_SECONDS = 60
 
 
@@ -106,6 +128,13 @@ def schedule_jobs(app: App) -> None:
         first=1,
         name="deliver-outbox",
         job_kwargs={"id": "deliver-outbox", "replace_existing": True, "misfire_grace_time": 60},
+    )
+    queue.run_repeating(
+        judge_held_texts,
+        interval=HELD_TEXTS_EVERY_SECONDS,
+        first=2,
+        name="judge-held-texts",
+        job_kwargs={"id": "judge-held-texts", "replace_existing": True, "misfire_grace_time": 60},
     )
     queue.run_repeating(
         queue_reminders,

@@ -8,7 +8,19 @@ from typing import Any
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.message_parts import split_message
 from bot.services.outbox import DeliveryFailed
+
+# 400s about the message itself: the same request is refused however often it is retried.
+_REFUSES_THE_MESSAGE = (
+    "message is too long",
+    "can't parse entities",
+    "message text is empty",
+    "message_too_long",
+    "entities_too_long",
+    "button_data_invalid",
+)
+_TOO_LONG = "message is too long"
 
 
 class TelegramSender:
@@ -18,6 +30,17 @@ class TelegramSender:
         self._bot = bot
 
     async def send(self, chat_id: int, html: str) -> None:
+        """Send `html`; if Telegram finds it too long after all, send it again in parts."""
+        try:
+            await self._send_one(chat_id, html)
+        except DeliveryFailed as failure:
+            parts = split_message(html)
+            if not (failure.refused and _TOO_LONG in failure.reason.lower() and len(parts) > 1):
+                raise
+            for part in parts:
+                await self._send_one(chat_id, part)
+
+    async def _send_one(self, chat_id: int, html: str) -> None:
         try:
             await self._bot.send_message(
                 chat_id, html, parse_mode=ParseMode.HTML, protect_content=True
@@ -29,7 +52,10 @@ class TelegramSender:
         except Forbidden:
             raise DeliveryFailed("Forbidden", permanent=True) from None
         except BadRequest as refused:
+            reason = f"BadRequest: {refused.message[:40]}"
+            if any(words in refused.message.lower() for words in _REFUSES_THE_MESSAGE):
+                raise DeliveryFailed(reason, refused=True) from None
             # "chat not found" and friends: retrying the same request will not help soon.
-            raise DeliveryFailed(f"BadRequest: {refused.message[:40]}", permanent=True) from None
+            raise DeliveryFailed(reason, permanent=True) from None
         except (TimedOut, NetworkError) as failure:
             raise DeliveryFailed(type(failure).__name__) from None

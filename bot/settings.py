@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 from datetime import time
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from storage.crypto import BlindIndex, CryptoError, KeyRing
 
@@ -29,12 +34,16 @@ ENV_PREFIX = "USS_"
 # How to fix each setting, shown when it is missing or malformed.
 FIXES: dict[str, str] = {
     "bot_token": "ask @BotFather on Telegram for a token (/newbot), or try `python -m bot demo`",
-    "data_keys": "run `python -m bot keygen` and copy its USS_DATA_KEYS line into .env",
-    "index_key": "run `python -m bot keygen` and copy its USS_INDEX_KEY line into .env",
+    "data_keys": "run `python -m bot keygen --write .env` (never on a database that already "
+    "has data: only the keys it was written with read it)",
+    "index_key": "run `python -m bot keygen --write .env` (never on a database that already "
+    "has data: lookups would stop matching)",
     "database_url": "use sqlite+aiosqlite:///./var/uss.db or postgresql+asyncpg://user@host/db",
     "timezone": "use an IANA zone name such as Europe/London",
     "retention_years": "use a whole number of years from 1 to 5 (the policy's maximum)",
     "student_number_pattern": "use a regular expression, e.g. ^\\d{9}$",
+    "bot_api_base_url": "use your Bot API server's address, e.g. http://127.0.0.1:8081, or "
+    "leave it empty for Telegram's own",
 }
 
 
@@ -75,6 +84,8 @@ class Settings(BaseSettings):
     notice_escalate_minutes: int = Field(default=15, ge=1, le=24 * 60)
     reminder_offsets_minutes: Annotated[tuple[int, ...], NoDecode] = (24 * 60, 120)
     log_level: str = "INFO"
+    # For containers whose secrets come from the environment and whose files hold none.
+    allow_readable_secrets: bool = False
 
     @field_validator("email_domains", "categories", mode="before")
     @classmethod
@@ -98,6 +109,21 @@ class Settings(BaseSettings):
             if not match or int(match[1]) > 23 or int(match[2]) > 59:
                 raise ValueError(f"{value!r} is not a time of day like 17:00")
             return time(int(match[1]), int(match[2]))
+        return value
+
+    @field_validator("bot_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip()
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 (parsing it is the check)
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("it should look like http://127.0.0.1:8081")
         return value
 
     @field_validator("timezone")
@@ -154,11 +180,40 @@ class Settings(BaseSettings):
             raise SettingsError(_malformed("bot_token", "it should look like 123456:ABC-DEF..."))
         return value
 
-    def sqlite_path(self) -> Path | None:
-        prefix = "sqlite+aiosqlite:///"
-        if self.database_url.startswith(prefix):
-            return Path(self.database_url.removeprefix(prefix))
-        return None
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value and its parts: each key of a ring, a token's secret half.
+
+        The database URL's password counts too. What logging and error reports must never show.
+        """
+        values: list[str] = []
+        for name in type(self).model_fields:
+            setting = getattr(self, name)
+            if isinstance(setting, SecretStr):
+                raw = setting.get_secret_value()
+                values.append(raw)
+                for item in raw.split(","):
+                    values.extend((item, item.partition(":")[2]))
+        try:
+            password = make_url(self.database_url).password
+        except ArgumentError:
+            password = None
+        if password:
+            values.append(str(password))
+        return [v.strip() for v in values if v.strip()]
+
+    def require_private(self, path: Path, holds: str) -> None:
+        """Refuse a file holding secrets that other users of this machine can open."""
+        if self.allow_readable_secrets or os.name != "posix":
+            return
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            place = path.absolute()
+            raise SettingsError(
+                f"{place} {holds}, and other users of this machine can open it "
+                f"(mode {mode:04o}). How to fix: chmod 600 {shlex.quote(str(place))} "
+                "(or, in a container whose secrets come from the environment, "
+                "set USS_ALLOW_READABLE_SECRETS=true)."
+            )
 
 
 def _variable(field: str) -> str:
@@ -177,10 +232,24 @@ def _malformed(field: str, reason: str) -> str:
 def load_settings(**overrides: object) -> Settings:
     """Read settings, turning validation errors into one readable SettingsError."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
             lines.append(_malformed(field, str(error["msg"])))
         raise SettingsError("\n".join(lines)) from None
+    for env_file in _env_files(overrides.get("_env_file", Settings.model_config.get("env_file"))):
+        if env_file.is_file():
+            settings.require_private(env_file, "holds the bot's settings (its token and keys)")
+    return settings
+
+
+def _env_files(value: object) -> list[Path]:
+    if value is None:
+        return []
+    if isinstance(value, str | os.PathLike):
+        return [Path(value)]
+    if isinstance(value, list | tuple):
+        return [Path(v) for v in value]
+    return []

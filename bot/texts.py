@@ -12,6 +12,7 @@ from html import escape
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.message_parts import split_message as split_message  # where messages are cut
 from bot.vocabulary import (
     AppointmentMode,
     ConsentScope,
@@ -25,8 +26,6 @@ from bot.vocabulary import (
 
 if TYPE_CHECKING:
     from bot.services.security import AppointmentTimes, SecurityNotice
-
-TELEGRAM_TEXT_LIMIT = 4096
 
 # ---------------------------------------------------------------- consent (versioned)
 CONSENT_WORDING_VERSION = "2026-11.1"
@@ -221,8 +220,8 @@ def prompt(field: SheetField, *, number_hint: str, description_max: int) -> str:
         SheetField.CATEGORY: "What is your issue mainly about?",
         SheetField.DESCRIPTION: (
             "In a few sentences, what has happened and what would you like help with? "
-            f"Please keep it under <b>{description_max} characters</b>: you can tell your "
-            "adviser everything else at the appointment."
+            f"Please keep it to <b>{description_max} characters</b> or fewer: you can tell "
+            "your adviser everything else at the appointment."
         ),
         SheetField.DEADLINE: (
             "Is there a deadline we should know about, such as an appeal or submission date? "
@@ -263,9 +262,9 @@ def rejection(reason: RejectReason, params: Mapping[str, object]) -> str:
     messages: Mapping[RejectReason, str] = {
         RejectReason.EMPTY: "That answer looks empty. Please type it out.",
         RejectReason.TOO_LONG: (
-            f"That is a little too long: please keep it under {p('maximum')} characters "
-            f"(yours has {p('length')}). Nothing has been saved yet, so you can shorten it "
-            "and send it again."
+            f"That is a little too long: please keep it to {p('maximum')} characters or fewer "
+            f"(yours has {p('length')}; some emoji count as more than one). Nothing has been "
+            "saved yet, so you can shorten it and send it again."
         ),
         RejectReason.TOO_SHORT: (
             f"Could you say a little more? Please use at least {p('minimum')} characters."
@@ -590,25 +589,6 @@ LAST_COORDINATOR = (
 UNKNOWN_STAFF = "I can't find that staff member."
 STAFF_TEXT = "Send /help to see your commands."
 CLOSED = "Closed."
-
-
-def split_message(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Split a long message at line breaks (each line's tags are balanced) to fit Telegram."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # one enormous line: cut it, tags and all stay escaped text
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
 
 
 # ---------------------------------------------------------------- booking
@@ -1110,6 +1090,16 @@ def security_digest_undelivered(day: date) -> str:
     return (
         f"The Security digest for {escape(format_date(day))} is undelivered. It is still being "
         "retried; <code>python -m bot notices</code> lists what waits."
+    )
+
+
+def message_refused(reference: str, kind: str, reason: str) -> str:
+    """To coordinators: Telegram refused a message itself, so it is not retried."""
+    return (
+        f"Telegram refused a queued message (ref {escape(reference)}, {escape(kind)}): "
+        f"<i>{escape(reason)}</i>. The same message would be refused again, so it is not being "
+        "retried and its recipient has not received it. Please tell them another way, and "
+        "report this to whoever maintains the bot."
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Files SQLite keeps beside the database; it creates each with the database file's mode.
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def is_sqlite(url: str) -> bool:
@@ -33,10 +37,41 @@ def make_engine(url: str, *, search_path: str | None = None, echo: bool = False)
     )
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, or None for an in-memory (or URI-style) database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    if parsed.query.get("uri"):
+        return None
+    return Path(database)
+
+
+def make_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it, and tighten older files.
+
+    SQLite gives its -wal, -shm and -journal files the mode of the database file, so a file
+    that is 0600 from its first byte keeps every copy of the data private whatever the umask.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.close(descriptor)
+    for file in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(file, 0o600)
+
+
 def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
-    path = url.split(":///", 1)[1] if ":///" in url else ""
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = sqlite_file(url)
+    if path is not None:
+        make_private(path)
     engine = create_async_engine(
         url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     )
@@ -58,8 +93,6 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
         # write lock up front instead, and let busy_timeout queue the writers.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-    if path and path != ":memory:" and os.path.exists(path):
-        os.chmod(path, 0o600)
     return engine
 
 

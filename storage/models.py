@@ -112,6 +112,10 @@ class InformationSheet(RowWithId, Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
+    # Part of a long text Telegram split into several messages, held (sealed) until the rest
+    # arrives or `fragment_until` passes; the parts are then judged as one answer.
+    fragment_enc: Mapped[bytes | None]
+    fragment_until: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class ConsentEntry(RowWithId, Base):
@@ -224,7 +228,7 @@ class GroupNotice(Base):
 # Every sealed column, for the canary test and key rotation.
 SEALED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     Student: ("telegram_id_enc", "removed_enc"),
-    InformationSheet: ("answers_enc",),
+    InformationSheet: ("answers_enc", "fragment_enc"),
     ConsentEntry: ("note_enc",),
     StaffMember: ("telegram_id_enc", "name_enc"),
 }
@@ -319,6 +323,19 @@ class OutboxMessage(RowWithId, Base):
     claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     escalated_at: Mapped[datetime | None]
+
+
+class ChatHold(RowWithId, Base):
+    """Telegram told us to wait (RetryAfter) before sending anything more to one chat.
+
+    Shared by every deliverer through the database, and outlives a restart. The chat is named
+    by a keyed digest of its own purpose, which joins to no other table.
+    """
+
+    __tablename__ = "outbox_chat_holds"
+
+    chat_key: Mapped[str] = mapped_column(String(64), index=True)
+    until: Mapped[datetime] = mapped_column(index=True)
 
 
 SEALED_COLUMNS[OutboxMessage] = ("recipient_enc", "body_enc", "escalation_enc")

@@ -18,7 +18,11 @@ class RotationReport:
 
 
 async def rotate_all(session: AsyncSession, cipher: FieldCipher) -> RotationReport:
-    """Rewrite every token not already under the current key (the caller commits)."""
+    """Rewrite every token not already under the current key (the caller commits).
+
+    Tokens already under it are opened too: a wrong key with the current key's id must stop
+    the rotation (DecryptionError), not report success and invite removing the old keys.
+    """
     examined = rotated = 0
     for model, columns in SEALED_COLUMNS.items():
         rows = (await session.execute(select(model))).scalars()
@@ -28,9 +32,11 @@ async def rotate_all(session: AsyncSession, cipher: FieldCipher) -> RotationRepo
                 if token is None:
                     continue
                 examined += 1
+                context = cipher.context(row, column)  # type: ignore[arg-type]
                 if cipher.keys.needs_rotation(token):
-                    context = cipher.context(row, column)  # type: ignore[arg-type]
                     setattr(row, column, cipher.keys.rotate(token, context))
                     rotated += 1
+                else:
+                    cipher.keys.decrypt(token, context)
     await session.flush()
     return RotationReport(examined, rotated)

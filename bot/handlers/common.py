@@ -14,6 +14,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, C
 
 from bot import keyboards, texts
 from bot.callbacks import InvalidCallback, Press, decode
+from bot.message_parts import TEXT_LIMIT, utf16_length
 from bot.screens import Screen, sheet_screen
 from bot.services import groups, intake, staff
 from bot.services.deps import Deps
@@ -130,12 +131,17 @@ async def say(
     chat = update.effective_chat
     if chat is None:
         return None
+    return await say_in(context.bot, chat.id, text, markup)
+
+
+async def say_in(
+    bot: ExtBot[None], chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """Send text to a chat in as many parts as Telegram needs; the keyboard goes on the last."""
     parts = texts.split_message(text)
-    sent: Message | None = None
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        sent = await context.bot.send_message(chat.id, part, reply_markup=markup if last else None)
-    return sent
+    for part in parts[:-1]:
+        await bot.send_message(chat_id, part)
+    return await bot.send_message(chat_id, parts[-1], reply_markup=markup)
 
 
 async def show(update: Update, context: Context, screen: Screen) -> Message | None:
@@ -161,7 +167,8 @@ async def settle_press(update: Update, context: Context, note: str | None = None
         return  # no keyboard left to take off: Telegram would refuse the edit
     if not context.bot_data.presses.first_clear(message.chat_id, message.message_id):
         return
-    if note is not None and message.text_html is not None:
+    noted = f"{message.text}\n\n{note}" if message.text is not None else ""
+    if note is not None and message.text_html is not None and fits(noted):
         await _quietly(message.edit_text(f"{message.text_html}\n\n<i>{note}</i>"))
     else:
         await _quietly(message.edit_reply_markup(None))
@@ -173,6 +180,10 @@ async def clear_keyboard(context: Context, chat_id: int, message_id: int) -> Non
         await _quietly(
             context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
         )
+
+
+def fits(text: str) -> bool:
+    return utf16_length(text) <= TEXT_LIMIT
 
 
 async def _quietly(call: Awaitable[Any]) -> None:

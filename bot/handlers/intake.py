@@ -108,32 +108,32 @@ async def student_text(update: Update, context: Context) -> None:
     assert message is not None and message.text is not None
     deps = deps_of(context)
     # Replies go out after the unit of work: no transaction stays open while Telegram is called.
-    notice: str | None = None
+    notices: list[str] = []
+    waiting = False
     async with uow_for(update, context) as uow:
         try:
             found: SheetView | None = await intake.current(uow, deps, user_id(update))
         except NoSheet:
             found = None
         if found is not None and found.step.field is None:
-            notice = texts.USE_BUTTONS
+            notices.append(texts.USE_BUTTONS)
         elif found is not None:
             asked = found.step.field
-            try:
-                found = await intake.answer_text(
-                    uow, deps, user_id(update), message.text, texts.choice_label
-                )
-            except AnswerRejected as rejected:
-                notice = texts.rejection(rejected.reason, rejected.params)
-            else:
-                if asked in _CHOICE_FIELDS:
-                    # A choice typed instead of pressed: say which one was recorded.
-                    notice = texts.answered(asked, found.answers.get(asked))
+            typed = await intake.receive_text(
+                uow, deps, user_id(update), message.text, texts.choice_label
+            )
+            found, waiting = typed.view, typed.waiting
+            notices.extend(texts.rejection(r.reason, r.params) for r in typed.rejected)
+            if asked in _CHOICE_FIELDS and not typed.rejected and not waiting:
+                # A choice typed instead of pressed: say which one was recorded.
+                notices.append(texts.answered(asked, found.answers.get(asked)))
     if found is None:
         await say(update, context, texts.NOT_STARTED)
         return
-    if notice is not None:
+    for notice in notices:
         await say(update, context, notice)
-    await _show_sheet(update, context, found)
+    if not waiting:  # a text that may go on in the next message gets its answer then
+        await _show_sheet(update, context, found)
 
 
 async def student_other(update: Update, context: Context) -> None:

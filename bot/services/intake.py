@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.services import audit, security
+from sqlalchemy import select
+
+from bot.services import audit, security, split_texts
 from bot.services.consent import SCOPES, record_consent
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, StaleAction
@@ -156,9 +158,7 @@ def _field_now(draft: InformationSheet) -> SheetField:
     return field
 
 
-async def _accept(
-    uow: UnitOfWork, deps: Deps, draft: InformationSheet, field: SheetField, value: str | None
-) -> SheetView:
+def _record(deps: Deps, draft: InformationSheet, field: SheetField, value: str | None) -> None:
     answers = read_answers(deps, draft)
     answers[field] = value
     write_answers(deps, draft, answers)
@@ -166,8 +166,20 @@ async def _accept(
     if draft.step == SheetStep.REVIEW.value:
         draft.editing = False
     draft.updated_at = deps.clock.now()
+
+
+async def _accept(
+    uow: UnitOfWork, deps: Deps, draft: InformationSheet, field: SheetField, value: str | None
+) -> SheetView:
+    _record(deps, draft, field, value)
     await uow.commit()
     return _view(deps, draft)
+
+
+def _typed_value(deps: Deps, field: SheetField, text: str, label: ChoiceLabel) -> str:
+    if question(field).kind is QuestionKind.CHOICE:
+        return _match_choice(deps, field, text, label)
+    return validate_text_answer(field, text, deps.clock.now(), deps.rules)
 
 
 async def answer_text(
@@ -176,11 +188,102 @@ async def answer_text(
     """A typed answer to the current question; a typed choice is matched to its button label."""
     _, draft = await _student_and_draft(uow, deps, telegram_user_id)
     field = _field_now(draft)
-    if question(field).kind is QuestionKind.CHOICE:
-        value = _match_choice(deps, field, text, label)
-    else:
-        value = validate_text_answer(field, text, deps.clock.now(), deps.rules)
-    return await _accept(uow, deps, draft, field, value)
+    return await _accept(uow, deps, draft, field, _typed_value(deps, field, text, label))
+
+
+@dataclass(frozen=True)
+class Typed:
+    """What became of a typed message: the sheet now, what was refused, whether it waits."""
+
+    view: SheetView
+    rejected: tuple[AnswerRejected, ...] = ()
+    waiting: bool = False
+
+
+async def receive_text(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, text: str, label: ChoiceLabel
+) -> Typed:
+    """A typed message, which may be one part of a longer text (see split_texts).
+
+    The parts of one text are judged together, as one answer; a part that may be followed by
+    more waits, sealed in the draft, and nothing is said about it yet.
+    """
+    _, draft = await _student_and_draft(uow, deps, telegram_user_id)
+    now = deps.clock.now()
+    rejected: list[AnswerRejected] = []
+    earlier = split_texts.waiting_part(deps, draft)
+    latest_may_be_a_part = split_texts.may_be_a_part(text)
+    latest_cut_in_a_word = split_texts.cut_in_a_word(text)
+    if earlier is not None:
+        split_texts.release(draft)
+        if earlier.until >= now and earlier.field is SheetStep(draft.step).field:
+            text = split_texts.join(earlier, text)
+        else:
+            rejected.extend(_judge_alone(deps, draft, earlier, label))
+    field = SheetStep(draft.step).field
+    if field is None:  # the earlier text answered the last question; this one answers none
+        await uow.commit()
+        return Typed(_view(deps, draft), tuple(rejected))
+    if latest_may_be_a_part:
+        waits = split_texts.WaitingPart(field, text, now + split_texts.WINDOW, latest_cut_in_a_word)
+        split_texts.hold(deps, draft, waits)
+        await uow.commit()
+        return Typed(_view(deps, draft), tuple(rejected), waiting=True)
+    try:
+        value = _typed_value(deps, field, text, label)
+    except AnswerRejected as refused:
+        await uow.commit()  # keeps what was released or judged before; saves nothing of this
+        return Typed(_view(deps, draft), (*rejected, refused))
+    return Typed(await _accept(uow, deps, draft, field, value), tuple(rejected))
+
+
+def _judge_alone(
+    deps: Deps, draft: InformationSheet, part: split_texts.WaitingPart, label: ChoiceLabel
+) -> tuple[AnswerRejected, ...]:
+    """A held text nothing followed in time, judged as a whole answer (the caller commits)."""
+    if SheetStep(draft.step).field is not part.field:
+        return ()  # the student has moved on since: the text answers nothing now
+    try:
+        value = _typed_value(deps, part.field, part.text, label)
+    except AnswerRejected as refused:
+        return (refused,)
+    _record(deps, draft, part.field, value)
+    return ()
+
+
+@dataclass(frozen=True)
+class JudgedAlone:
+    """A held text judged after its window, for a reply to the student's chat."""
+
+    chat_id: int
+    typed: Typed
+
+
+async def judge_texts_nothing_followed(deps: Deps, label: ChoiceLabel) -> list[JudgedAlone]:
+    """Judge each held text whose window has ended; derived from the database alone."""
+    judged: list[JudgedAlone] = []
+    async with deps.uow() as uow:
+        drafts = (
+            await uow.session.execute(
+                select(InformationSheet)
+                .where(
+                    InformationSheet.status == SheetStatus.DRAFT.value,
+                    InformationSheet.fragment_until <= deps.clock.now(),
+                )
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars()
+        for draft in drafts:
+            part = split_texts.waiting_part(deps, draft)
+            student = await uow.session.get(Student, draft.student_id)
+            split_texts.release(draft)
+            if part is None or student is None:
+                continue
+            rejected = _judge_alone(deps, draft, part, label)
+            chat = deps.cipher.open(student, "telegram_id_enc", student.telegram_id_enc)
+            judged.append(JudgedAlone(int(chat or 0), Typed(_view(deps, draft), rejected)))
+        await uow.commit()
+    return judged
 
 
 def _match_choice(deps: Deps, field: SheetField, text: str, label: ChoiceLabel) -> str:

@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from bot import texts
 from bot.services.deps import Deps
 from bot.services.staff_directory import active_staff_chats
 from bot.vocabulary import Role
-from storage.models import OutboxMessage, StaffMember, Student
+from storage.models import ChatHold, OutboxMessage, StaffMember, Student
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
@@ -61,18 +61,30 @@ DELIVERING_WITHIN = timedelta(minutes=1)
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
+    # Telegram refused the message itself (too long, bad HTML): never retried, escalated.
+    REFUSED = "refused"
 
 
 class DeliveryFailed(Exception):
-    """A send did not go through; `retry_after` is the wait the server asked for, if any."""
+    """A send did not go through; `retry_after` is the wait the server asked for, if any.
+
+    `permanent`: the recipient refuses us (blocked, chat not found): back off. `refused`: the
+    server refused the message itself, and would refuse it again however often it is retried.
+    """
 
     def __init__(
-        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        refused: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.permanent = permanent
+        self.refused = refused
 
 
 class Sender(Protocol):
@@ -90,6 +102,7 @@ class DispatchReport:
 
 DEDUPE_PURPOSE = "outbox-dedupe"
 ORDER_PURPOSE = "outbox-order"
+HOLD_PURPOSE = "outbox-hold"
 
 
 def _blind(deps: Deps, purpose: str, key: str) -> str:
@@ -274,9 +287,15 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
         if loaded is None:
             continue
         chat_id, body = loaded
+        held_until = await _held_until(deps, chat_id)
+        if held_until is not None:
+            await _defer(deps, message_id, held_until)
+            continue
         try:
             await sender.send(chat_id, body)
         except DeliveryFailed as failure:
+            if failure.retry_after is not None:
+                await _hold_chat(deps, chat_id, timedelta(seconds=failure.retry_after))
             await _record_failure(deps, message_id, failure, delivering)
             retried += 1
         else:
@@ -284,6 +303,43 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
             sent += 1
             delivering = True
     return DispatchReport(sent, retried)
+
+
+async def _held_until(deps: Deps, chat_id: int) -> datetime | None:
+    """The end of a flood wait Telegram gave this chat, if one is still running."""
+    async with deps.uow() as uow:
+        until: datetime | None = await uow.session.scalar(
+            select(func.max(ChatHold.until)).where(
+                ChatHold.chat_key == _blind(deps, HOLD_PURPOSE, str(chat_id)),
+                ChatHold.until > deps.clock.now(),
+            )
+        )
+    return until
+
+
+async def _hold_chat(deps: Deps, chat_id: int, wait: timedelta) -> None:
+    """Hold every message to this chat (not only the one refused) until Telegram's wait ends.
+
+    Insert-only, so deliverers racing on one chat cannot collide; finished holds are dropped.
+    """
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        await uow.session.execute(delete(ChatHold).where(ChatHold.until <= now))
+        uow.session.add(
+            ChatHold(chat_key=_blind(deps, HOLD_PURPOSE, str(chat_id)), until=now + wait)
+        )
+        await uow.commit()
+
+
+async def _defer(deps: Deps, message_id: str, until: datetime) -> None:
+    """Put a claimed message back until its chat's hold ends; not an attempt, so no backoff."""
+    async with deps.uow() as uow:
+        message = await uow.session.get(OutboxMessage, message_id)
+        if message is None:
+            return
+        message.next_attempt_at = max(message.next_attempt_at, until)
+        message.claimed_until = None
+        await uow.commit()
 
 
 async def _load(deps: Deps, message_id: str) -> tuple[int, str] | None:
@@ -340,7 +396,9 @@ async def _record_failure(
         message.last_error = failure.reason[:64]
         message.next_attempt_at = now + _retry_in(message, failure, delivering)
         message.claimed_until = None
-        if failure.permanent:
+        if failure.refused:
+            await _give_up(uow, deps, message, failure, now)
+        elif failure.permanent:
             await _mark_reachable(uow, message, reachable=False, now=now)
         await uow.commit()
         log.warning(
@@ -350,6 +408,24 @@ async def _record_failure(
             message.attempts,
             failure.reason,
         )
+
+
+async def _give_up(
+    uow: UnitOfWork, deps: Deps, message: OutboxMessage, failure: DeliveryFailed, now: datetime
+) -> None:
+    """A message Telegram refuses as such is never retried: coordinators are told at once."""
+    message.status = OutboxStatus.REFUSED.value
+    message.body_enc = message.recipient_enc = message.escalation_enc = None
+    message.escalated_at = now
+    if message.kind == COORDINATOR_ALERT:
+        log.error("coordinator alert %s refused: %s", reference(message.id), failure.reason)
+        return
+    await alert_coordinators(
+        uow,
+        deps,
+        texts.message_refused(reference(message.id), message.kind, failure.reason),
+        dedupe_key=f"refused:{message.id}",
+    )
 
 
 async def _mark_reachable(

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from html import unescape
 
+from bot.message_parts import utf16_length as utf16_length  # Telegram's measure
+
 ALLOWED = {
     "b",
     "strong",
@@ -80,8 +82,3 @@ def check_html(text: str) -> Parsed:
     if stack:
         raise HtmlError(f'{PREFIX}Can\'t find end tag corresponding to start tag "{stack[-1]}"')
     return Parsed("".join(plain))
-
-
-def utf16_length(text: str) -> int:
-    """Telegram counts message length in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2

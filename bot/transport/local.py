@@ -20,12 +20,13 @@ from typing import Any
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.transport.html_check import HtmlError, check_html, utf16_length
+from bot.message_parts import CALLBACK_DATA_BYTES, CAPTION_LIMIT, TEXT_LIMIT, utf16_length
+from bot.transport.html_check import HtmlError, check_html
 
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-CALLBACK_DATA_LIMIT = 64
+CALLBACK_DATA_LIMIT = CALLBACK_DATA_BYTES
 ANSWER_TEXT_LIMIT = 200
+# What Telegram answers for a refused token, by HTTP status.
+TOKEN_REFUSALS = {401: "Unauthorized", 404: "Not Found"}
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -137,6 +138,7 @@ class LocalBotApi:
         self._failures: list[Failure] = []
         self._fail_when: Callable[[str, dict[str, Any]], Failure | None] | None = None
         self._queries: set[str] = set()
+        self._token_refusal: int | None = None
         self._updates: list[dict[str, Any]] = []
         self._update_event = asyncio.Event()
         self.commands: list[dict[str, Any]] = []
@@ -192,6 +194,16 @@ class LocalBotApi:
         """Let a callable decide per call whether it fails (None stops it)."""
         self._fail_when = decide
 
+    def refuse_token(self, status: int | None = 401) -> None:
+        """Answer every call as Telegram answers a bad token (None accepts it again).
+
+        401 Unauthorized is Telegram's answer to a revoked or mistyped token of the right
+        shape; 404 Not Found, to a malformed one or a base URL that is not a Bot API server.
+        """
+        if status is not None and status not in TOKEN_REFUSALS:
+            raise ValueError("Telegram refuses a token with 401 or 404")
+        self._token_refusal = status
+
     def register_query(self, query_id: str) -> None:
         self._queries.add(query_id)
 
@@ -210,6 +222,8 @@ class LocalBotApi:
         if failure is not None:
             return self._fail(method, params, files, failure)
         try:
+            if self._token_refusal is not None:
+                raise ApiRefusal(self._token_refusal, TOKEN_REFUSALS[self._token_refusal])
             result = await self._answer(method, params, files)
         except ApiRefusal as refusal:
             refused = ApiCall(method, params, False, None, refusal.description)
@@ -452,7 +466,7 @@ class LocalBotApi:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
-        if len(str(params.get("text") or "")) > ANSWER_TEXT_LIMIT:
+        if utf16_length(str(params.get("text") or "")) > ANSWER_TEXT_LIMIT:
             raise bad_request("MESSAGE_TOO_LONG")
         self._queries.discard(query_id)
         return True

@@ -10,6 +10,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
+from bot.message_parts import TEXT_LIMIT, utf16_length
 from bot.transport.local import LocalBotApi, SentMessage
 
 
@@ -180,6 +181,29 @@ def to_update(
     return update
 
 
+def app_parts(text: str) -> list[str]:
+    """Cut a text as Telegram's apps do: at the last white space that fits (which is dropped),
+    or, in a word longer than a message, where the limit falls."""
+    parts: list[str] = []
+    while utf16_length(text) > TEXT_LIMIT:
+        fit = 0
+        units = 0
+        for i, ch in enumerate(text):
+            units += utf16_length(ch)
+            if units > TEXT_LIMIT:
+                break
+            fit = i + 1
+        space = max(text.rfind(" ", 0, fit + 1), text.rfind("\n", 0, fit + 1))
+        if space > 0:
+            parts.append(text[:space])
+            text = text[space + 1 :]
+        else:
+            parts.append(text[:fit])
+            text = text[fit:]
+    parts.append(text)
+    return parts
+
+
 class LocalChat:
     """One person's private chat with the bot, for tests: send, press, read."""
 
@@ -208,6 +232,14 @@ class LocalChat:
             command, _, args = text.partition(" ")
             return await self.deliver(self.factory.command(self.user, command, args=args))
         return await self.deliver(self.factory.text(self.user, text))
+
+    async def send_as_an_app_would(self, text: str) -> list[SentMessage]:
+        """Send a long text as Telegram's apps do: in parts of at most 4,096 UTF-16 units."""
+        before = len(self.api.messages(self.user.id))
+        for part in app_parts(text):
+            await self.deliver(self.factory.text(self.user, part))
+        self._mark = before
+        return self.api.messages(self.user.id)[before:]
 
     async def press(
         self, label: str | int, *, message: SentMessage | None = None

@@ -34,7 +34,7 @@ async def at_question(chat: LocalChat, number: int) -> None:
         (3, "not an email", "doesn't look like an email"),
         (4, "ring me", "doesn't look like a phone number"),
         (8, "help", "at least 10 characters"),
-        (8, "x" * 5000, "under 1000 characters (yours has 5000)"),
+        (8, "x" * 5000, "to 1000 characters or fewer (yours has 5000;"),
         (9, "next week sometime", "couldn't read that as a date"),
         (9, "01/01/2020", "already passed"),
         (6, "Year 9", "choose one of the buttons"),
@@ -167,7 +167,7 @@ async def test_an_unexpected_error_gets_a_kind_reply_and_logs_no_personal_data(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database on fire for Sam Jones")
 
-    monkeypatch.setattr(intake, "answer_text", broken)
+    monkeypatch.setattr(intake, "receive_text", broken)
     with caplog.at_level(logging.DEBUG):
         replies = await student.send("Sam Jones")
     assert WRONG_REPLY in replies[-1].plain_text

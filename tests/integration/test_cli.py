@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from storage.crypto import BlindIndex, KeyRing, new_key_material
-from storage.migrate import head_revision
+from storage.engine import make_engine
+from storage.migrate import head_revision, upgrade
+from tests.conftest import ENGINES, POSTGRES_URL, REQUIRE_POSTGRES, _postgres_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -271,3 +277,208 @@ def test_notices_lists_waiting_messages_without_their_content(
     assert "1 message(s) waiting" in listed
     assert "adviser_summary" in listed
     assert "Canary" not in listed
+
+
+# --- Known failures are explained, never a traceback (issue 8.10) --------------------------
+
+STAFF_ADD = ["staff", "add", "--role", "adviser", "--telegram-id", "42", "--name", "Robin Canary"]
+
+
+def assert_explained(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    """Exit code 2, no traceback, and the message says what is wrong and how to fix it."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "How to fix" in result.stderr
+    for text in expected:
+        assert text in result.stderr
+
+
+@pytest.fixture(params=ENGINES)
+async def any_engine_env(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[dict[str, str]]:
+    """Settings for an empty database the CLI can reach: a new SQLite path, or a new
+    PostgreSQL database (the CLI takes a URL, so a schema of the test database will not do)."""
+    keys = {"USS_DATA_KEYS": f"k1:{new_key_material()}", "USS_INDEX_KEY": new_key_material()}
+    if request.param == "sqlite":
+        yield {**keys, "USS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db"}
+        return
+    if not await _postgres_answers():
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required but {POSTGRES_URL} does not answer")
+        pytest.skip("no PostgreSQL server answers; set USS_TEST_POSTGRES_URL")
+    name = "cli_" + secrets.token_hex(6)
+    server = make_url(POSTGRES_URL)
+    admin = await asyncpg.connect(server.set(drivername="postgresql").render_as_string(False))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = server.set(database=name).render_as_string(hide_password=False)
+        yield {**keys, "USS_DATABASE_URL": url}
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def test_a_wrong_data_key_is_explained_without_personal_data(
+    any_engine_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = any_engine_env
+    assert run(["migrate"], env, cwd=tmp_path).returncode == 0
+    assert run(STAFF_ADD, env, cwd=tmp_path).returncode == 0
+    other_key = new_key_material()
+    for wrong in (f"k1:{other_key}", f"k9:{other_key}"):  # the same id, and another id
+        for command in (["staff", "list"], ["keys", "rotate"]):
+            result = run(command, {**env, "USS_DATA_KEYS": wrong}, cwd=tmp_path)
+            assert_explained(result, "USS_DATA_KEYS", "cannot decrypt")
+            printed = result.stdout + result.stderr
+            assert "Canary" not in printed
+            assert other_key not in printed
+            assert env["USS_DATA_KEYS"].split(":", 1)[1] not in printed
+
+
+def test_a_database_without_the_schema_is_explained(
+    any_engine_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = any_engine_env
+    if env["USS_DATABASE_URL"].startswith("sqlite"):
+        Path(env["USS_DATABASE_URL"].split("///", 1)[1]).touch()  # exists, but empty
+    for command in (["staff", "list"], STAFF_ADD, ["audit", "verify"], ["notices"]):
+        assert_explained(run(command, env, cwd=tmp_path), "no schema yet", "python -m bot migrate")
+
+
+async def test_a_database_at_an_older_revision_is_explained(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    engine = make_engine(env["USS_DATABASE_URL"])
+    await upgrade(engine, "0001")
+    await engine.dispose()
+    result = run(["staff", "list"], env, cwd=tmp_path)
+    assert_explained(
+        result, "at revision 0001", f"needs {head_revision()}", "python -m bot migrate"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["staff", "list"],
+        STAFF_ADD,
+        ["audit", "verify"],
+        ["notices"],
+        ["keys", "rotate"],
+        ["availability", "import", "term.csv"],
+    ],
+)
+def test_a_missing_sqlite_database_is_explained_and_not_created(
+    command: list[str], env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "term.csv").write_text("adviser_telegram_id,weekday,start,end,mode\n")
+    database = Path(env["USS_DATABASE_URL"].split("///", 1)[1])
+    result = run(command, env, cwd=tmp_path)
+    assert_explained(result, f"no database at {database}", "python -m bot migrate")
+    assert not database.exists()
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["staff", "list"], ["run"]])
+def test_an_unreachable_postgresql_server_is_explained_without_the_password(
+    command: list[str], env: dict[str, str], tmp_path: Path
+) -> None:
+    password = "Never-Shown-" + secrets.token_hex(4)
+    unreachable = {
+        **env,
+        "USS_DATABASE_URL": f"postgresql+asyncpg://uss:{password}@127.0.0.1:1/uss",
+        "USS_BOT_TOKEN": "123456:" + "A" * 35,
+    }
+    result = run(command, unreachable, cwd=tmp_path)
+    assert_explained(result, "cannot reach the database server", "127.0.0.1:1")
+    assert password not in result.stdout + result.stderr
+
+
+# --- The bot token is never printed (issue 8.4) ---------------------------------------------
+
+RUN_WITH_LOCAL_TELEGRAM = """
+import sys
+from bot import app as composition, cli
+from bot.transport import LocalBotApi, LocalRequest
+api = LocalBotApi()
+api.refuse_token({status})
+build = composition.build_application
+def against_local_telegram(settings, **kwargs):
+    # The real token, presented to a local Bot API that refuses it as Telegram does.
+    return build(settings, request=LocalRequest(api), token=settings.token(), **kwargs)
+composition.build_application = against_local_telegram
+sys.exit(cli.main(["run"]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("status", "base_url"),
+    [(401, None), (404, None), (404, "http://127.0.0.1:8081/not-a-bot-api")],
+)
+def test_a_rejected_token_is_explained_and_never_printed(
+    status: int, base_url: str | None, env: dict[str, str], tmp_path: Path
+) -> None:
+    secret_half = "AAH" + secrets.token_urlsafe(24)
+    token = f"7012345678:{secret_half}"
+    run_env = {**env, "USS_BOT_TOKEN": token, "USS_LOG_LEVEL": "DEBUG"}
+    if base_url:
+        run_env["USS_BOT_API_BASE_URL"] = base_url
+    assert run(["migrate"], run_env, cwd=tmp_path).returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_WITH_LOCAL_TELEGRAM.format(status=status)],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **run_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert_explained(result, "rejected the bot token in USS_BOT_TOKEN", "@BotFather")
+    assert "USS_BOT_API_BASE_URL" in result.stderr
+    if base_url:
+        assert base_url in result.stderr
+    printed = result.stdout + result.stderr
+    assert secret_half not in printed
+    assert secret_half[:12] not in printed
+
+
+UNFORESEEN = """
+import sys
+from bot import admin, cli
+async def broken(settings):
+    raise RuntimeError("Robin Canary, 210012345, USS_DATA_KEYS=" + settings.data_keys.get_secret_value())
+admin.list_staff = broken
+sys.exit(cli.main(["staff", "list"]))
+"""
+
+
+def test_an_unforeseen_failure_prints_its_type_and_place_never_its_text(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(["migrate"], env, cwd=tmp_path).returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-c", UNFORESEEN],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Unexpected error E-" in result.stderr
+    assert "RuntimeError" in result.stderr
+    assert "in main" in result.stderr  # where it happened, for whoever fixes it
+    assert "Canary" not in result.stderr
+    assert "210012345" not in result.stderr
+    assert env["USS_DATA_KEYS"].split(":", 1)[1] not in result.stderr
+
+
+@pytest.mark.parametrize("base_url", ["127.0.0.1:8081", "http://[::1", "http://127.0.0.1:99999"])
+def test_a_malformed_bot_api_base_url_is_named_before_anything_is_sent(
+    base_url: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    token = f"7012345678:AAH{secrets.token_urlsafe(24)}"
+    result = run(["run"], {**env, "USS_BOT_TOKEN": token, "USS_BOT_API_BASE_URL": base_url})
+    assert_explained(result, "USS_BOT_API_BASE_URL is malformed", "http://127.0.0.1:8081")
+    assert token.split(":", 1)[1] not in result.stdout + result.stderr

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.services import audit, consent, intake, outbox, staff
+from bot.services import audit, consent, intake, outbox, split_texts, staff
 from bot.services.deps import Deps
 from bot.services.sheet_store import current_draft, read_answers, write_answers
 from bot.services.students import find_student
@@ -32,6 +32,7 @@ STUDENT_TG = 555000111
 STAFF_TG = 666000222
 STAFF_NAME = "Canarystaff Qwvbn"
 VERBAL_NOTE = "Canarynote agreed by phone zqxjk"
+HELD_PART = "Canaryheldpart of a long zqxjk text"
 
 
 async def _fill_everything(deps: Deps) -> None:
@@ -44,6 +45,8 @@ async def _fill_everything(deps: Deps) -> None:
         draft = await current_draft(uow, student.id)
         assert draft is not None
         write_answers(deps, draft, {**CANARIES, SheetField.REMOVED: "yes"})
+        held = split_texts.WaitingPart(SheetField.DESCRIPTION, HELD_PART, deps.clock.now(), False)
+        split_texts.hold(deps, draft, held)
         await consent.record_consent(
             uow,
             deps,
@@ -71,7 +74,14 @@ async def _fill_everything(deps: Deps) -> None:
 
 
 def _needles() -> list[bytes]:
-    values = [*CANARIES.values(), STAFF_NAME, VERBAL_NOTE, str(STUDENT_TG), str(STAFF_TG)]
+    values = [
+        *CANARIES.values(),
+        STAFF_NAME,
+        VERBAL_NOTE,
+        HELD_PART,
+        str(STUDENT_TG),
+        str(STAFF_TG),
+    ]
     return [v.encode() for v in values] + [v.lower().encode() for v in values]
 
 

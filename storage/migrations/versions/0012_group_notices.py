@@ -1,7 +1,7 @@
 """group_notices: the day each group (by blind index) was last told "private chats only"
 
 Revision ID: 0012
-Revises: 0014
+Revises: 0010
 Create Date: 2026-12-02 18:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0014"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

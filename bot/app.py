@@ -26,7 +26,7 @@ log = logging.getLogger("bot.app")
 STUDENT_COMMANDS = (
     BotCommand("start", "Begin or carry on your information sheet"),
     BotCommand("book", "Book an appointment with an adviser"),
-    BotCommand("appointments", "Your appointments, and cancelling one"),
+    BotCommand("appointments", "Your appointments, to move or cancel one"),
     BotCommand("mysheet", "See what you told us and your consent choices"),
     BotCommand("consent", "See or change what your adviser may do for you"),
     BotCommand("privacy", "How we protect your information"),

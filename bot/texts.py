@@ -327,8 +327,26 @@ REVIEW_INTRO = (
 BTN_REVIEW_OK = "Everything is correct"
 
 
+# The review screen's buttons, two to a row: short enough for a phone not to cut them.
+CHANGE_BUTTON_MAX = 20
+CHANGE_LABELS: Mapping[SheetField, str] = {
+    SheetField.FULL_NAME: "Edit name",
+    SheetField.STUDENT_NUMBER: "Edit student number",
+    SheetField.EMAIL: "Edit email",
+    SheetField.PHONE: "Edit phone",
+    SheetField.COURSE: "Edit course",
+    SheetField.YEAR: "Edit year",
+    SheetField.CATEGORY: "Edit topic",
+    SheetField.DESCRIPTION: "Edit description",
+    SheetField.DEADLINE: "Edit deadline",
+    SheetField.REMOVED: "Edit removal answer",
+    SheetField.ACCESSIBILITY: "Edit accessibility",
+    SheetField.MODE: "Edit meeting type",
+}
+
+
 def btn_change(field: SheetField) -> str:
-    return f"Change: {FIELD_LABELS[field]}"
+    return CHANGE_LABELS[field]
 
 
 def answers_block(answers: Mapping[SheetField, str | None], order: tuple[SheetField, ...]) -> str:
@@ -421,6 +439,7 @@ NOTHING_TO_CANCEL = "There's nothing to cancel right now."
 # ---------------------------------------------------------------- errors and edges
 EXPIRED = "That button has expired. Here's where you are now:"
 EXPIRED_PLAIN = "That button has expired."
+EXPIRED_HELP = "That button has expired. Send /help to see what I can do."
 
 
 def something_went_wrong(reference: str) -> str:
@@ -452,7 +471,7 @@ HELP_STUDENT = (
     "<b>What I can do</b>\n"
     "/start: begin or carry on your information sheet\n"
     "/book: book an appointment with an adviser\n"
-    "/appointments: your appointments, and cancelling one\n"
+    "/appointments: your appointments, to move or cancel one\n"
     "/mysheet: see what you told us and your consent choices\n"
     "/consent: see or change what your adviser may do for you\n"
     "/privacy: how we protect your information\n"
@@ -484,15 +503,21 @@ SECURITY_ONLY = (
 )
 
 # ---------------------------------------------------------------- staff
-NOT_AUTHORISED = "Sorry, that command is only for USS staff with the right role."
+NOT_AUTHORISED = "Sorry, that is only for USS staff with the right role."
 
 
-def policy_required(version: str) -> str:
+def policy_required(version: str, role: Role | None = None) -> str:
+    """The policy's caption; Security has no commands to unlock, only notices to keep safe."""
+    then = (
+        "The notices you receive here are confidential: please confirm you will follow it."
+        if role is Role.SECURITY
+        else "Staff commands work once you have confirmed you will follow it."
+    )
     return (
         "<b>Before you start</b>\n"
         f"Please read the USS Confidentiality Statement (version {escape(version)}, attached). "
-        "Every breach, other than the exceptions it lists, is treated as unacceptable "
-        "behaviour. Staff commands work once you have confirmed you will follow it."
+        f"Every breach, other than the exceptions it lists, is treated as unacceptable "
+        f"behaviour. {then}"
     )
 
 
@@ -510,9 +535,16 @@ def staff_welcome(name: str, role: Role) -> str:
 INVITE_USAGE = "Usage: /invite adviser, /invite coordinator or /invite security"
 
 
+INVITEE: Mapping[Role, str] = {
+    Role.ADVISER: "a new adviser",
+    Role.COORDINATOR: "a new coordinator",
+    Role.SECURITY: "a new member of University Security",
+}
+
+
 def invite_created(link: str, role: Role, expires: datetime, zone: ZoneInfo) -> str:
     return (
-        f"Invite for a new <b>{ROLE_LABELS[role]}</b>. Send this link to them privately: it "
+        f"Invite for <b>{INVITEE[role]}</b>. Send this link to them privately: it "
         f"works once, until {format_moment(expires, zone)}.\n\n{escape(link)}"
     )
 
@@ -607,7 +639,7 @@ def booked(when: datetime, ends: datetime, mode: str, zone: ZoneInfo, office: st
     return (
         f"<b>Booked.</b> {escape(format_moment(when, zone))} to {end}, "
         f"{escape(MODE_LABELS.get(mode, mode).lower())}.\n{where}\n\n"
-        "/appointments shows your appointments and lets you cancel."
+        "/appointments shows your appointments and lets you move or cancel them."
     )
 
 

@@ -213,6 +213,18 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class GroupNotice(Base):
+    """The day a group was last told the bot works only in private chats (once a day at most).
+
+    The group's chat id is kept only as a keyed blind index, never in clear.
+    """
+
+    __tablename__ = "group_notices"
+
+    chat_index: Mapped[str] = mapped_column(String(64), primary_key=True)
+    said_on: Mapped[date] = mapped_column(Date)
+
+
 # Every sealed column, for the canary test and key rotation.
 SEALED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     Student: ("telegram_id_enc", "removed_enc"),

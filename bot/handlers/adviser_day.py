@@ -60,7 +60,7 @@ async def _mark(update: Update, context: Context, outcome: AppointmentStatus) ->
         await adviser_day.mark(
             uow, deps_of(context), user_id(update), press.appointment_id, outcome
         )
-    await settle_press(update, texts.MARKED)
+    await settle_press(update, context, texts.MARKED)
 
 
 @boundary
@@ -77,7 +77,7 @@ async def on_no_show(update: Update, context: Context) -> None:
 async def on_cancel_ask(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.appointment_id is not None
-    await settle_press(update)
+    await settle_press(update, context)
     await say(
         update,
         context,
@@ -99,7 +99,7 @@ async def on_cancel(update: Update, context: Context) -> None:
             press.appointment_id,
             ServiceCancelReason(press.reason),
         )
-    await settle_press(update)
+    await settle_press(update, context)
     await say(update, context, texts.SERVICE_CANCELLED)
 
 

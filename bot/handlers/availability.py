@@ -90,7 +90,7 @@ async def on_remove(update: Update, context: Context) -> None:
     assert press.window_id is not None
     async with uow_for(update, context) as uow:
         await schedule.remove_weekly(uow, deps_of(context), user_id(update), press.window_id)
-    await settle_press(update)
+    await settle_press(update, context)
     await say(update, context, texts.AVAILABILITY_REMOVED)
     await _show(update, context)
 
@@ -104,7 +104,7 @@ async def on_cancel_time_off_bookings(update: Update, context: Context) -> None:
         count = await adviser_day.cancel_within_time_off(
             uow, deps_of(context), user_id(update), press.window_id
         )
-    await settle_press(update)
+    await settle_press(update, context)
     await say(update, context, texts.bookings_cancelled(count))
 
 
@@ -113,7 +113,7 @@ async def on_manage_pick(update: Update, context: Context) -> None:
     """A coordinator asks to work on another adviser's times: one button per adviser."""
     async with uow_for(update, context) as uow:
         found = await schedule.advisers(uow, deps_of(context), user_id(update))
-    await settle_press(update)
+    await settle_press(update, context)
     choices = [
         (texts.btn_adviser(a.name, is_me=a.is_me, current=a.current), a.staff_id) for a in found
     ]
@@ -126,7 +126,7 @@ async def on_manage_set(update: Update, context: Context) -> None:
     assert press.staff_id is not None
     async with uow_for(update, context) as uow:
         await schedule.manage(uow, deps_of(context), user_id(update), press.staff_id)
-    await settle_press(update)
+    await settle_press(update, context)
     await _show(update, context)
 
 

@@ -12,6 +12,7 @@ from bot.callbacks import ANY_MODE, Action
 from bot.handlers.common import (
     App,
     Context,
+    answer_press,
     boundary,
     deps_of,
     press_of,
@@ -32,7 +33,7 @@ def _mode(value: str | None) -> AppointmentMode | None:
 @boundary
 async def start_booking(update: Update, context: Context) -> None:
     """/book, or the button after the sheet: ask how they would like to meet."""
-    await settle_press(update)
+    await settle_press(update, context)
     try:
         async with uow_for(update, context) as uow:
             await booking.require_sheet(uow, deps_of(context), user_id(update))
@@ -60,7 +61,7 @@ async def start_move(update: Update, context: Context) -> None:
     assert press.ref is not None
     async with uow_for(update, context) as uow:
         await booking.movable(uow, deps_of(context), user_id(update), press.ref)
-    await settle_press(update)
+    await settle_press(update, context)
     await say(update, context, texts.MOVE_CHOOSE_MODE, keyboards.book_modes(press.ref))
 
 
@@ -77,7 +78,7 @@ async def on_mode(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.mode is not None
     await _still_moving(update, context, press.ref)
-    await settle_press(update)
+    await settle_press(update, context)
     await _offer_days(update, context, press.mode, texts.BOOK_CHOOSE_DAY, press.ref)
 
 
@@ -87,7 +88,7 @@ async def on_day(update: Update, context: Context) -> None:
     assert press.mode is not None
     assert press.day is not None
     await _still_moving(update, context, press.ref)
-    await settle_press(update)
+    await settle_press(update, context)
     deps = deps_of(context)
     async with uow_for(update, context) as uow:
         slots = await booking.slots_on(uow, deps, _mode(press.mode), press.day)
@@ -105,7 +106,7 @@ async def on_time(update: Update, context: Context) -> None:
     assert press.staff_id is not None
     assert press.minute is not None
     await _still_moving(update, context, press.ref)
-    await settle_press(update)
+    await settle_press(update, context)
     deps = deps_of(context)
     when = booking.from_epoch_minute(press.minute)
     async with uow_for(update, context) as uow:
@@ -128,7 +129,7 @@ async def on_confirm(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.staff_id is not None
     assert press.minute is not None
-    await settle_press(update)
+    await settle_press(update, context)
     deps = deps_of(context)
     when = booking.from_epoch_minute(press.minute)
     if press.ref is not None:
@@ -207,7 +208,7 @@ async def on_cancel_ask(update: Update, context: Context) -> None:
         view = await booking.my_appointment(
             uow, deps_of(context), user_id(update), press.appointment_id
         )
-    await settle_press(update)
+    await settle_press(update, context)
     await say(
         update,
         context,
@@ -224,7 +225,7 @@ async def on_cancel_confirmed(update: Update, context: Context) -> None:
         view = await booking.cancel_mine(
             uow, deps_of(context), user_id(update), press.appointment_id
         )
-    await settle_press(update)
+    await settle_press(update, context)
     await say(
         update,
         context,
@@ -242,9 +243,7 @@ async def on_calendar(update: Update, context: Context) -> None:
         made = await calendar.calendar_file(
             uow, deps_of(context), user_id(update), press.appointment_id
         )
-    query = update.callback_query
-    if query is not None:
-        await query.answer()
+    await answer_press(update, context)
     chat = update.effective_chat
     assert chat is not None
     await context.bot.send_document(

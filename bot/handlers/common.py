@@ -17,7 +17,8 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, C
 from bot import keyboards, texts
 from bot.callbacks import InvalidCallback, Press, decode
 from bot.message_parts import TEXT_LIMIT, utf16_length
-from bot.screens import Screen
+from bot.screens import Screen, sheet_screen
+from bot.services import groups, intake, staff
 from bot.services.deps import Deps
 from bot.services.errors import (
     NoSheet,
@@ -27,9 +28,50 @@ from bot.services.errors import (
     UnknownCase,
 )
 from bot.services.policy import current_policy
+from bot.services.sheet_store import SheetView
+from bot.vocabulary import Role
 from storage.uow import DuplicateUpdate, UnitOfWork
 
 log = logging.getLogger("bot.handlers")
+
+MARKED_MEMORY = 10_000
+ANSWER_LIMIT = 200  # characters Telegram allows in the little notice a press is answered with
+
+
+class PressLedger:
+    """What this process already did to presses and keyboards, so it never does it twice.
+
+    Telegram refuses a second answer to one press ("query is too old") and an edit that
+    changes nothing ("message is not modified"); both would otherwise happen when a handler
+    settles a press and the error boundary then refuses it, or a keyboard is cleared twice.
+    """
+
+    def __init__(self) -> None:
+        self._answered: set[str] = set()
+        self._cleared: set[tuple[int, int]] = set()
+        # The newest sheet question with live buttons, per chat: cleared when it is answered
+        # or asked again. Memory is enough: after a restart an older keyboard stays, and a
+        # press on it is answered as expired, with the student's current question.
+        self.sheet_keyboard: dict[int, int] = {}
+
+    def first_answer(self, query_id: str) -> bool:
+        if query_id in self._answered:
+            return False
+        if len(self._answered) > MARKED_MEMORY:
+            self._answered.clear()
+        self._answered.add(query_id)
+        return True
+
+    def first_clear(self, chat_id: int, message_id: int) -> bool:
+        key = (chat_id, message_id)
+        if key in self._cleared:
+            return False
+        if len(self._cleared) > MARKED_MEMORY:
+            self._cleared.clear()
+        self._cleared.add(key)
+        if self.sheet_keyboard.get(chat_id) == message_id:
+            del self.sheet_keyboard[chat_id]
+        return True
 
 
 class BotData:
@@ -37,6 +79,7 @@ class BotData:
 
     def __init__(self) -> None:
         self._deps: Deps | None = None
+        self.presses = PressLedger()
 
     @property
     def deps(self) -> Deps:
@@ -119,19 +162,38 @@ async def show(update: Update, context: Context, screen: Screen) -> Message | No
     return await say(update, context, screen.text, screen.markup)
 
 
-async def settle_press(update: Update, note: str | None = None) -> None:
+async def answer_press(update: Update, context: Context, text: str | None = None) -> None:
+    """Answer the button press, once: Telegram refuses a second answer."""
+    query = update.callback_query
+    if query is None or not context.bot_data.presses.first_answer(query.id):
+        return
+    await _quietly(query.answer(text[:ANSWER_LIMIT] if text else None))
+
+
+async def settle_press(update: Update, context: Context, note: str | None = None) -> None:
     """Answer the button press and take the keyboard off its message, leaving a short note."""
     query = update.callback_query
     if query is None:
         return
-    await _quietly(query.answer())
+    await answer_press(update, context)
     message = query.message
-    if isinstance(message, Message):
-        noted = f"{message.text}\n\n{note}" if message.text is not None else ""
-        if note is not None and message.text_html is not None and fits(noted):
-            await _quietly(message.edit_text(f"{message.text_html}\n\n<i>{note}</i>"))
-        else:
-            await _quietly(message.edit_reply_markup(None))
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return  # no keyboard left to take off: Telegram would refuse the edit
+    if not context.bot_data.presses.first_clear(message.chat_id, message.message_id):
+        return
+    noted = f"{message.text}\n\n{note}" if message.text is not None else ""
+    if note is not None and message.text_html is not None and fits(noted):
+        await _quietly(message.edit_text(f"{message.text_html}\n\n<i>{note}</i>"))
+    else:
+        await _quietly(message.edit_reply_markup(None))
+
+
+async def clear_keyboard(context: Context, chat_id: int, message_id: int) -> None:
+    """Take the buttons off an earlier message, unless this process already did."""
+    if context.bot_data.presses.first_clear(chat_id, message_id):
+        await _quietly(
+            context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        )
 
 
 def fits(text: str) -> bool:
@@ -146,7 +208,7 @@ async def _quietly(call: Awaitable[Any]) -> None:
         log.debug("edit not applied: %s", type(exc).__name__)
 
 
-async def send_policy(update: Update, context: Context) -> None:
+async def send_policy(update: Update, context: Context, role: Role | None = None) -> None:
     """Send the policy as a document with the button that acknowledges it."""
     chat = update.effective_chat
     if chat is None:
@@ -156,7 +218,7 @@ async def send_policy(update: Update, context: Context) -> None:
         chat.id,
         document=policy.text.encode("utf-8"),
         filename=policy.filename,
-        caption=texts.policy_required(policy.version),
+        caption=texts.policy_required(policy.version, role),
         reply_markup=keyboards.policy_ack(),
     )
 
@@ -191,24 +253,63 @@ async def _guarded(handler: Callback, update: Update, context: Context) -> None:
     except DuplicateUpdate:
         log.info("update %s was already handled; skipped", update.update_id)
     except (StaleAction, InvalidCallback):
-        if update.callback_query is not None:
-            await _quietly(update.callback_query.answer(texts.EXPIRED_PLAIN))
-        await say(update, context, texts.EXPIRED_PLAIN + " " + texts.NOT_STARTED)
+        await expired(update, context)
     except NotAuthorised:
-        await settle_press(update)
-        await say(update, context, texts.NOT_AUTHORISED)
+        await refuse(update, context)
     except PolicyNotAcknowledged:
-        await settle_press(update)
+        await answer_press(update, context)
         await send_policy(update, context)
     except NoSheet:
-        await settle_press(update)
-        await say(update, context, texts.NOT_STARTED)
+        if update.callback_query is not None:
+            await expired(update, context)  # a press from a sheet that is no longer open
+        else:
+            await say(update, context, texts.NOT_STARTED)
     except UnknownCase:
         await say(update, context, texts.UNKNOWN_CASE)
 
 
+async def refuse(update: Update, context: Context) -> None:
+    """The kind refusal for someone without the role: nothing of what they asked for is shown."""
+    await answer_press(update, context)
+    await say(update, context, texts.NOT_AUTHORISED)
+
+
+async def expired(update: Update, context: Context) -> None:
+    """A stale, replayed or unknown button: say so, and show where this person is now."""
+    await answer_press(update, context, texts.EXPIRED_PLAIN)
+    deps = deps_of(context)
+    async with deps.uow() as uow:
+        if await staff.role_of(uow, deps, user_id(update)) is not Role.STUDENT:
+            standing = None
+        else:
+            standing = await intake.welcome(uow, deps, user_id(update))
+    if standing is None or standing.standing is intake.Standing.SUBMITTED:
+        await say(update, context, texts.EXPIRED_HELP)
+    elif standing.standing is intake.Standing.IN_PROGRESS and standing.view is not None:
+        await say(update, context, texts.EXPIRED)
+        await show_sheet(update, context, standing.view)
+    else:
+        await say(update, context, texts.EXPIRED_PLAIN + " " + texts.NOT_STARTED)
+
+
+async def show_sheet(update: Update, context: Context, view: SheetView) -> None:
+    """Show the student's current step; the buttons of the step shown before go."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    ledger = context.bot_data.presses
+    earlier = ledger.sheet_keyboard.pop(chat.id, None)
+    if earlier is not None:
+        await clear_keyboard(context, chat.id, earlier)
+    deps = deps_of(context)
+    screen = sheet_screen(view, deps.rules, deps.settings.service_name)
+    sent = await show(update, context, screen)
+    if sent is not None and screen.markup is not None:
+        ledger.sheet_keyboard[chat.id] = sent.message_id
+
+
 async def private_chats_only(update: Update, context: Context) -> None:
-    """Work only in private chats; in a group, say so once per command and stay silent."""
+    """Work only in private chats; in a group, say so at most once a day and stay silent."""
     chat = update.effective_chat
     if chat is None or chat.type == Chat.PRIVATE:
         return
@@ -219,12 +320,16 @@ async def private_chats_only(update: Update, context: Context) -> None:
     )
     is_command = bool(message and message.text and message.text.startswith("/"))
     if update.callback_query is not None:
-        await _quietly(update.callback_query.answer(texts.PRIVATE_ONLY[:200]))
+        await answer_press(update, context, texts.PRIVATE_ONLY)
     elif added or is_command:
-        try:
-            await context.bot.send_message(chat.id, texts.PRIVATE_ONLY)
-        except TelegramError as exc:
-            log.info("could not reply in a group: %s", type(exc).__name__)
+        deps = deps_of(context)
+        async with deps.uow() as uow:
+            due = await groups.first_notice_today(uow, deps, chat.id)
+        if due:
+            try:
+                await context.bot.send_message(chat.id, texts.PRIVATE_ONLY)
+            except TelegramError as exc:
+                log.info("could not reply in a group: %s", type(exc).__name__)
     raise ApplicationHandlerStop
 
 
@@ -244,8 +349,7 @@ async def on_error(update: object, context: Context) -> None:
     if update.effective_chat.type != Chat.PRIVATE or isinstance(error, Forbidden):
         return
     try:
-        if update.callback_query is not None:
-            await _quietly(update.callback_query.answer())
+        await answer_press(update, context)
         await context.bot.send_message(
             update.effective_chat.id, texts.something_went_wrong(reference)
         )

@@ -40,7 +40,7 @@ async def on_open(update: Update, context: Context) -> None:
     """Show one scope's full wording with Yes and No."""
     press = press_of(update)
     assert press.scope is not None
-    await settle_press(update)
+    await settle_press(update, context)
     position = consent.SCOPES.index(press.scope) + 1
     await say(
         update,
@@ -59,13 +59,13 @@ async def on_set(update: Update, context: Context) -> None:
         change = await consent.change_my_consent(
             uow, deps_of(context), user_id(update), press.scope, press.granted
         )
-    await settle_press(update, texts.consent_answered(change.scope, change.after))
+    await settle_press(update, context, texts.consent_answered(change.scope, change.after))
     await say(update, context, texts.consent_changed(change.scope, change.before, change.after))
 
 
 @boundary
 async def on_close(update: Update, context: Context) -> None:
-    await settle_press(update)
+    await settle_press(update, context)
     await say(update, context, texts.CONSENT_CLOSED)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import (
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -13,12 +12,13 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.callbacks import Action, InvalidCallback, decode
+from bot.callbacks import InvalidCallback
 from bot.handlers import (
     adviser_day,
     availability,
     booking,
     consent,
+    gates,
     intake,
     reassign,
     security,
@@ -38,53 +38,10 @@ from bot.services import staff as staff_service
 from bot.services.staff import INVITE_PREFIX
 from bot.vocabulary import Role
 
-# What a Security member may still do: onboarding and the policy, nothing else.
-_SECURITY_COMMANDS = frozenset({"start", "help", "policy"})
-
 
 async def _role(update: Update, context: Context) -> Role:
     async with deps_of(context).uow() as uow:
         return await staff_service.role_of(uow, deps_of(context), user_id(update))
-
-
-async def security_gate(update: Update, context: Context) -> None:
-    """Security receives notices and can use nothing else: any other update gets one reply."""
-    if update.effective_user is None or update.effective_chat is None:
-        return
-    if await _role(update, context) is not Role.SECURITY:
-        return
-    message = update.effective_message
-    if update.callback_query is not None:
-        try:
-            if decode(update.callback_query.data).action is Action.POLICY_ACK:
-                return
-        except InvalidCallback:
-            pass
-    elif message is not None and message.text and message.text.startswith("/"):
-        command = message.text[1:].split(maxsplit=1)[0].split("@")[0].lower()
-        if command in _SECURITY_COMMANDS:
-            return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await say(update, context, texts.SECURITY_ONLY)
-    raise ApplicationHandlerStop
-
-
-async def malformed_presses(update: Update, context: Context) -> None:
-    """Refuse button data this bot could not have made, before any handler sees it.
-
-    python-telegram-bot lets a press with empty data match every patterned handler, so the
-    data is decoded here, once, for all of them.
-    """
-    query = update.callback_query
-    if query is None:
-        return
-    try:
-        decode(query.data)
-    except InvalidCallback:
-        await query.answer(texts.EXPIRED_PLAIN)
-        await say(update, context, texts.EXPIRED_PLAIN + " " + texts.NOT_STARTED)
-        raise ApplicationHandlerStop from None
 
 
 @boundary
@@ -135,9 +92,10 @@ async def stale_press(update: Update, context: Context) -> None:
 
 def register(app: App) -> None:
     # Guards run first, each in its own group (a group runs at most one handler).
-    app.add_handler(TypeHandler(Update, private_chats_only), group=-3)
-    app.add_handler(TypeHandler(Update, malformed_presses), group=-2)
-    app.add_handler(TypeHandler(Update, security_gate), group=-1)
+    app.add_handler(TypeHandler(Update, private_chats_only), group=-4)
+    app.add_handler(TypeHandler(Update, gates.security_gate), group=-3)
+    app.add_handler(TypeHandler(Update, gates.malformed_presses), group=-2)
+    app.add_handler(TypeHandler(Update, gates.staff_gate), group=-1)
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("help", help_command))
     intake.register(app)

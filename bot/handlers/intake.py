@@ -15,11 +15,11 @@ from bot.handlers.common import (
     press_of,
     say,
     settle_press,
-    show,
+    show_sheet,
     uow_for,
     user_id,
 )
-from bot.screens import consents_html, resume_text, sheet_screen
+from bot.screens import consents_html, resume_text
 from bot.services import consent, intake
 from bot.services.errors import NoSheet
 from bot.services.sheet import FIELD_ORDER, AnswerRejected, QuestionKind, question
@@ -28,8 +28,7 @@ from bot.vocabulary import SheetStep
 
 
 async def _show_sheet(update: Update, context: Context, view: SheetView) -> None:
-    deps = deps_of(context)
-    await show(update, context, sheet_screen(view, deps.rules, deps.settings.service_name))
+    await show_sheet(update, context, view)
 
 
 async def student_start(update: Update, context: Context) -> None:
@@ -69,7 +68,7 @@ async def privacy(update: Update, context: Context) -> None:
 @boundary
 async def on_privacy_continue(update: Update, context: Context) -> None:
     """The student read the notice and wants to begin: open the draft, ask question 1."""
-    await settle_press(update)
+    await settle_press(update, context)
     async with uow_for(update, context) as uow:
         view = await intake.begin(uow, deps_of(context), user_id(update))
     await _show_sheet(update, context, view)
@@ -77,13 +76,13 @@ async def on_privacy_continue(update: Update, context: Context) -> None:
 
 @boundary
 async def on_privacy_not_now(update: Update, context: Context) -> None:
-    await settle_press(update)
+    await settle_press(update, context)
     await say(update, context, texts.NOT_NOW)
 
 
 @boundary
 async def on_resume(update: Update, context: Context) -> None:
-    await settle_press(update)
+    await settle_press(update, context)
     async with uow_for(update, context) as uow:
         view = await intake.current(uow, deps_of(context), user_id(update))
     await _show_sheet(update, context, view)
@@ -91,13 +90,13 @@ async def on_resume(update: Update, context: Context) -> None:
 
 @boundary
 async def on_start_over(update: Update, context: Context) -> None:
-    await settle_press(update)
+    await settle_press(update, context)
     await say(update, context, texts.START_OVER_CONFIRM, keyboards.start_over_confirm())
 
 
 @boundary
 async def on_start_over_confirmed(update: Update, context: Context) -> None:
-    await settle_press(update)
+    await settle_press(update, context)
     async with uow_for(update, context) as uow:
         view = await intake.start_over(uow, deps_of(context), user_id(update))
     await _show_sheet(update, context, view)
@@ -119,11 +118,15 @@ async def student_text(update: Update, context: Context) -> None:
         if found is not None and found.step.field is None:
             notices.append(texts.USE_BUTTONS)
         elif found is not None:
+            asked = found.step.field
             typed = await intake.receive_text(
                 uow, deps, user_id(update), message.text, texts.choice_label
             )
             found, waiting = typed.view, typed.waiting
             notices.extend(texts.rejection(r.reason, r.params) for r in typed.rejected)
+            if asked in _CHOICE_FIELDS and not typed.rejected and not waiting:
+                # A choice typed instead of pressed: say which one was recorded.
+                notices.append(texts.answered(asked, found.answers.get(asked)))
     if found is None:
         await say(update, context, texts.NOT_STARTED)
         return
@@ -160,7 +163,7 @@ async def on_choose(update: Update, context: Context) -> None:
         view = await intake.answer_choice(
             uow, deps_of(context), user_id(update), press.field, press.index
         )
-    await settle_press(update, texts.answered(press.field, view.answers.get(press.field)))
+    await settle_press(update, context, texts.answered(press.field, view.answers.get(press.field)))
     await _show_sheet(update, context, view)
 
 
@@ -172,10 +175,10 @@ async def on_skip(update: Update, context: Context) -> None:
         async with uow_for(update, context) as uow:
             view = await intake.skip(uow, deps_of(context), user_id(update), press.field)
     except AnswerRejected as rejected:
-        await settle_press(update)
+        await settle_press(update, context)
         await say(update, context, texts.rejection(rejected.reason, rejected.params))
         return
-    await settle_press(update, texts.answered(press.field, None))
+    await settle_press(update, context, texts.answered(press.field, None))
     await _show_sheet(update, context, view)
 
 
@@ -185,7 +188,7 @@ async def on_edit(update: Update, context: Context) -> None:
     assert press.field is not None
     async with uow_for(update, context) as uow:
         view = await intake.edit(uow, deps_of(context), user_id(update), press.field)
-    await settle_press(update)
+    await settle_press(update, context)
     await _show_sheet(update, context, view)
 
 
@@ -193,7 +196,7 @@ async def on_edit(update: Update, context: Context) -> None:
 async def on_review_ok(update: Update, context: Context) -> None:
     async with uow_for(update, context) as uow:
         view = await intake.confirm_review(uow, deps_of(context), user_id(update))
-    await settle_press(update)
+    await settle_press(update, context)
     await _show_sheet(update, context, view)
 
 
@@ -205,7 +208,7 @@ async def on_sheet_consent(update: Update, context: Context) -> None:
         view = await intake.choose_consent(
             uow, deps_of(context), user_id(update), press.scope, press.granted
         )
-    await settle_press(update, texts.consent_answered(press.scope, press.granted))
+    await settle_press(update, context, texts.consent_answered(press.scope, press.granted))
     await _show_sheet(update, context, view)
 
 
@@ -222,7 +225,7 @@ async def cancel(update: Update, context: Context) -> None:
 
 @boundary
 async def on_discard(update: Update, context: Context) -> None:
-    await settle_press(update)
+    await settle_press(update, context)
     async with uow_for(update, context) as uow:
         await intake.discard(uow, deps_of(context), user_id(update))
     await say(update, context, texts.DISCARDED)
@@ -230,7 +233,7 @@ async def on_discard(update: Update, context: Context) -> None:
 
 @boundary
 async def on_keep(update: Update, context: Context) -> None:
-    await settle_press(update)
+    await settle_press(update, context)
     async with uow_for(update, context) as uow:
         view = await intake.current(uow, deps_of(context), user_id(update))
     await say(update, context, texts.KEPT)

@@ -55,7 +55,7 @@ async def on_pick(update: Update, context: Context) -> None:
     deps = deps_of(context)
     async with uow_for(update, context) as uow:
         handover, candidates = await service.candidates(uow, deps, user_id(update), press.ref)
-    await settle_press(update)
+    await settle_press(update, context)
     if not candidates:
         await say(update, context, texts.REASSIGN_NOBODY)
         return
@@ -78,7 +78,7 @@ async def on_choose(update: Update, context: Context) -> None:
     async with uow_for(update, context) as uow:
         handover, candidates = await service.candidates(uow, deps, user_id(update), press.ref)
     chosen = next((c for c in candidates if c.staff_id == press.staff_id), None)
-    await settle_press(update)
+    await settle_press(update, context)
     if chosen is None:
         await say(update, context, texts.REASSIGN_CLASH)
         return
@@ -99,10 +99,10 @@ async def on_confirm(update: Update, context: Context) -> None:
         async with uow_for(update, context) as uow:
             done = await service.reassign(uow, deps, user_id(update), press.ref, press.staff_id)
     except SlotTaken:
-        await settle_press(update)
+        await settle_press(update, context)
         await say(update, context, texts.REASSIGN_CLASH)
         return
-    await settle_press(update)
+    await settle_press(update, context)
     await say(update, context, texts.reassigned(done.starts_at, deps.settings.zone, done.adviser))
 
 

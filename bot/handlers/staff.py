@@ -31,7 +31,7 @@ async def staff_start(update: Update, context: Context, role: Role) -> None:
     assert me is not None
     await say(update, context, texts.staff_welcome(me.name, role))
     if not me.acknowledged_current_policy:
-        await send_policy(update, context)
+        await send_policy(update, context, role)
     else:
         await say(update, context, help_for(role))
 
@@ -51,7 +51,7 @@ async def redeem(update: Update, context: Context, token: str) -> None:
         await say(update, context, texts.ALREADY_STAFF)
         return
     await say(update, context, texts.staff_welcome(user.full_name, Role(member.role)))
-    await send_policy(update, context)
+    await send_policy(update, context, Role(member.role))
 
 
 def help_for(role: Role) -> str:
@@ -68,10 +68,10 @@ def help_for(role: Role) -> str:
 async def policy(update: Update, context: Context) -> None:
     """/policy: the confidentiality statement, for any staff member."""
     async with uow_for(update, context) as uow:
-        await staff.authorise(
+        member = await staff.authorise(
             uow, deps_of(context), user_id(update), STAFF_ROLES, command="policy", policy=False
         )
-    await send_policy(update, context)
+    await send_policy(update, context, Role(member.role))
 
 
 @boundary
@@ -79,7 +79,7 @@ async def on_policy_ack(update: Update, context: Context) -> None:
     async with uow_for(update, context) as uow:
         document = await staff.acknowledge_policy(uow, deps_of(context), user_id(update))
         role = await staff.role_of(uow, deps_of(context), user_id(update))
-    await settle_press(update)
+    await settle_press(update, context)
     await say(update, context, texts.policy_acknowledged(document.version))
     await say(update, context, help_for(role))
 
@@ -133,7 +133,7 @@ async def on_deactivate_ask(update: Update, context: Context) -> None:
     async with uow_for(update, context) as uow:
         members = await staff.list_staff(uow, deps, user_id(update))
     target = next((m for m in members if m.staff_id == press.staff_id and m.active), None)
-    await settle_press(update)
+    await settle_press(update, context)
     if target is None:
         await say(update, context, texts.UNKNOWN_STAFF)
         return
@@ -149,7 +149,7 @@ async def on_deactivate_ask(update: Update, context: Context) -> None:
 async def on_deactivate(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.staff_id is not None
-    await settle_press(update)
+    await settle_press(update, context)
     try:
         async with uow_for(update, context) as uow:
             done = await staff.deactivate(uow, deps_of(context), user_id(update), press.staff_id)
@@ -164,7 +164,7 @@ async def on_deactivate(update: Update, context: Context) -> None:
 
 @boundary
 async def on_close(update: Update, context: Context) -> None:
-    await settle_press(update, texts.CLOSED)
+    await settle_press(update, context, texts.CLOSED)
 
 
 def register(app: App) -> None:

@@ -15,6 +15,7 @@ from storage.uow import UnitOfWork
 
 TELEGRAM_PURPOSE = "telegram-user"
 STUDENT_NUMBER_PURPOSE = "student-number"
+GROUP_CHAT_PURPOSE = "telegram-group-chat"
 
 
 @dataclass
@@ -47,6 +48,9 @@ class Deps:
 
     def telegram_key(self, telegram_user_id: int) -> str:
         return self.index.digest(TELEGRAM_PURPOSE, str(telegram_user_id))
+
+    def group_chat_key(self, chat_id: int) -> str:
+        return self.index.digest(GROUP_CHAT_PURPOSE, str(chat_id))
 
     def student_number_key(self, number: str) -> str:
         return self.index.digest(STUDENT_NUMBER_PURPOSE, number)

@@ -130,6 +130,8 @@ class LocalBotApi:
             "username": bot_username,
         }
         self.calls: list[ApiCall] = []
+        # Calls Telegram itself would have refused (not injected faults): a bug in the bot.
+        self.refused: list[ApiCall] = []
         self._chats: dict[int, list[SentMessage]] = {}
         self._next_id: dict[int, itertools.count[int]] = {}
         self._blocked: set[int] = set()
@@ -167,6 +169,7 @@ class LocalBotApi:
 
     def clear(self) -> None:
         self.calls.clear()
+        self.refused.clear()
         self._chats.clear()
 
     # ------------------------------------------------------------------ control
@@ -223,7 +226,9 @@ class LocalBotApi:
                 raise ApiRefusal(self._token_refusal, TOKEN_REFUSALS[self._token_refusal])
             result = await self._answer(method, params, files)
         except ApiRefusal as refusal:
-            self.calls.append(ApiCall(method, params, False, None, refusal.description))
+            refused = ApiCall(method, params, False, None, refusal.description)
+            self.calls.append(refused)
+            self.refused.append(refused)
             body: dict[str, Any] = {
                 "ok": False,
                 "error_code": refusal.status,

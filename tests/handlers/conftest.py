@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -58,12 +58,44 @@ BotMaker = Callable[[], Awaitable[Bot]]
 
 
 @pytest.fixture
+def local_apis() -> list[LocalBotApi]:
+    """Every local Telegram a test started, for the checks that run after it."""
+    return []
+
+
+@pytest.fixture(autouse=True)
+def no_call_is_refused(
+    request: pytest.FixtureRequest, local_apis: list[LocalBotApi]
+) -> Iterator[None]:
+    """Fail any test in which the bot made a call Telegram would refuse.
+
+    A test that provokes a refusal on purpose (a blocked chat) names what it expects with
+    `@pytest.mark.telegram_refuses("substring of the description")`; anything else still fails.
+    """
+    yield
+    expected = [m.args[0] for m in request.node.iter_markers("telegram_refuses")]
+    refused = [
+        f"{call.method}: {call.error}"
+        for api in local_apis
+        for call in api.refused
+        if not any(e in (call.error or "") for e in expected)
+    ]
+    assert not refused, f"Telegram would have refused: {refused}"
+
+
+@pytest.fixture
 async def make_bot(
-    settings: Settings, clock: FixedClock, keys: KeyRing, index: BlindIndex, engine: AsyncEngine
+    settings: Settings,
+    clock: FixedClock,
+    keys: KeyRing,
+    index: BlindIndex,
+    engine: AsyncEngine,
+    local_apis: list[LocalBotApi],
 ) -> AsyncIterator[BotMaker]:
     """Start applications on the shared database; each call is a fresh process, as after a restart."""
     started: list[App] = []
     api = LocalBotApi()
+    local_apis.append(api)
     factory = UpdateFactory(api)
 
     async def start() -> Bot:

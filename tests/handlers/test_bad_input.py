@@ -159,20 +159,6 @@ async def test_an_update_redelivered_after_a_restart_has_no_second_effect(
     assert view.step.value == "student_number"
 
 
-async def test_in_a_group_the_bot_says_private_only_once_per_command_and_is_silent_otherwise(
-    bot: Bot,
-) -> None:
-    group = -100123
-    await bot.app.process_update(_update(bot, bot.factory.group_command(STUDENT, group, "/start")))
-    await bot.app.process_update(
-        _update(bot, bot.factory.group_text(STUDENT, group, "my name is Sam Jones"))
-    )
-    await bot.app.process_update(_update(bot, bot.factory.added_to_group(STUDENT, group)))
-    said = [m.plain_text for m in bot.api.messages(group)]
-    assert said == [texts.PRIVATE_ONLY, texts.PRIVATE_ONLY]
-    assert bot.api.messages(STUDENT.id) == []
-
-
 async def test_an_unexpected_error_gets_a_kind_reply_and_logs_no_personal_data(
     bot: Bot, student: LocalChat, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

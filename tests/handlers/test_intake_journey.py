@@ -130,12 +130,12 @@ async def test_start_over_is_confirmed_then_begins_afresh(student: LocalChat) ->
 
 async def test_review_lets_any_answer_be_changed_then_returns_to_review(student: LocalChat) -> None:
     await fill_to_review(student)
-    await student.press("Change: University email")
+    await student.press("Edit email")
     assert student.last_text.startswith("Question 3 of 12")
     await student.send("s.jones@city.ac.uk")
     assert student.last_text.startswith("Please check your answers")
     assert "s.jones@city.ac.uk" in student.last_text
-    await student.press("Change: Year of study")
+    await student.press("Edit year")
     await student.press("Year 3")
     assert "Year 3" in student.last_text
 

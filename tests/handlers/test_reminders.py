@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot import texts
 from bot.clock import FixedClock
 from bot.services.reminders import MOVE_HOLD, queue_due_reminders
@@ -90,6 +92,7 @@ async def test_a_cancelled_appointment_gets_no_reminder_even_one_already_queued(
     assert reminders_in(student) == []
 
 
+@pytest.mark.telegram_refuses("bot was blocked by the user")
 async def test_a_student_who_blocked_the_bot_is_recorded_unreachable_and_nothing_crashes(
     bot: Bot, student: LocalChat, clock: FixedClock
 ) -> None:

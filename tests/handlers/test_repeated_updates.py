@@ -111,6 +111,11 @@ async def test_an_update_delivered_twice_to_one_process_has_one_effect_and_one_r
     assert await everything_stored(bot) == stored
 
 
+# A new process cannot know the old one already answered a redelivered press, so Telegram
+# refuses the second answer and the second clearing of its keyboard (harmless; no message is
+# sent). Checking for the duplicate before settling the press is part of issue 9.
+@pytest.mark.telegram_refuses("query is too old")
+@pytest.mark.telegram_refuses("message is not modified")
 @WRITING_UPDATES
 async def test_an_update_redelivered_after_a_restart_has_one_effect_and_one_reply(
     make_bot: BotMaker, arrange: Arrange

@@ -1,0 +1,195 @@
+"""The guards every update passes, in order, before any journey sees it.
+
+Security may only read notices; button data this bot could not have made is refused; a staff
+command or a staff button is refused to anyone without the role (or who has not acknowledged
+the policy) before its handler reads a single argument. Services check the role again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import MessageEntity, Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot import texts
+from bot.callbacks import Action, InvalidCallback, decode
+from bot.handlers.common import (
+    Context,
+    answer_press,
+    deps_of,
+    expired,
+    refuse,
+    say,
+    send_policy,
+    uow_for,
+    user_id,
+)
+from bot.services import staff
+from bot.services.errors import NotAuthorised, PolicyNotAcknowledged
+from bot.vocabulary import ADVISING_ROLES, STAFF_ROLES, Role
+from storage.uow import DuplicateUpdate
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may use a command or press a button: active staff in `roles`."""
+
+    roles: tuple[Role, ...]
+    policy: bool = True  # and only once they have acknowledged the current policy
+
+
+_COORDINATOR = Gate((Role.COORDINATOR,))
+_ADVISING = Gate(ADVISING_ROLES)
+_ANY_STAFF = Gate(STAFF_ROLES, policy=False)
+
+# Every command for staff, with who may use it.
+STAFF_COMMANDS: dict[str, Gate] = {
+    "policy": _ANY_STAFF,
+    "invite": _COORDINATOR,
+    "staff": _COORDINATOR,
+    "reassign": _COORDINATOR,
+    "availability": _ADVISING,
+    "today": _ADVISING,
+    "week": _ADVISING,
+    "removed": _ADVISING,
+}
+
+# Every kind of button, with who may press it. None: anyone in a private chat (the student's
+# own journey, or a plain "Done"), whose services check the person's own state on each press.
+PRESS_GATES: dict[Action, Gate | None] = {
+    Action.PRIVACY_CONTINUE: None,
+    Action.PRIVACY_NOT_NOW: None,
+    Action.RESUME: None,
+    Action.START_OVER: None,
+    Action.START_OVER_CONFIRMED: None,
+    Action.CHOOSE: None,
+    Action.SKIP: None,
+    Action.EDIT: None,
+    Action.REVIEW_OK: None,
+    Action.SHEET_CONSENT: None,
+    Action.CONSENT_OPEN: None,
+    Action.CONSENT_SET: None,
+    Action.CONSENT_CLOSE: None,
+    Action.DISCARD_CONFIRMED: None,
+    Action.DISCARD_KEEP: None,
+    Action.CLOSE: None,
+    Action.BOOK_START: None,
+    Action.BOOK_MODE: None,
+    Action.BOOK_DAY: None,
+    Action.BOOK_TIME: None,
+    Action.BOOK_CONFIRM: None,
+    Action.APPOINTMENT_CANCEL_ASK: None,
+    Action.APPOINTMENT_CANCEL_CONFIRMED: None,
+    Action.MOVE_START: None,
+    Action.CALENDAR: None,
+    Action.POLICY_ACK: _ANY_STAFF,
+    Action.DEACTIVATE_ASK: _COORDINATOR,
+    Action.DEACTIVATE_CONFIRMED: _COORDINATOR,
+    Action.WINDOW_REMOVE: _ADVISING,
+    Action.CANCEL_TIME_OFF_BOOKINGS: _ADVISING,
+    Action.MARK_ATTENDED: _ADVISING,
+    Action.MARK_NO_SHOW: _ADVISING,
+    Action.SERVICE_CANCEL_ASK: _ADVISING,
+    Action.SERVICE_CANCEL: _ADVISING,
+    Action.MANAGE_PICK: _COORDINATOR,
+    Action.MANAGE_SET: _COORDINATOR,
+    Action.REASSIGN_PICK: _COORDINATOR,
+    Action.REASSIGN_TO: _COORDINATOR,
+    Action.REASSIGN_CONFIRMED: _COORDINATOR,
+}
+
+# What a Security member may still do: onboarding and the policy, nothing else.
+_SECURITY_COMMANDS = frozenset({"start", "help", "policy"})
+
+
+def command_of(update: Update, bot_username: str | None) -> str | None:
+    """The command a new message gives this bot (`/cmd` or `/cmd@thisbot`), lower-cased."""
+    message = update.message
+    if message is None or not message.text:
+        return None
+    entity = next(iter(message.entities), None)
+    if entity is None or entity.type != MessageEntity.BOT_COMMAND or entity.offset != 0:
+        return None
+    name, _, addressee = message.text[1 : entity.length].partition("@")
+    if addressee and addressee.lower() != (bot_username or "").lower():
+        return None
+    return name.lower()
+
+
+async def _role(update: Update, context: Context) -> Role:
+    async with deps_of(context).uow() as uow:
+        return await staff.role_of(uow, deps_of(context), user_id(update))
+
+
+async def security_gate(update: Update, context: Context) -> None:
+    """Security receives notices and can use nothing else: any other update gets one line."""
+    if update.effective_user is None or update.effective_chat is None:
+        return
+    if await _role(update, context) is not Role.SECURITY:
+        return
+    query = update.callback_query
+    if query is not None:
+        try:
+            if decode(query.data).action is Action.POLICY_ACK:
+                return
+        except InvalidCallback:
+            pass
+    elif command_of(update, context.bot.username) in _SECURITY_COMMANDS:
+        return
+    await answer_press(update, context)
+    await say(update, context, texts.SECURITY_ONLY)
+    raise ApplicationHandlerStop
+
+
+async def malformed_presses(update: Update, context: Context) -> None:
+    """Refuse button data this bot could not have made, before any handler sees it.
+
+    python-telegram-bot lets a press with empty data match every patterned handler, so the
+    data is decoded here, once, for all of them.
+    """
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        decode(query.data)
+    except InvalidCallback:
+        await expired(update, context)
+        raise ApplicationHandlerStop from None
+
+
+def gate_for(update: Update, bot_username: str | None) -> tuple[Gate, str] | None:
+    """The gate this update must pass, and the name its refusal is audited under."""
+    query = update.callback_query
+    if query is not None:
+        action = decode(query.data).action  # malformed data never gets this far
+        gate = PRESS_GATES[action]
+        return (gate, f"press:{action.value}") if gate is not None else None
+    command = command_of(update, bot_username)
+    if command is not None and command in STAFF_COMMANDS:
+        return STAFF_COMMANDS[command], command
+    return None
+
+
+async def staff_gate(update: Update, context: Context) -> None:
+    """Staff commands and buttons: refuse anyone without the role before anything is shown."""
+    if update.effective_user is None or update.effective_chat is None:
+        return
+    found = gate_for(update, context.bot.username)
+    if found is None:
+        return
+    gate, name = found
+    try:
+        async with uow_for(update, context) as uow:
+            await staff.authorise(
+                uow, deps_of(context), user_id(update), gate.roles, command=name, policy=gate.policy
+            )
+    except NotAuthorised:
+        await refuse(update, context)
+        raise ApplicationHandlerStop from None
+    except PolicyNotAcknowledged:
+        await answer_press(update, context)
+        await send_policy(update, context)
+        raise ApplicationHandlerStop from None
+    except DuplicateUpdate:
+        raise ApplicationHandlerStop from None

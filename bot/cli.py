@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+from storage.audit import Head
 
 log = logging.getLogger("bot")
 
@@ -43,8 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser(
         "keygen",
-        help="print fresh data and index keys for .env",
-        description="Print new USS_DATA_KEYS and USS_INDEX_KEY lines.",
+        help="print fresh data, index and audit keys for .env",
+        description="Print new USS_DATA_KEYS, USS_INDEX_KEY and USS_AUDIT_KEY lines.",
     )
 
     staff = sub.add_parser("staff", help="add or list staff", description="Manage staff.")
@@ -64,10 +65,24 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="check the audit log", description="Audit log tools.")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    audit_sub.add_parser(
+    verify = audit_sub.add_parser(
         "verify",
-        help="verify the hash chain",
-        description="Walk the audit chain and report the first broken link.",
+        help="verify the keyed chain (against a published head with --head)",
+        description="Walk the audit chain with USS_AUDIT_KEY and report the first broken "
+        "link. With --head, also prove the log still holds every entry up to that head "
+        "(catches removal of the newest entries and rewrites).",
+    )
+    verify.add_argument(
+        "--head",
+        type=_head,
+        metavar="SEQ:MAC",
+        help="a head published earlier (by `audit head` or the daily message), e.g. 42:ab12…",
+    )
+    audit_sub.add_parser(
+        "head",
+        help="print the current head, to keep outside this server",
+        description="Verify the chain, then print its head (SEQ:MAC) for the Union to keep; "
+        "`audit verify --head` checks the log against it later.",
     )
 
     availability = sub.add_parser(
@@ -103,6 +118,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _head(text: str) -> Head:
+    try:
+        return Head.parse(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(f"{problem}, as `audit head` prints") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -128,8 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "staff" and args.staff_command == "list":
             return asyncio.run(admin.list_staff(settings))
+        if args.command == "audit" and args.audit_command == "head":
+            return asyncio.run(admin.audit_head(settings))
         if args.command == "audit":
-            return asyncio.run(admin.verify_audit(settings))
+            return asyncio.run(admin.verify_audit(settings, args.head))
         if args.command == "availability":
             try:
                 text = Path(args.file).read_text(encoding="utf-8-sig")
@@ -153,6 +177,7 @@ def _keygen() -> int:
     print("# Paste into .env. Keep these secret, and back them up: without them the data is lost.")
     print(f"USS_DATA_KEYS={new_key_id()}:{new_key_material()}")
     print(f"USS_INDEX_KEY={new_key_material()}")
+    print(f"USS_AUDIT_KEY={new_key_material()}")
     return 0
 
 

@@ -66,10 +66,15 @@ def _keys_file(directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path.write_text(
             f"USS_DATA_KEYS={new_key_id()}:{new_key_material()}\n"
-            f"USS_INDEX_KEY={new_key_material()}\n",
+            f"USS_INDEX_KEY={new_key_material()}\n"
+            f"USS_AUDIT_KEY={new_key_material()}\n",
             encoding="utf-8",
         )
         os.chmod(path, 0o600)
+    elif "USS_AUDIT_KEY=" not in path.read_text(encoding="utf-8"):
+        # A demo directory from before the audit chain had its own key.
+        with path.open("a", encoding="utf-8") as keys:
+            keys.write(f"USS_AUDIT_KEY={new_key_material()}\n")
     return path
 
 
@@ -84,6 +89,7 @@ def demo_settings(directory: Path) -> Settings:
         database_url=f"sqlite+aiosqlite:///{directory}/uss-demo.db",
         data_keys=values["USS_DATA_KEYS"],  # type: ignore[arg-type]
         index_key=values["USS_INDEX_KEY"],  # type: ignore[arg-type]
+        audit_key=values["USS_AUDIT_KEY"],  # type: ignore[arg-type]
         service_name="Union Support Service",
     )
 

@@ -1,4 +1,5 @@
-"""Recording sensitive actions in the hash-chained audit log (ids only, never personal data)."""
+"""Recording sensitive actions in the sealed, MAC-chained audit log (ids only, never personal
+data), and publishing its head to the coordinators so it is kept outside the database."""
 
 from __future__ import annotations
 
@@ -36,12 +37,15 @@ async def record(
     subject: str | None = None,
     **detail: str | int | bool | None,
 ) -> None:
-    log.info("%s by %s on %s", action.value, actor, subject or "-")
-    await chain.append(
+    # Only the seq is logged: an action next to its subject is the very link the log seals.
+    entry = await chain.append(
         uow.session,
+        deps.cipher,
+        deps.audit_key,
         at=deps.clock.now(),
         action=action.value,
         actor=actor,
         subject=subject,
         detail=detail,
     )
+    log.debug("audit entry %d appended", entry.seq)

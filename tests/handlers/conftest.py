@@ -16,7 +16,7 @@ from bot.services.deps import Deps
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
 from bot.vocabulary import Role
-from storage.crypto import BlindIndex, KeyRing
+from storage.crypto import AuditKey, BlindIndex, KeyRing
 
 STUDENT = LocalUser(1001, "Sam", "Jones")
 COORDINATOR = LocalUser(3001, "Casey", "Coordinator")
@@ -59,7 +59,12 @@ BotMaker = Callable[[], Awaitable[Bot]]
 
 @pytest.fixture
 async def make_bot(
-    settings: Settings, clock: FixedClock, keys: KeyRing, index: BlindIndex, engine: AsyncEngine
+    settings: Settings,
+    clock: FixedClock,
+    keys: KeyRing,
+    index: BlindIndex,
+    audit_key: AuditKey,
+    engine: AsyncEngine,
 ) -> AsyncIterator[BotMaker]:
     """Start applications on the shared database; each call is a fresh process, as after a restart."""
     started: list[App] = []
@@ -73,6 +78,7 @@ async def make_bot(
             clock=clock,
             keys=keys,
             index=index,
+            audit_key=audit_key,
             engine=engine,
             request=LocalRequest(transport),
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.crypto import BlindIndex, KeyRing, new_key_material
+from storage.crypto import AuditKey, BlindIndex, KeyRing, new_key_material
 from storage.migrate import head_revision
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +38,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "USS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
         "USS_DATA_KEYS": f"k1:{new_key_material()}",
         "USS_INDEX_KEY": new_key_material(),
+        "USS_AUDIT_KEY": new_key_material(),
     }
 
 
@@ -51,6 +52,8 @@ def test_keygen_prints_keys_that_load(tmp_path: Path) -> None:
     )
     KeyRing.from_spec(lines["USS_DATA_KEYS"])
     BlindIndex.from_spec(lines["USS_INDEX_KEY"])
+    AuditKey.from_spec(lines["USS_AUDIT_KEY"])
+    assert len({lines["USS_INDEX_KEY"], lines["USS_AUDIT_KEY"]}) == 2
 
 
 def test_missing_keys_stop_start_up_naming_the_variable_and_the_fix(tmp_path: Path) -> None:
@@ -145,7 +148,8 @@ def test_audit_verify_reports_tampering_and_fails(env: dict[str, str], tmp_path:
     )
     db = sqlite3.connect(env["USS_DATABASE_URL"].split("///", 1)[1])
     db.execute("DROP TRIGGER audit_log_no_update")
-    db.execute("UPDATE audit_log SET action = 'nothing.to.see' WHERE seq = 1")
+    # The entry's time moved (its action and actor are sealed, so that is what can be edited).
+    db.execute("UPDATE audit_log SET at = '2001-01-01 00:00:00.000000' WHERE seq = 1")
     db.commit()
     db.close()
     result = run(["audit", "verify"], env, cwd=tmp_path)

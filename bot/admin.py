@@ -34,15 +34,15 @@ def _deps(settings: Settings, engine: AsyncEngine) -> Deps:
 
 async def migrate(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
+    keys = settings.key_ring() if settings.data_keys is not None else None
+    audit_key = settings.audit_chain_key() if settings.audit_key is not None else None
     try:
-        # Keys are asked for only by a migration with rows to convert (0008, the audit log).
-        await migrations.upgrade(
-            engine, keys=lambda: (settings.key_ring(), settings.audit_chain_key())
-        )
+        try:
+            await migrations.upgrade(engine, keys=keys, audit_key=audit_key)
+        except (migrations.KeysNeeded, migrations.MigrationRefused) as problem:
+            print(f"Not migrated: {problem}.", file=sys.stderr)
+            return 1
         print(f"Database is at revision {await migrations.current_revision(engine)}.")
-    except migrations.MigrationRefused as problem:
-        print(f"Not migrated: {problem}.", file=sys.stderr)
-        return 1
     finally:
         await engine.dispose()
     return 0

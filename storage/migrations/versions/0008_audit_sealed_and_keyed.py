@@ -1,9 +1,12 @@
 """audit log: content sealed and padded, chain keyed with its own MAC key; rekey permit
 
-Existing entries are converted here, which needs the data keys and the audit key: the
-migration asks for them (storage.migrate.KeysProvider, given by `python -m bot migrate`
-from USS_DATA_KEYS and USS_AUDIT_KEY) only if the log holds entries. The old unkeyed chain
-is checked first; a broken one is not converted (that would hide the break).
+Existing entries are converted here, which needs the data keys and the audit key, which
+only the settings hold: `python -m bot migrate` passes them to Alembic (storage.migrate,
+`config.attributes["keys"]` and `["audit_key"]`), and this revision asks for them only if
+the log holds entries; without them it stops before changing anything and says which
+setting to add. A new database needs neither. The old unkeyed chain is checked first; a
+broken one is not converted (the new keyed chain would hide the break). The downgrade needs
+both keys too when there are entries.
 
 Revision ID: 0008
 Revises: 0007
@@ -17,12 +20,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
 
 import storage.models
 from storage.audit import GENESIS, entry_content, entry_mac, open_content, seal_content
 from storage.crypto import AuditKey, DecryptionError, FieldCipher, KeyRing
-from storage.migrate import KEYS_ATTRIBUTE, MigrationRefused
+from storage.migrate import MigrationRefused, audit_key, data_keys
 from storage.triggers import append_only_triggers, drop_append_only_triggers
 
 revision: str = "0008"
@@ -61,15 +64,8 @@ def _old_hash(row: Any, prev: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _keys(count: int) -> tuple[KeyRing, AuditKey]:
-    provider = context.config.attributes.get(KEYS_ATTRIBUTE)
-    if provider is None:
-        raise MigrationRefused(
-            f"the audit log holds {count} entries to seal and key, which needs USS_DATA_KEYS "
-            "and USS_AUDIT_KEY: run `python -m bot migrate` with both set"
-        )
-    ring, key = provider()
-    return ring, key
+def _keys() -> tuple[KeyRing, AuditKey]:
+    return data_keys(revision), audit_key(revision)
 
 
 def _old_head(bind: sa.engine.Connection) -> tuple[int, str] | None:
@@ -116,16 +112,12 @@ def _create_log(new: bool) -> None:
 def upgrade() -> None:
     bind = op.get_bind()
     dialect = bind.dialect.name
-    op.create_table(
-        "audit_rekey",
-        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_rekey")),
-    )
+    # Everything is converted (or refused) before the schema changes.
     rows = list(bind.execute(sa.select(OLD_LOG).order_by(OLD_LOG.c.seq)))
     converted: list[dict[str, Any]] = []
     old_prev = new_prev = GENESIS
     if rows:
-        ring, key = _keys(len(rows))
+        ring, key = _keys()
         cipher = FieldCipher(ring)
         for expected, row in enumerate(rows, start=1):
             if row.seq != expected:
@@ -139,6 +131,11 @@ def upgrade() -> None:
             old_prev, new_prev = row.hash, mac
     if _old_head(bind) not in (None, (len(rows), old_prev)):
         raise _refuse(len(rows) + 1, "entries after it were removed")
+    op.create_table(
+        "audit_rekey",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_rekey")),
+    )
     for statement in drop_append_only_triggers(dialect):
         op.execute(statement)
     op.drop_table("audit_log")
@@ -168,7 +165,7 @@ def downgrade() -> None:
     restored: list[dict[str, Any]] = []
     old_prev = new_prev = GENESIS
     if rows:
-        ring, key = _keys(len(rows))
+        ring, key = _keys()
         cipher = FieldCipher(ring)
         for expected, row in enumerate(rows, start=1):
             try:

@@ -169,6 +169,7 @@ def test_audit_verify_reports_tampering_and_fails(env: dict[str, str], tmp_path:
         ["staff", "add"],
         ["staff", "list"],
         ["audit", "verify"],
+        ["audit", "head"],
         ["keys", "rotate"],
     ],
 )
@@ -275,3 +276,58 @@ def test_notices_lists_waiting_messages_without_their_content(
     assert "1 message(s) waiting" in listed
     assert "adviser_summary" in listed
     assert "Canary" not in listed
+
+
+def test_missing_or_reused_audit_key_stops_start_up_naming_the_variable(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    without = {k: v for k, v in env.items() if k != "USS_AUDIT_KEY"}
+    result = run(["staff", "list"], without, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "USS_AUDIT_KEY is not set" in result.stderr
+    assert "python -m bot keygen" in result.stderr
+    reused = run(["staff", "list"], {**env, "USS_AUDIT_KEY": env["USS_INDEX_KEY"]}, cwd=tmp_path)
+    assert reused.returncode == 2
+    assert "USS_AUDIT_KEY is malformed" in reused.stderr
+    assert "key of its own" in reused.stderr
+    short = run(["staff", "list"], {**env, "USS_AUDIT_KEY": "c2hvcnQ"}, cwd=tmp_path)
+    assert short.returncode == 2
+    assert "USS_AUDIT_KEY is malformed" in short.stderr
+
+
+def test_audit_head_is_kept_and_verify_against_it_catches_removed_entries(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    run(["migrate"], env, cwd=tmp_path)
+    for telegram_id in ("42", "43", "44"):
+        run(
+            ["staff", "add", "--role", "adviser", "--telegram-id", telegram_id, "--name", "Bo"],
+            env,
+            cwd=tmp_path,
+        )
+    printed = run(["audit", "head"], env, cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    head = printed.stdout.strip()
+    assert head.startswith("3:") and len(head) == 2 + 64
+    assert f"audit verify --head {head}" in printed.stderr
+    plain = run(["audit", "verify"], env, cwd=tmp_path)
+    assert plain.returncode == 0
+    assert "Audit chain intact: 3 entries verified" in plain.stdout
+    assert "Not proven" in plain.stdout and "--head" in plain.stdout
+    assert run(["audit", "verify", "--head", head], env, cwd=tmp_path).returncode == 0
+
+    # Remove the newest entry, and move audit_head back to match: only the head shows it.
+    db = sqlite3.connect(env["USS_DATABASE_URL"].split("///", 1)[1])
+    db.execute("DROP TRIGGER audit_log_no_delete")
+    db.execute("DELETE FROM audit_log WHERE seq = 3")
+    db.execute("UPDATE audit_head SET seq = 2, mac = (SELECT mac FROM audit_log WHERE seq = 2)")
+    db.commit()
+    db.close()
+    assert run(["audit", "verify"], env, cwd=tmp_path).returncode == 0
+    caught = run(["audit", "verify", "--head", head], env, cwd=tmp_path)
+    assert caught.returncode == 1
+    assert "BROKEN at entry 3" in caught.stderr
+    assert "before the published head" in caught.stderr
+    malformed = run(["audit", "verify", "--head", "3:abc"], env, cwd=tmp_path)
+    assert malformed.returncode == 2
+    assert "64 hex digits" in malformed.stderr

@@ -18,9 +18,16 @@ class TelegramSender:
         self._bot = bot
 
     async def send(self, chat_id: int, html: str) -> None:
+        await self._send(chat_id, html, protect=True)
+
+    async def send_copyable(self, chat_id: int, html: str) -> None:
+        """A message meant to be kept elsewhere (the audit head): it may be copied, forwarded."""
+        await self._send(chat_id, html, protect=False)
+
+    async def _send(self, chat_id: int, html: str, *, protect: bool) -> None:
         try:
             await self._bot.send_message(
-                chat_id, html, parse_mode=ParseMode.HTML, protect_content=True
+                chat_id, html, parse_mode=ParseMode.HTML, protect_content=protect
             )
         except RetryAfter as wait:
             seconds = wait.retry_after

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
@@ -33,6 +33,10 @@ ADVISER_MOVE = "adviser_move"
 ADVISER_CANCELLATION = "adviser_cancellation"
 ADVISER_HANDOVER = "adviser_handover"
 STUDENT_NOTICE = "student_notice"
+AUDIT_HEAD = "audit_head"
+# Sent without protect_content, so the reader can copy or forward them to keep elsewhere:
+# nothing in them is personal (the audit head is a sequence number and a MAC).
+COPYABLE_KINDS = frozenset({AUDIT_HEAD})
 # Written to someone as staff: withdrawn, never sent, once they are no longer active staff
 # (a deactivated adviser must not receive a student's summary that was still waiting).
 TO_STAFF_KINDS = frozenset(
@@ -44,6 +48,7 @@ TO_STAFF_KINDS = frozenset(
         COORDINATOR_ALERT,
         SECURITY_NOTICE,
         SECURITY_DIGEST,
+        AUDIT_HEAD,
     }
 )
 FIRST_RETRY = timedelta(seconds=5)
@@ -78,6 +83,13 @@ class Sender(Protocol):
     """Whatever delivers a message (the Telegram adapter, or a fake in tests)."""
 
     async def send(self, chat_id: int, html: str) -> None: ...
+
+
+@runtime_checkable
+class CopyableSender(Sender, Protocol):
+    """A sender that can also deliver a message its reader may copy (COPYABLE_KINDS)."""
+
+    async def send_copyable(self, chat_id: int, html: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -272,9 +284,12 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
         loaded = await _load(deps, message_id)
         if loaded is None:
             continue
-        chat_id, body = loaded
+        chat_id, body, kind = loaded
         try:
-            await sender.send(chat_id, body)
+            if kind in COPYABLE_KINDS and isinstance(sender, CopyableSender):
+                await sender.send_copyable(chat_id, body)
+            else:
+                await sender.send(chat_id, body)
         except DeliveryFailed as failure:
             await _record_failure(deps, message_id, failure, delivering)
             retried += 1
@@ -285,8 +300,8 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
     return DispatchReport(sent, retried)
 
 
-async def _load(deps: Deps, message_id: str) -> tuple[int, str] | None:
-    """The recipient and text of a claimed message still pending, read in a short transaction;
+async def _load(deps: Deps, message_id: str) -> tuple[int, str, str] | None:
+    """Recipient, text and kind of a claimed message still pending, read in a short transaction;
     None if it is gone, or withdrawn now because its staff recipient is no longer active."""
     async with deps.uow() as uow:
         message = await uow.session.get(OutboxMessage, message_id)
@@ -301,7 +316,8 @@ async def _load(deps: Deps, message_id: str) -> tuple[int, str] | None:
                 reference(message_id),
             )
             return None
-        return chat_id, deps.cipher.open(message, "body_enc", message.body_enc) or ""
+        body = deps.cipher.open(message, "body_enc", message.body_enc) or ""
+        return chat_id, body, message.kind
 
 
 async def _former_staff(uow: UnitOfWork, deps: Deps, chat_id: int) -> bool:

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
 
+from bot import texts
 from bot.services.deps import Deps
 from bot.services.staff_directory import active_staff_chats
 from bot.vocabulary import Role
@@ -147,7 +148,7 @@ async def enqueue(
         next_attempt_at=now,
         student_id=student_id,
     )
-    body = f"{html}\n\n<i>Ref {reference(message.id)}</i>"
+    body = texts.message_reference(html, reference(message.id), to_staff=kind in TO_STAFF_KINDS)
     message.recipient_enc = deps.cipher.seal(message, "recipient_enc", str(chat_id))
     message.body_enc = deps.cipher.seal(message, "body_enc", body)
     message.escalation_enc = deps.cipher.seal(message, "escalation_enc", escalation)

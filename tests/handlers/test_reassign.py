@@ -180,6 +180,7 @@ async def test_with_nobody_free_the_coordinator_is_told_so(bot: Bot, student: Lo
                 sequence=0,
                 created_at=held.created_at,
                 updated_at=held.created_at,
+                scheduled_at=held.created_at,
             )
         )
         await uow.commit()

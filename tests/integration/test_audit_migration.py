@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services import audit
@@ -20,6 +21,7 @@ from storage import audit as chain
 from storage.migrate import (
     KeysNeeded,
     MigrationRefused,
+    alembic_config,
     current_revision,
     downgrade,
     head_revision,
@@ -29,6 +31,8 @@ from storage.models import UTCDateTime
 from storage.triggers import drop_append_only_triggers
 from tests.conftest import START
 
+# The revision 0008 follows: the schema the old code ran on.
+BEFORE = str(ScriptDirectory.from_config(alembic_config()).get_revision("0008").down_revision)
 OLD_LOG = sa.table(
     "audit_log",
     sa.column("seq", sa.Integer()),
@@ -66,9 +70,9 @@ def _old_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def _deployed_at_0007(engine: AsyncEngine) -> list[dict[str, Any]]:
-    """A database at 0007 holding the entries the old code would have written."""
-    await downgrade(engine, "0007")
+async def _deployed_before(engine: AsyncEngine) -> list[dict[str, Any]]:
+    """A database just before 0008 holding the entries the old code would have written."""
+    await downgrade(engine, BEFORE)
     rows, prev = [], chain.GENESIS
     for seq, (action, actor, subject, detail) in enumerate(DEPLOYED, start=1):
         row = {
@@ -99,7 +103,7 @@ async def _old_rows(engine: AsyncEngine) -> list[dict[str, Any]]:
 
 
 async def test_a_deployed_log_is_sealed_and_keyed_and_back(engine: AsyncEngine, deps: Deps) -> None:
-    deployed = await _deployed_at_0007(engine)
+    deployed = await _deployed_before(engine)
     await upgrade(engine, keys=deps.cipher.keys, audit_key=deps.audit_key)
     async with deps.uow() as uow:
         report = await chain.verify(uow.session, deps.cipher, deps.audit_key)
@@ -119,7 +123,7 @@ async def test_a_deployed_log_is_sealed_and_keyed_and_back(engine: AsyncEngine, 
     async with deps.uow() as uow:
         assert (await chain.verify(uow.session, deps.cipher, deps.audit_key)).checked == 5
     # The downgrade gives back the old chain exactly, plus the new entry, chained the old way.
-    await downgrade(engine, "0007", keys=deps.cipher.keys, audit_key=deps.audit_key)
+    await downgrade(engine, BEFORE, keys=deps.cipher.keys, audit_key=deps.audit_key)
     back = await _old_rows(engine)
     assert back[: len(deployed)] == deployed
     assert back[-1]["action"] == AuditAction.KEYS_ROTATED.value
@@ -132,30 +136,30 @@ async def test_a_deployed_log_is_sealed_and_keyed_and_back(engine: AsyncEngine, 
 async def test_converting_needs_both_keys_and_changes_nothing_without_them(
     engine: AsyncEngine, deps: Deps, missing: str
 ) -> None:
-    deployed = await _deployed_at_0007(engine)
+    deployed = await _deployed_before(engine)
     given: dict[str, Any] = {"keys": deps.cipher.keys, "audit_key": deps.audit_key}
     given["keys" if missing == "data keys" else "audit_key"] = None
     variable = "USS_DATA_KEYS" if missing == "data keys" else "USS_AUDIT_KEY"
     with pytest.raises(KeysNeeded, match=variable):
         await upgrade(engine, **given)
-    assert await current_revision(engine) == "0007"
+    assert await current_revision(engine) == BEFORE
     assert await _old_rows(engine) == deployed
     await upgrade(engine, keys=deps.cipher.keys, audit_key=deps.audit_key)
     assert await current_revision(engine) == head_revision()
 
 
 async def test_a_new_database_needs_no_key(engine: AsyncEngine) -> None:
-    await downgrade(engine, "0007")
+    await downgrade(engine, BEFORE)
     await upgrade(engine)
     assert await current_revision(engine) == head_revision()
 
 
 async def test_a_broken_deployed_log_is_not_converted(engine: AsyncEngine, deps: Deps) -> None:
-    await _deployed_at_0007(engine)
+    await _deployed_before(engine)
     async with engine.begin() as conn:
         for statement in drop_append_only_triggers(engine.dialect.name):
             await conn.execute(sa.text(statement))
         await conn.execute(sa.text("UPDATE audit_log SET actor = 'someone' WHERE seq = 2"))
     with pytest.raises(MigrationRefused, match="broken at entry 2"):
         await upgrade(engine, keys=deps.cipher.keys, audit_key=deps.audit_key)
-    assert await current_revision(engine) == "0007"
+    assert await current_revision(engine) == BEFORE

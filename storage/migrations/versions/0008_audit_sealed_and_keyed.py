@@ -9,7 +9,7 @@ broken one is not converted (the new keyed chain would hide the break). The down
 both keys too when there are entries.
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0014
 Create Date: 2026-12-02 18:10:00
 """
 
@@ -29,7 +29,7 @@ from storage.migrate import MigrationRefused, audit_key, data_keys
 from storage.triggers import append_only_triggers, drop_append_only_triggers
 
 revision: str = "0008"
-down_revision: str | None = "0007"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -26,7 +26,14 @@ from bot.services.sheet_store import write_answers
 from bot.services.students import register_student
 from bot.settings import Settings
 from bot.vocabulary import AppointmentMode, Role, SheetField, SheetStatus, SheetStep
-from storage.crypto import BlindIndex, FieldCipher, KeyRing, new_key_material, parse_key_spec
+from storage.crypto import (
+    AuditKey,
+    BlindIndex,
+    FieldCipher,
+    KeyRing,
+    new_key_material,
+    parse_key_spec,
+)
 from storage.engine import make_engine, make_sessions
 from storage.migrate import upgrade
 from storage.models import Appointment, AvailabilityWindow, InformationSheet, new_id
@@ -63,6 +70,7 @@ async def prepared(engine_name: str) -> tuple[Deps, Handle] | None:
         BlindIndex.from_spec(new_key_material()),
         FixedClock(NOW),
         settings,
+        AuditKey.from_spec(new_key_material()),
     )
     return deps, (engine, schema)
 

@@ -34,7 +34,7 @@ from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
 from bot.transport.local import SentMessage
 from bot.transport.updates import to_update
-from storage.crypto import BlindIndex, KeyRing, new_key_material, parse_key_spec
+from storage.crypto import AuditKey, BlindIndex, KeyRing, new_key_material, parse_key_spec
 from storage.engine import make_engine
 from storage.migrate import upgrade
 
@@ -209,6 +209,7 @@ async def intake(engine_name: str, students: int, concurrency: int, serial: bool
             clock=SystemClock(),
             keys=KeyRing(parse_key_spec(f"k1:{new_key_material()}")),
             index=BlindIndex.from_spec(new_key_material()),
+            audit_key=AuditKey.from_spec(new_key_material()),
             engine=engine,
             request=LocalRequest(api),
         )

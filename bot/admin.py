@@ -29,13 +29,20 @@ def _deps(settings: Settings, engine: AsyncEngine) -> Deps:
         keys=settings.key_ring(),
         index=settings.blind_index(),
         engine=engine,
+        audit_key=settings.audit_chain_key(),
     )
 
 
 async def migrate(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
+    keys = settings.key_ring() if settings.data_keys is not None else None
+    audit_key = settings.audit_chain_key() if settings.audit_key is not None else None
     try:
-        await migrations.upgrade(engine)
+        try:
+            await migrations.upgrade(engine, keys=keys, audit_key=audit_key)
+        except (migrations.KeysNeeded, migrations.MigrationRefused) as problem:
+            print(f"Not migrated: {problem}.", file=sys.stderr)
+            return 1
         print(f"Database is at revision {await migrations.current_revision(engine)}.")
     finally:
         await engine.dispose()
@@ -108,23 +115,67 @@ async def list_staff(settings: Settings) -> int:
     return 0
 
 
-async def verify_audit(settings: Settings) -> int:
+async def verify_audit(settings: Settings, published: audit.Head | None = None) -> int:
     engine = make_engine(settings.database_url)
     try:
         deps = _deps(settings, engine)
         async with deps.uow() as uow:
-            report = await audit.verify(uow.session)
+            report = await audit.verify(
+                uow.session, deps.cipher, deps.audit_key, published=published
+            )
     finally:
         await engine.dispose()
-    if report.ok:
-        print(f"Audit chain intact: {report.checked} entries verified.")
-        return 0
+    if not report.ok:
+        print(
+            f"Audit chain BROKEN at entry {report.broken_at}: {report.reason} "
+            f"({report.checked} entries before it verified).",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Audit chain intact: {report.checked} entries verified (head {report.head}).")
+    if published is None:
+        print(
+            f"Proven: entries 1 to {report.checked} chain under USS_AUDIT_KEY, so none of them "
+            "was altered, removed, reordered or forged by anyone without that key.\n"
+            f"Not proven: that nothing came after entry {report.checked}. Deleting the newest "
+            "entries leaves an intact chain; so does a rewrite by someone holding the key. "
+            "Check against a head published earlier (sent daily to the coordinators, or "
+            "printed by `python -m bot audit head`): `python -m bot audit verify --head H`."
+        )
+    else:
+        print(
+            f"Proven: the log still holds every entry up to the published head "
+            f"{published.seq}, unchanged (a rewrite or removal of any of them, even with the "
+            f"key, would change the MAC of entry {published.seq}); entries after it chain "
+            "under USS_AUDIT_KEY."
+        )
+    return 0
+
+
+async def audit_head(settings: Settings) -> int:
+    """Print the head, to be kept outside this server, once the chain verifies."""
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        async with deps.uow() as uow:
+            report = await audit.verify(uow.session, deps.cipher, deps.audit_key)
+    finally:
+        await engine.dispose()
+    if not report.ok:
+        print(
+            f"Audit chain BROKEN at entry {report.broken_at}: {report.reason}. No head is "
+            "printed: publishing it would vouch for the break.",
+            file=sys.stderr,
+        )
+        return 1
+    print(report.head)
     print(
-        f"Audit chain BROKEN at entry {report.broken_at}: {report.reason} "
-        f"({report.checked} entries before it verified).",
+        "Keep this head outside this server (the Union's records). Later, "
+        f"`python -m bot audit verify --head {report.head}` proves the log still holds "
+        "every entry up to it.",
         file=sys.stderr,
     )
-    return 1
+    return 0
 
 
 async def import_availability(settings: Settings, text: str) -> int:
@@ -178,7 +229,9 @@ async def rotate_keys(settings: Settings) -> int:
             await uow.commit()
         print(
             f"Re-encrypted {report.rotated} of {report.examined} fields under key "
-            f"{deps.cipher.keys.current_key_id}. Older keys can be removed from USS_DATA_KEYS."
+            f"{deps.cipher.keys.current_key_id}, and {report.audit_rotated} of "
+            f"{report.audit_examined} audit entries. Older keys can be removed from "
+            "USS_DATA_KEYS."
         )
     finally:
         await engine.dispose()

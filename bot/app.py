@@ -18,7 +18,7 @@ from bot.jobs import outbox_waker, schedule_jobs
 from bot.logs import keep_out_of_logs, protect_logs
 from bot.services.deps import Deps
 from bot.settings import Settings
-from storage.crypto import BlindIndex, FieldCipher, KeyRing
+from storage.crypto import AuditKey, BlindIndex, FieldCipher, KeyRing
 from storage.engine import make_engine, make_sessions
 
 log = logging.getLogger("bot.app")
@@ -45,8 +45,16 @@ def build_deps(
     keys: KeyRing,
     index: BlindIndex,
     engine: AsyncEngine,
+    audit_key: AuditKey | None = None,
 ) -> Deps:
-    return Deps(make_sessions(engine), FieldCipher(keys), index, clock, settings)
+    return Deps(
+        make_sessions(engine),
+        FieldCipher(keys),
+        index,
+        clock,
+        settings,
+        audit_key or settings.audit_chain_key(),
+    )
 
 
 def build_application(
@@ -55,6 +63,7 @@ def build_application(
     clock: Clock | None = None,
     keys: KeyRing | None = None,
     index: BlindIndex | None = None,
+    audit_key: AuditKey | None = None,
     engine: AsyncEngine | None = None,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
@@ -75,6 +84,7 @@ def build_application(
         clock=clock or SystemClock(),
         keys=keys or settings.key_ring(),
         index=index or settings.blind_index(),
+        audit_key=audit_key or settings.audit_chain_key(),
         engine=engine,
     )
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.env_file import KeysAlreadyThere, put_keys
 from bot.logs import configure_logging, keep_out_of_logs
 from bot.settings import Settings, load_settings
+from storage.audit import Head
 
 log = logging.getLogger("bot")
 
@@ -45,16 +46,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     keygen = sub.add_parser(
         "keygen",
-        help="make fresh data and index keys for .env",
-        description="Make new USS_DATA_KEYS and USS_INDEX_KEY values: print them, or with "
-        "--write put them into a settings file only its owner can read.",
+        help="make fresh data, index and audit keys for .env",
+        description="Make new USS_DATA_KEYS, USS_INDEX_KEY and USS_AUDIT_KEY values: print "
+        "them, or with --write put them into a settings file only its owner can read.",
     )
     keygen.add_argument(
         "--write",
         metavar="FILE",
         help="put the keys into FILE (e.g. .env) instead of printing them: a new file is "
-        "created with mode 0600; an existing one has its empty USS_DATA_KEYS= and "
-        "USS_INDEX_KEY= lines filled in and is made 0600. Keys already there are never replaced.",
+        "created with mode 0600; an existing one has its empty USS_DATA_KEYS=, "
+        "USS_INDEX_KEY= and USS_AUDIT_KEY= lines filled in (missing ones added) and is "
+        "made 0600. Keys already there are never replaced.",
     )
 
     staff = sub.add_parser("staff", help="add or list staff", description="Manage staff.")
@@ -74,10 +76,24 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="check the audit log", description="Audit log tools.")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    audit_sub.add_parser(
+    verify = audit_sub.add_parser(
         "verify",
-        help="verify the hash chain",
-        description="Walk the audit chain and report the first broken link.",
+        help="verify the keyed chain (against a published head with --head)",
+        description="Walk the audit chain with USS_AUDIT_KEY and report the first broken "
+        "link. With --head, also prove the log still holds every entry up to that head "
+        "(catches removal of the newest entries and rewrites).",
+    )
+    verify.add_argument(
+        "--head",
+        type=_head,
+        metavar="SEQ:MAC",
+        help="a head published earlier (by `audit head` or the daily message), e.g. 42:ab12…",
+    )
+    audit_sub.add_parser(
+        "head",
+        help="print the current head, to keep outside this server",
+        description="Verify the chain, then print its head (SEQ:MAC) for the Union to keep; "
+        "`audit verify --head` checks the log against it later.",
     )
 
     availability = sub.add_parser(
@@ -113,6 +129,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _head(text: str) -> Head:
+    try:
+        return Head.parse(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(f"{problem}, as `audit head` prints") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings: Settings | None = None
@@ -144,8 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "staff" and args.staff_command == "list":
             return asyncio.run(admin.list_staff(settings))
+        if args.command == "audit" and args.audit_command == "head":
+            return asyncio.run(admin.audit_head(settings))
         if args.command == "audit":
-            return asyncio.run(admin.verify_audit(settings))
+            return asyncio.run(admin.verify_audit(settings, args.head))
         if args.command == "availability":
             try:
                 text = Path(args.file).read_text(encoding="utf-8-sig")
@@ -183,6 +208,7 @@ def _keygen(write: str | None) -> int:
     keys = {
         "USS_DATA_KEYS": f"{new_key_id()}:{new_key_material()}",
         "USS_INDEX_KEY": new_key_material(),
+        "USS_AUDIT_KEY": new_key_material(),
     }
     if write is None:
         print(
@@ -206,8 +232,8 @@ def _keygen(write: str | None) -> int:
         return 1
     verb = "Created" if created else "Filled in the keys of"
     print(
-        f"{verb} {write} (mode 0600: only you can read it). Back up its USS_DATA_KEYS and "
-        "USS_INDEX_KEY somewhere safe: without them the data cannot be read."
+        f"{verb} {write} (mode 0600: only you can read it). Back up its USS_DATA_KEYS, "
+        "USS_INDEX_KEY and USS_AUDIT_KEY somewhere safe: without them the data cannot be read."
     )
     return 0
 

@@ -69,8 +69,12 @@ def _keys_file(directory: Path) -> Path:
             {
                 "USS_DATA_KEYS": f"{new_key_id()}:{new_key_material()}",
                 "USS_INDEX_KEY": new_key_material(),
+                "USS_AUDIT_KEY": new_key_material(),
             },
         )
+    elif "USS_AUDIT_KEY=" not in path.read_text(encoding="utf-8"):
+        # A demo directory from before the audit chain had its own key.
+        put_keys(path, {"USS_AUDIT_KEY": new_key_material()})
     return path
 
 
@@ -86,6 +90,7 @@ def demo_settings(directory: Path) -> Settings:
         database_url=f"sqlite+aiosqlite:///{directory}/uss-demo.db",
         data_keys=values["USS_DATA_KEYS"],  # type: ignore[arg-type]
         index_key=values["USS_INDEX_KEY"],  # type: ignore[arg-type]
+        audit_key=values["USS_AUDIT_KEY"],  # type: ignore[arg-type]
         service_name="Union Support Service",
     )
     settings.require_private(path, "holds the demo's keys")
@@ -234,7 +239,7 @@ async def _seed_staff(settings: Settings, app: App) -> None:
 
 async def _main(settings: Settings, directory: Path, lines: list[str] | None) -> int:
     engine = make_engine(settings.database_url)
-    await upgrade(engine)
+    await upgrade(engine, keys=settings.key_ring(), audit_key=settings.audit_chain_key())
     api = LocalBotApi()
     app = build_application(settings, clock=SystemClock(), engine=engine, request=LocalRequest(api))
     await app.initialize()

@@ -13,7 +13,7 @@ from bot import texts
 from bot.handlers.common import App, Context, say_in
 from bot.notify import TelegramSender
 from bot.screens import sheet_screen
-from bot.services import intake, outbox, reminders, security
+from bot.services import audit, intake, outbox, reminders, security
 from storage.uow import forget_processed_updates
 
 log = logging.getLogger("bot.jobs")
@@ -107,6 +107,16 @@ async def queue_security_digest(context: Context) -> None:
         log.info("queued the Security digest (%d messages)", queued)
 
 
+AUDIT_HEAD_EVERY_SECONDS = 600
+
+
+async def publish_audit_head(context: Context) -> None:
+    """Once a day, send the audit log's head to the coordinators, to be kept outside it."""
+    queued = await audit.publish_head(context.bot_data.deps)
+    if queued:
+        log.info("queued the audit head for %d coordinators", queued)
+
+
 def schedule_jobs(app: App) -> None:
     """Register the recurring jobs with explicit ids and safe APScheduler defaults."""
     queue: Any = app.job_queue
@@ -149,6 +159,20 @@ def schedule_jobs(app: App) -> None:
         first=10,
         name="security-digest",
         job_kwargs={"id": "security-digest", "replace_existing": True, "misfire_grace_time": 600},
+    )
+    # Checked every few minutes rather than run at one time of day: whether today's head went
+    # out is in the outbox, so a process down at 08:00 still sends it when it starts.
+    queue.run_repeating(
+        publish_audit_head,
+        interval=AUDIT_HEAD_EVERY_SECONDS,
+        first=15,
+        name="publish-audit-head",
+        job_kwargs={
+            "id": "publish-audit-head",
+            "replace_existing": True,
+            "coalesce": True,
+            "misfire_grace_time": AUDIT_HEAD_EVERY_SECONDS,
+        },
     )
     queue.run_daily(
         forget_old_updates,

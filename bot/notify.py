@@ -31,19 +31,26 @@ class TelegramSender:
 
     async def send(self, chat_id: int, html: str) -> None:
         """Send `html`; if Telegram finds it too long after all, send it again in parts."""
+        await self._send_split(chat_id, html, protect=True)
+
+    async def send_copyable(self, chat_id: int, html: str) -> None:
+        """A message meant to be kept elsewhere (the audit head): it may be copied, forwarded."""
+        await self._send_split(chat_id, html, protect=False)
+
+    async def _send_split(self, chat_id: int, html: str, *, protect: bool) -> None:
         try:
-            await self._send_one(chat_id, html)
+            await self._send(chat_id, html, protect=protect)
         except DeliveryFailed as failure:
             parts = split_message(html)
             if not (failure.refused and _TOO_LONG in failure.reason.lower() and len(parts) > 1):
                 raise
             for part in parts:
-                await self._send_one(chat_id, part)
+                await self._send(chat_id, part, protect=protect)
 
-    async def _send_one(self, chat_id: int, html: str) -> None:
+    async def _send(self, chat_id: int, html: str, *, protect: bool) -> None:
         try:
             await self._bot.send_message(
-                chat_id, html, parse_mode=ParseMode.HTML, protect_content=True
+                chat_id, html, parse_mode=ParseMode.HTML, protect_content=protect
             )
         except RetryAfter as wait:
             seconds = wait.retry_after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -16,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from storage.crypto import BlindIndex, CryptoError, KeyRing
+from storage.crypto import AuditKey, BlindIndex, CryptoError, KeyRing, key_material, parse_key_spec
 
 DEFAULT_CATEGORIES = (
     "Academic appeal",
@@ -38,6 +39,8 @@ FIXES: dict[str, str] = {
     "has data: only the keys it was written with read it)",
     "index_key": "run `python -m bot keygen --write .env` (never on a database that already "
     "has data: lookups would stop matching)",
+    "audit_key": "run `python -m bot keygen` and copy only its USS_AUDIT_KEY line into .env "
+    "(keep the data and index keys you have)",
     "database_url": "use sqlite+aiosqlite:///./var/uss.db or postgresql+asyncpg://user@host/db",
     "timezone": "use an IANA zone name such as Europe/London",
     "retention_years": "use a whole number of years from 1 to 5 (the policy's maximum)",
@@ -63,6 +66,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./var/uss.db"
     data_keys: SecretStr | None = None
     index_key: SecretStr | None = None
+    audit_key: SecretStr | None = None
     timezone: str = "Europe/London"
     service_name: str = "Union Support Service"
     office_details: str = "USS office, Students' Union building, ground floor"
@@ -171,6 +175,35 @@ class Settings(BaseSettings):
             return BlindIndex.from_spec(self.index_key.get_secret_value())
         except CryptoError as exc:
             raise SettingsError(_malformed("index_key", str(exc))) from exc
+
+    def audit_chain_key(self) -> AuditKey:
+        """The audit chain's MAC key, refused if it repeats a data key or the index key."""
+        if self.audit_key is None or not self.audit_key.get_secret_value().strip():
+            raise SettingsError(_missing("audit_key"))
+        try:
+            key = AuditKey.from_spec(self.audit_key.get_secret_value())
+        except CryptoError as exc:
+            raise SettingsError(_malformed("audit_key", str(exc))) from exc
+        if any(key.is_material(other) for other in self._other_keys()):
+            raise SettingsError(
+                _malformed(
+                    "audit_key",
+                    "it repeats a data key or the index key, and the audit chain needs a key "
+                    "of its own",
+                )
+            )
+        return key
+
+    def _other_keys(self) -> list[bytes]:
+        """The raw data and index keys, where they parse (their own checks report them)."""
+        found: list[bytes] = []
+        if self.data_keys is not None:
+            with contextlib.suppress(CryptoError):
+                found += [m for _, m in parse_key_spec(self.data_keys.get_secret_value())]
+        if self.index_key is not None:
+            with contextlib.suppress(CryptoError):
+                found.append(key_material(self.index_key.get_secret_value()))
+        return found
 
     def token(self) -> str:
         if self.bot_token is None or not self.bot_token.get_secret_value().strip():

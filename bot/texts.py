@@ -1144,3 +1144,17 @@ def removed_recorded(case: str, removed: bool, changed: bool, notices: int) -> s
     if changed:
         lines.append("The student is being told.")
     return " ".join(lines)
+
+
+# ---------------------------------------------------------------- the audit log's head
+
+
+def audit_head(day: date, head: str) -> str:
+    """The daily head for coordinators to keep: sent copyable, it holds nothing personal."""
+    return (
+        f"Audit log head, {format_date(day)}: <code>{escape(head)}</code>\n\n"
+        "Please keep this message, or forward it to the Union's records: it is how anyone "
+        "can later check that nobody removed or rewrote audit entries. On the server, "
+        f"<code>python -m bot audit verify --head {escape(head)}</code> checks that the log "
+        "still holds every entry up to this one, unchanged."
+    )

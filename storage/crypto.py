@@ -166,6 +166,31 @@ class BlindIndex:
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
 
+class AuditKey:
+    """The audit chain's own HMAC-SHA-256 key: never a data key or the index key."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < _KEY_BYTES:
+            raise KeyConfigError("the audit key must be at least 32 bytes")
+        self._key = key
+
+    @classmethod
+    def from_spec(cls, spec: str) -> AuditKey:
+        return cls(_decode_key("audit", spec))
+
+    def mac(self, message: bytes) -> str:
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def is_material(self, material: bytes) -> bool:
+        """Whether `material` is this very key (to refuse a data or index key reused here)."""
+        return hmac.compare_digest(self._key, material)
+
+
+def key_material(spec: str) -> bytes:
+    """The raw bytes of one base64 key setting (as USS_INDEX_KEY or USS_AUDIT_KEY hold)."""
+    return _decode_key("key", spec)
+
+
 class SealedRow(Protocol):
     """A mapped row with a table name and an id known before it is flushed."""
 

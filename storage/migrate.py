@@ -12,25 +12,103 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.crypto import AuditKey, KeyRing
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+# The key ring handed to revisions that must open or seal existing rows (see `data_keys`).
+KEYS_ATTRIBUTE = "keys"
+# The audit chain's key, for revisions that must MAC existing audit entries (`audit_key`).
+AUDIT_KEY_ATTRIBUTE = "audit_key"
+
+
+class KeysNeeded(RuntimeError):
+    """A revision has rows to seal or re-seal and was not given the data keys."""
+
+
+class MigrationRefused(RuntimeError):
+    """A revision found rows it must not convert; the message says why and what to do."""
+
+
+def alembic_config(
+    connection: Connection | None = None,
+    keys: KeyRing | None = None,
+    audit_key: AuditKey | None = None,
+) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
         config.attributes["connection"] = connection
+    config.attributes[KEYS_ATTRIBUTE] = keys
+    config.attributes[AUDIT_KEY_ATTRIBUTE] = audit_key
     return config
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
-    command.upgrade(alembic_config(connection), revision)
+def data_keys(revision: str) -> KeyRing:
+    """For a revision's own use: the data keys `upgrade` was given, or KeysNeeded."""
+    from alembic import context
+
+    keys = context.config.attributes.get(KEYS_ATTRIBUTE)
+    if keys is None:
+        raise KeysNeeded(
+            f"revision {revision} seals data already in the database and needs the data keys: "
+            "run `python -m bot migrate` with USS_DATA_KEYS set"
+        )
+    assert isinstance(keys, KeyRing)
+    return keys
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (the newest by default)."""
+def audit_key(revision: str) -> AuditKey:
+    """For a revision's own use: the audit key `upgrade` was given, or KeysNeeded."""
+    from alembic import context
+
+    key = context.config.attributes.get(AUDIT_KEY_ATTRIBUTE)
+    if key is None:
+        raise KeysNeeded(
+            f"revision {revision} keys the audit log already in the database and needs the "
+            "audit key: run `python -m bot migrate` with USS_AUDIT_KEY set (a new key from "
+            "`python -m bot keygen` if you have none yet)"
+        )
+    assert isinstance(key, AuditKey)
+    return key
+
+
+Keys = tuple[KeyRing | None, AuditKey | None]
+
+
+def _upgrade(connection: Connection, revision: str, keys: Keys) -> None:
+    command.upgrade(alembic_config(connection, *keys), revision)
+
+
+def _downgrade(connection: Connection, revision: str, keys: Keys) -> None:
+    command.downgrade(alembic_config(connection, *keys), revision)
+
+
+async def upgrade(
+    engine: AsyncEngine,
+    revision: str = "head",
+    *,
+    keys: KeyRing | None = None,
+    audit_key: AuditKey | None = None,
+) -> None:
+    """Bring the schema up to `revision` (the newest by default). Revisions that seal rows
+    already stored need `keys` (and, for the audit log, `audit_key`); on an empty database
+    none do."""
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade, revision)
+        await connection.run_sync(_upgrade, revision, (keys, audit_key))
+
+
+async def downgrade(
+    engine: AsyncEngine,
+    revision: str,
+    *,
+    keys: KeyRing | None = None,
+    audit_key: AuditKey | None = None,
+) -> None:
+    """Take the schema back to `revision`."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_downgrade, revision, (keys, audit_key))
 
 
 def _current(connection: Connection) -> str | None:

@@ -17,7 +17,6 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
-    Text,
     UniqueConstraint,
     text,
 )
@@ -180,28 +179,42 @@ class PolicyAcknowledgement(RowWithId, Base):
 
 
 class AuditEntry(Base):
-    """Append-only and hash-chained; holds ids and action names, never personal data."""
+    """Append-only and chained by a keyed MAC.
+
+    Only what ordering and verification need is in the clear (seq, time, MAC): the action,
+    actor, subject and detail are sealed together, padded to one length, so a copy of the
+    database cannot tell one kind of entry, or whom it is about, from another.
+    """
 
     __tablename__ = "audit_log"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
-    action: Mapped[str] = mapped_column(String(48), index=True)
-    actor: Mapped[str] = mapped_column(String(80))
-    subject: Mapped[str | None] = mapped_column(String(80))
-    detail: Mapped[str] = mapped_column(Text, default="{}")
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed: Mapped[bytes]
+    mac: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class AuditHead(Base):
-    """One row holding the chain's tip; locking it serialises appends on PostgreSQL."""
+    """One row holding the chain's tip; locking it serialises appends on PostgreSQL.
+
+    It lives in the same database, so it proves nothing on its own: heads published outside
+    it (`python -m bot audit head`, the daily message to coordinators) do.
+    """
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
-    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRekeyPermit(Base):
+    """Present only inside the transaction of a key rotation: the append-only triggers let
+    that transaction re-encrypt `audit_log.sealed` (and nothing else), and nobody else."""
+
+    __tablename__ = "audit_rekey"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 class ProcessedUpdate(Base):

@@ -1,22 +1,43 @@
-"""Database triggers that make the audit log append-only on both engines."""
+"""Database triggers that make the audit log append-only on both engines.
+
+Since revision 0008 there is one sanctioned update: a key rotation re-encrypts the sealed
+content of entries while a row of `audit_rekey` exists, which it does only inside that
+rotation's own transaction (so no other transaction ever sees it), and even then seq, time
+and MAC cannot change. Every other update, and every delete, is refused.
+"""
 
 from __future__ import annotations
 
 APPEND_ONLY_TABLE = "audit_log"
+REKEY_PERMIT_TABLE = "audit_rekey"
+# The columns in the clear, which nothing may change (the sealed content may be re-encrypted).
+CLEAR_COLUMNS = ("seq", "at", "mac")
 
 
-def append_only_triggers(dialect: str) -> list[str]:
+def append_only_triggers(dialect: str, *, allow_rekey: bool = False) -> list[str]:
+    """The triggers; `allow_rekey` (from 0008 on) lets a rotation re-encrypt `sealed`."""
     table = APPEND_ONLY_TABLE
     if dialect == "sqlite":
+        when = ""
+        if allow_rekey:
+            changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in CLEAR_COLUMNS)
+            when = f"WHEN NOT EXISTS (SELECT 1 FROM {REKEY_PERMIT_TABLE}) OR {changed} "  # noqa: S608
         return [
-            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} {when}"
             f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
             f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END",
         ]
+    sanctioned = ""
+    if allow_rekey:
+        same = " AND ".join(f"NEW.{c} IS NOT DISTINCT FROM OLD.{c}" for c in CLEAR_COLUMNS)
+        sanctioned = (
+            f"IF TG_OP = 'UPDATE' AND EXISTS (SELECT 1 FROM {REKEY_PERMIT_TABLE}) "  # noqa: S608
+            f"AND {same} THEN RETURN NEW; END IF; "
+        )
     return [
         f"CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN RAISE EXCEPTION '{table} is append-only'; END $$",
+        f"BEGIN {sanctioned}RAISE EXCEPTION '{table} is append-only'; END $$",
         f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()",
     ]

@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import FixedClock
 from bot.services.deps import Deps
 from bot.settings import Settings
-from storage.crypto import BlindIndex, FieldCipher, KeyRing, new_key_material, parse_key_spec
+from storage.crypto import (
+    AuditKey,
+    BlindIndex,
+    FieldCipher,
+    KeyRing,
+    new_key_material,
+    parse_key_spec,
+)
 from storage.engine import make_engine, make_sessions
 from storage.migrate import upgrade
 
@@ -120,6 +127,11 @@ def index() -> BlindIndex:
 
 
 @pytest.fixture
+def audit_key() -> AuditKey:
+    return AuditKey.from_spec(new_key_material())
+
+
+@pytest.fixture
 def settings(database: Database) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -131,6 +143,11 @@ def settings(database: Database) -> Settings:
 
 @pytest.fixture
 def deps(
-    engine: AsyncEngine, keys: KeyRing, index: BlindIndex, clock: FixedClock, settings: Settings
+    engine: AsyncEngine,
+    keys: KeyRing,
+    index: BlindIndex,
+    audit_key: AuditKey,
+    clock: FixedClock,
+    settings: Settings,
 ) -> Deps:
-    return Deps(make_sessions(engine), FieldCipher(keys), index, clock, settings)
+    return Deps(make_sessions(engine), FieldCipher(keys), index, clock, settings, audit_key)

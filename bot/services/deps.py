@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.services.sheet import SheetRules
 from bot.settings import Settings
-from storage.crypto import BlindIndex, FieldCipher
+from storage.crypto import AuditKey, BlindIndex, FieldCipher
 from storage.uow import UnitOfWork
 
 TELEGRAM_PURPOSE = "telegram-user"
@@ -25,6 +25,8 @@ class Deps:
     index: BlindIndex
     clock: Clock
     settings: Settings
+    # The audit chain's MAC key (its own, never the data or index key).
+    audit_key: AuditKey
     # Called after a transaction that queued outbox messages commits, so they go out at once
     # rather than at the outbox job's next run (None: wait for the job, as tests do).
     wake_outbox: Callable[[], None] | None = None

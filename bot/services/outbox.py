@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import aliased
@@ -36,6 +36,10 @@ ADVISER_MOVE = "adviser_move"
 ADVISER_CANCELLATION = "adviser_cancellation"
 ADVISER_HANDOVER = "adviser_handover"
 STUDENT_NOTICE = "student_notice"
+AUDIT_HEAD = "audit_head"
+# Sent without protect_content, so the reader can copy or forward them to keep elsewhere:
+# nothing in them is personal (the audit head is a sequence number and a MAC).
+COPYABLE_KINDS = frozenset({AUDIT_HEAD})
 # Written to someone as staff: withdrawn, never sent, once they are no longer active staff
 # (a deactivated adviser must not receive a student's summary that was still waiting).
 TO_STAFF_KINDS = frozenset(
@@ -47,6 +51,7 @@ TO_STAFF_KINDS = frozenset(
         COORDINATOR_ALERT,
         SECURITY_NOTICE,
         SECURITY_DIGEST,
+        AUDIT_HEAD,
     }
 )
 FIRST_RETRY = timedelta(seconds=5)
@@ -93,6 +98,13 @@ class Sender(Protocol):
     """Whatever delivers a message (the Telegram adapter, or a fake in tests)."""
 
     async def send(self, chat_id: int, html: str) -> None: ...
+
+
+@runtime_checkable
+class CopyableSender(Sender, Protocol):
+    """A sender that can also deliver a message its reader may copy (COPYABLE_KINDS)."""
+
+    async def send_copyable(self, chat_id: int, html: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -294,7 +306,7 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
             if loaded is None:
                 claim.release(message_id)
                 continue
-            chat_id, body = loaded
+            chat_id, body, kind = loaded
             held_until = await _held_until(deps, chat_id)
             if held_until is not None:
                 await _defer(deps, message_id, claim.token, held_until)
@@ -302,7 +314,10 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
                 continue
             try:
                 async with claim.sending(message_id):
-                    await sender.send(chat_id, body)
+                    if kind in COPYABLE_KINDS and isinstance(sender, CopyableSender):
+                        await sender.send_copyable(chat_id, body)
+                    else:
+                        await sender.send(chat_id, body)
             except DeliveryFailed as failure:
                 if failure.retry_after is not None:
                     await _hold_chat(deps, chat_id, timedelta(seconds=failure.retry_after))
@@ -355,8 +370,8 @@ async def _defer(deps: Deps, message_id: str, token: str, until: datetime) -> No
         await uow.commit()
 
 
-async def _load(deps: Deps, message_id: str, token: str) -> tuple[int, str] | None:
-    """The recipient and text of a claimed message still pending and still ours, read in a
+async def _load(deps: Deps, message_id: str, token: str) -> tuple[int, str, str] | None:
+    """Recipient, text and kind of a claimed message still pending and still ours, read in a
     short transaction; None if it is gone, taken over by another deliverer after our lease
     lapsed, or withdrawn now because its staff recipient is no longer active."""
     async with deps.uow() as uow:
@@ -375,7 +390,8 @@ async def _load(deps: Deps, message_id: str, token: str) -> tuple[int, str] | No
                 reference(message_id),
             )
             return None
-        return chat_id, deps.cipher.open(message, "body_enc", message.body_enc) or ""
+        body = deps.cipher.open(message, "body_enc", message.body_enc) or ""
+        return chat_id, body, message.kind
 
 
 async def _former_staff(uow: UnitOfWork, deps: Deps, chat_id: int) -> bool:

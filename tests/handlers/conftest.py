@@ -16,7 +16,7 @@ from bot.services.deps import Deps
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
 from bot.vocabulary import Role
-from storage.crypto import BlindIndex, KeyRing
+from storage.crypto import AuditKey, BlindIndex, KeyRing
 
 STUDENT = LocalUser(1001, "Sam", "Jones")
 COORDINATOR = LocalUser(3001, "Casey", "Coordinator")
@@ -89,6 +89,7 @@ async def make_bot(
     clock: FixedClock,
     keys: KeyRing,
     index: BlindIndex,
+    audit_key: AuditKey,
     engine: AsyncEngine,
     local_apis: list[LocalBotApi],
 ) -> AsyncIterator[BotMaker]:
@@ -105,6 +106,7 @@ async def make_bot(
             clock=clock,
             keys=keys,
             index=index,
+            audit_key=audit_key,
             engine=engine,
             request=LocalRequest(transport),
         )

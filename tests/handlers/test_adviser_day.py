@@ -10,7 +10,8 @@ from bot import texts
 from bot.clock import FixedClock
 from bot.transport import LocalChat
 from bot.vocabulary import AuditAction, Role
-from storage.models import Appointment, AuditEntry
+from storage import audit as audit_log
+from storage.models import Appointment
 from tests.handlers.conftest import ADVISER, COORDINATOR, STUDENT, Bot, add_staff, submit_sheet
 from tests.handlers.test_booking_journey import adviser_with_tuesdays, book_first_in_person, deliver
 
@@ -40,7 +41,7 @@ async def test_week_lists_appointments_with_name_mode_and_category_and_is_audite
     assert "Tue 01 Dec 10:00-10:45 Sam Jones, in person, Academic appeal" in adviser.last_text
     assert adviser.buttons() == ["Cancel Tue 10:00"]  # not started: nothing to mark yet
     async with bot.deps.uow() as uow:
-        actions = list((await uow.session.execute(select(AuditEntry.action))).scalars())
+        actions = [e.action async for e in audit_log.entries(uow.session, bot.deps.cipher)]
     assert AuditAction.AGENDA_READ.value in actions
 
 

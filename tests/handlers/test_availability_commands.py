@@ -10,7 +10,8 @@ from bot.callbacks import Action, Press, encode
 from bot.services import booking, staff
 from bot.transport import LocalChat
 from bot.vocabulary import AuditAction, Role
-from storage.models import AuditEntry, AvailabilityWindow
+from storage import audit as audit_log
+from storage.models import AvailabilityWindow
 from tests.handlers.conftest import ADVISER, COORDINATOR, Bot, BotMaker, add_staff
 
 
@@ -35,7 +36,7 @@ async def test_an_adviser_adds_a_weekly_time_and_students_can_book_it(
     assert "Tuesday 10:00-12:30, in person" in adviser.last_text
     assert (await open_starts(bot))[:2] == ["Tue 01 Dec 10:00", "Tue 01 Dec 11:00"]
     async with bot.deps.uow() as uow:
-        actions = list((await uow.session.execute(select(AuditEntry.action))).scalars())
+        actions = [e.action async for e in audit_log.entries(uow.session, bot.deps.cipher)]
     assert AuditAction.AVAILABILITY_CHANGED.value in actions
 
 
@@ -136,15 +137,12 @@ async def test_a_coordinator_works_on_an_advisers_times_until_choosing_again(
     await adviser.send("/availability")
     assert "Tuesday 10:00-12:30, in person" in adviser.last_text
     async with bot.deps.uow() as uow:
-        actors = set(
-            (
-                await uow.session.execute(
-                    select(AuditEntry.actor).where(
-                        AuditEntry.action == AuditAction.AVAILABILITY_CHANGED.value
-                    )
-                )
-            ).scalars()
-        )
+        actors = {
+            e.actor
+            async for e in audit_log.entries(
+                uow.session, bot.deps.cipher, action=AuditAction.AVAILABILITY_CHANGED
+            )
+        }
     assert actors == {f"staff:{coordinator_id}"}
 
     await coordinator.send("/availability")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
 from telegram.ext import CommandHandler
 
 from bot import texts
@@ -16,7 +15,7 @@ from bot.services import staff
 from bot.services.policy import current_policy
 from bot.transport import LocalChat, LocalUser, SentMessage
 from bot.vocabulary import AuditAction, ConsentScope, Role, ServiceCancelReason, SheetField
-from storage.models import AuditEntry
+from storage.audit import entries as audit_entries
 from tests.handlers.conftest import ADVISER, COORDINATOR, SECURITY, STUDENT, Bot, add_staff
 
 STRANGER = LocalUser(6001, "Stan", "Stranger")
@@ -49,10 +48,8 @@ def forged(action: Action) -> str:
 
 async def refusals(bot: Bot) -> int:
     async with bot.deps.uow() as uow:
-        found = await uow.session.execute(
-            select(AuditEntry.action).where(AuditEntry.action == AuditAction.ACCESS_REFUSED.value)
-        )
-        return len(found.all())
+        found = audit_entries(uow.session, bot.deps.cipher, action=AuditAction.ACCESS_REFUSED.value)
+        return len([entry async for entry in found])
 
 
 async def people(bot: Bot) -> dict[str, tuple[LocalChat, Role, bool]]:

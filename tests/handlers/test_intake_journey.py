@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from bot import texts
 from bot.transport import LocalChat
 from bot.vocabulary import AuditAction, SheetStatus
-from storage.models import AuditEntry, ConsentEntry, InformationSheet
+from storage import audit as audit_log
+from storage.models import ConsentEntry, InformationSheet
 from tests.handlers.conftest import STUDENT, Bot, BotMaker, fill_to_review, submit_sheet
 
 
@@ -56,7 +57,7 @@ async def test_whole_sheet_then_consent_then_mysheet(bot: Bot, student: LocalCha
     async with bot.deps.uow() as uow:
         status = await uow.session.scalar(select(InformationSheet.status))
         consents = await uow.session.scalar(select(func.count()).select_from(ConsentEntry))
-        actions = list((await uow.session.execute(select(AuditEntry.action))).scalars())
+        actions = [e.action async for e in audit_log.entries(uow.session, bot.deps.cipher)]
     assert status == SheetStatus.SUBMITTED.value
     assert consents == 5
     assert AuditAction.SHEET_SUBMITTED.value in actions

@@ -9,7 +9,8 @@ from bot.services import booking, staff
 from bot.services.students import case_ref
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, Role
-from storage.models import Appointment, AuditEntry, Student
+from storage import audit as audit_log
+from storage.models import Appointment, Student
 from tests.handlers.conftest import (
     ADVISER,
     COORDINATOR,
@@ -111,7 +112,7 @@ async def test_a_deactivated_advisers_booking_is_listed_and_handed_to_a_free_adv
     # Security was told times only; the times did not change, so it hears nothing more.
     assert texts_to(bot, SECURITY) == security_before
     async with bot.deps.uow() as uow:
-        actions = list((await uow.session.execute(select(AuditEntry.action))).scalars())
+        actions = [e.action async for e in audit_log.entries(uow.session, bot.deps.cipher)]
     assert AuditAction.APPOINTMENT_REASSIGNED.value in actions
     await coordinator.send("/reassign")
     assert coordinator.last_text.startswith("No upcoming booking needs a new adviser.")
@@ -225,13 +226,12 @@ async def test_only_the_coordinator_may_reassign_and_forged_presses_change_nothi
     assert "expired" in coordinator.last_text
     assert (await appointment(bot)).staff_id == held.staff_id
     async with bot.deps.uow() as uow:
-        refused = list(
-            (
-                await uow.session.execute(
-                    select(AuditEntry).where(AuditEntry.action == AuditAction.ACCESS_REFUSED.value)
-                )
-            ).scalars()
-        )
+        refused = [
+            e
+            async for e in audit_log.entries(
+                uow.session, bot.deps.cipher, action=AuditAction.ACCESS_REFUSED
+            )
+        ]
     assert len(refused) >= 3
 
 

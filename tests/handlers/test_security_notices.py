@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -15,7 +14,8 @@ from bot.services import security
 from bot.services.students import case_ref
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, DisclosureBasis, Role
-from storage.models import Appointment, AuditEntry, Student
+from storage import audit as audit_log
+from storage.models import Appointment, Student
 from tests.handlers.conftest import (
     ADVISER,
     COORDINATOR,
@@ -48,12 +48,12 @@ def notices(bot: Bot, chat_id: int = SECURITY.id) -> list[str]:
 
 async def disclosures(bot: Bot) -> list[tuple[str, dict[str, Any]]]:
     async with bot.deps.uow() as uow:
-        rows = await uow.session.execute(
-            select(AuditEntry.subject, AuditEntry.detail)
-            .where(AuditEntry.action == AuditAction.DISCLOSURE_MADE.value)
-            .order_by(AuditEntry.seq)
-        )
-        return [(subject or "", json.loads(detail or "{}")) for subject, detail in rows]
+        return [
+            (e.subject or "", e.detail)
+            async for e in audit_log.entries(
+                uow.session, bot.deps.cipher, action=AuditAction.DISCLOSURE_MADE
+            )
+        ]
 
 
 async def with_security(bot: Bot) -> None:
@@ -213,15 +213,12 @@ async def test_staff_set_and_clear_the_flag_security_and_the_student_are_told(
     assert notices(bot)[-1].startswith("USS appointment time withdrawn\nPlease disregard")
     assert "have not been removed" in student.last_text
     async with bot.deps.uow() as uow:
-        flag_changes = list(
-            (
-                await uow.session.execute(
-                    select(AuditEntry.actor).where(
-                        AuditEntry.action == AuditAction.REMOVED_FLAG_CHANGED.value
-                    )
-                )
-            ).scalars()
-        )
+        flag_changes = [
+            e.actor
+            async for e in audit_log.entries(
+                uow.session, bot.deps.cipher, action=AuditAction.REMOVED_FLAG_CHANGED
+            )
+        ]
     assert len(flag_changes) == 3 and all(a.startswith("staff:") for a in flag_changes)
 
 

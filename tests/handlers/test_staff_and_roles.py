@@ -11,7 +11,8 @@ from bot.clock import FixedClock
 from bot.services.policy import current_policy
 from bot.transport import LocalUser
 from bot.vocabulary import AuditAction, Role
-from storage.models import AuditEntry, PolicyAcknowledgement
+from storage import audit as audit_log
+from storage.models import PolicyAcknowledgement
 from tests.handlers.conftest import ADVISER, COORDINATOR, SECURITY, STUDENT, Bot, add_staff
 
 NEWCOMER = LocalUser(5005, "Nia", "Newcomer")
@@ -19,11 +20,7 @@ NEWCOMER = LocalUser(5005, "Nia", "Newcomer")
 
 async def actions(bot: Bot) -> list[str]:
     async with bot.deps.uow() as uow:
-        return list(
-            (
-                await uow.session.execute(select(AuditEntry.action).order_by(AuditEntry.seq))
-            ).scalars()
-        )
+        return [e.action async for e in audit_log.entries(uow.session, bot.deps.cipher)]
 
 
 async def test_staff_must_acknowledge_the_policy_before_any_staff_command(bot: Bot) -> None:

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from storage.crypto import BlindIndex, KeyRing, new_key_material
+from storage.crypto import AuditKey, BlindIndex, KeyRing, new_key_material
 from storage.engine import make_engine
 from storage.migrate import head_revision, upgrade
 from tests.conftest import ENGINES, POSTGRES_URL, REQUIRE_POSTGRES, _postgres_answers
@@ -44,6 +44,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "USS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
         "USS_DATA_KEYS": f"k1:{new_key_material()}",
         "USS_INDEX_KEY": new_key_material(),
+        "USS_AUDIT_KEY": new_key_material(),
     }
 
 
@@ -57,6 +58,8 @@ def test_keygen_prints_keys_that_load(tmp_path: Path) -> None:
     )
     KeyRing.from_spec(lines["USS_DATA_KEYS"])
     BlindIndex.from_spec(lines["USS_INDEX_KEY"])
+    AuditKey.from_spec(lines["USS_AUDIT_KEY"])
+    assert len({lines["USS_INDEX_KEY"], lines["USS_AUDIT_KEY"]}) == 2
 
 
 def test_missing_keys_stop_start_up_naming_the_variable_and_the_fix(tmp_path: Path) -> None:
@@ -151,7 +154,8 @@ def test_audit_verify_reports_tampering_and_fails(env: dict[str, str], tmp_path:
     )
     db = sqlite3.connect(env["USS_DATABASE_URL"].split("///", 1)[1])
     db.execute("DROP TRIGGER audit_log_no_update")
-    db.execute("UPDATE audit_log SET action = 'nothing.to.see' WHERE seq = 1")
+    # The entry's time moved (its action and actor are sealed, so that is what can be edited).
+    db.execute("UPDATE audit_log SET at = '2001-01-01 00:00:00.000000' WHERE seq = 1")
     db.commit()
     db.close()
     result = run(["audit", "verify"], env, cwd=tmp_path)
@@ -171,6 +175,7 @@ def test_audit_verify_reports_tampering_and_fails(env: dict[str, str], tmp_path:
         ["staff", "add"],
         ["staff", "list"],
         ["audit", "verify"],
+        ["audit", "head"],
         ["keys", "rotate"],
     ],
 )
@@ -299,7 +304,11 @@ async def any_engine_env(
 ) -> AsyncIterator[dict[str, str]]:
     """Settings for an empty database the CLI can reach: a new SQLite path, or a new
     PostgreSQL database (the CLI takes a URL, so a schema of the test database will not do)."""
-    keys = {"USS_DATA_KEYS": f"k1:{new_key_material()}", "USS_INDEX_KEY": new_key_material()}
+    keys = {
+        "USS_DATA_KEYS": f"k1:{new_key_material()}",
+        "USS_INDEX_KEY": new_key_material(),
+        "USS_AUDIT_KEY": new_key_material(),
+    }
     if request.param == "sqlite":
         yield {**keys, "USS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db"}
         return
@@ -482,3 +491,59 @@ def test_a_malformed_bot_api_base_url_is_named_before_anything_is_sent(
     result = run(["run"], {**env, "USS_BOT_TOKEN": token, "USS_BOT_API_BASE_URL": base_url})
     assert_explained(result, "USS_BOT_API_BASE_URL is malformed", "http://127.0.0.1:8081")
     assert token.split(":", 1)[1] not in result.stdout + result.stderr
+
+
+def test_missing_or_reused_audit_key_stops_start_up_naming_the_variable(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(["migrate"], env, cwd=tmp_path).returncode == 0
+    without = {k: v for k, v in env.items() if k != "USS_AUDIT_KEY"}
+    result = run(["staff", "list"], without, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "USS_AUDIT_KEY is not set" in result.stderr
+    assert "python -m bot keygen" in result.stderr
+    reused = run(["staff", "list"], {**env, "USS_AUDIT_KEY": env["USS_INDEX_KEY"]}, cwd=tmp_path)
+    assert reused.returncode == 2
+    assert "USS_AUDIT_KEY is malformed" in reused.stderr
+    assert "key of its own" in reused.stderr
+    short = run(["staff", "list"], {**env, "USS_AUDIT_KEY": "c2hvcnQ"}, cwd=tmp_path)
+    assert short.returncode == 2
+    assert "USS_AUDIT_KEY is malformed" in short.stderr
+
+
+def test_audit_head_is_kept_and_verify_against_it_catches_removed_entries(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    run(["migrate"], env, cwd=tmp_path)
+    for telegram_id in ("42", "43", "44"):
+        run(
+            ["staff", "add", "--role", "adviser", "--telegram-id", telegram_id, "--name", "Bo"],
+            env,
+            cwd=tmp_path,
+        )
+    printed = run(["audit", "head"], env, cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    head = printed.stdout.strip()
+    assert head.startswith("3:") and len(head) == 2 + 64
+    assert f"audit verify --head {head}" in printed.stderr
+    plain = run(["audit", "verify"], env, cwd=tmp_path)
+    assert plain.returncode == 0
+    assert "Audit chain intact: 3 entries verified" in plain.stdout
+    assert "Not proven" in plain.stdout and "--head" in plain.stdout
+    assert run(["audit", "verify", "--head", head], env, cwd=tmp_path).returncode == 0
+
+    # Remove the newest entry, and move audit_head back to match: only the head shows it.
+    db = sqlite3.connect(env["USS_DATABASE_URL"].split("///", 1)[1])
+    db.execute("DROP TRIGGER audit_log_no_delete")
+    db.execute("DELETE FROM audit_log WHERE seq = 3")
+    db.execute("UPDATE audit_head SET seq = 2, mac = (SELECT mac FROM audit_log WHERE seq = 2)")
+    db.commit()
+    db.close()
+    assert run(["audit", "verify"], env, cwd=tmp_path).returncode == 0
+    caught = run(["audit", "verify", "--head", head], env, cwd=tmp_path)
+    assert caught.returncode == 1
+    assert "BROKEN at entry 3" in caught.stderr
+    assert "before the published head" in caught.stderr
+    malformed = run(["audit", "verify", "--head", "3:abc"], env, cwd=tmp_path)
+    assert malformed.returncode == 2
+    assert "64 hex digits" in malformed.stderr

@@ -18,7 +18,8 @@ from bot.vocabulary import (
     SheetStatus,
     SheetStep,
 )
-from storage.models import AuditEntry, ConsentEntry, InformationSheet
+from storage import audit as audit_log
+from storage.models import ConsentEntry, InformationSheet
 
 STUDENT = 424242
 
@@ -76,7 +77,7 @@ async def test_a_whole_sheet_is_answered_reviewed_consented_and_submitted(deps: 
             (e.channel, e.wording_version, e.wording_sha256)
             for e in (await uow.session.execute(select(ConsentEntry))).scalars()
         ]
-        actions = (await uow.session.execute(select(AuditEntry.action))).scalars().all()
+        actions = [e.action async for e in audit_log.entries(uow.session, deps.cipher)]
     assert {s: st.granted for s, st in states.items()} == granted
     assert {channel for channel, _, _ in entries} == {ConsentChannel.INFORMATION_SHEET.value}
     assert {version for _, version, _ in entries} == {texts.CONSENT_WORDING_VERSION}
@@ -90,7 +91,9 @@ async def test_a_new_deps_on_the_same_database_resumes_where_the_student_was(dep
         await intake.begin(uow, deps, STUDENT)
     async with deps.uow() as uow:
         await intake.answer_text(uow, deps, STUDENT, "Sam Jones", texts.choice_label)
-    restarted = Deps(deps.sessions, deps.cipher, deps.index, deps.clock, deps.settings)
+    restarted = Deps(
+        deps.sessions, deps.cipher, deps.index, deps.clock, deps.settings, deps.audit_key
+    )
     async with restarted.uow() as uow:
         welcome = await intake.welcome(uow, restarted, STUDENT)
     assert welcome.standing is intake.Standing.IN_PROGRESS

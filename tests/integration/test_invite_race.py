@@ -11,7 +11,8 @@ from bot.services import staff
 from bot.services.deps import Deps
 from bot.services.errors import AlreadyStaff, InviteInvalid, InviteProblem
 from bot.vocabulary import AuditAction, Role
-from storage.models import AuditEntry, StaffInvite, StaffMember
+from storage.audit import entries as audit_entries
+from storage.models import StaffInvite, StaffMember
 
 COORDINATOR_TG = 1001
 RACERS = range(5000, 5012)
@@ -54,10 +55,13 @@ async def test_an_invite_redeemed_by_many_at_once_makes_exactly_one_staff_member
         advisers = await uow.session.scalar(
             select(func.count()).select_from(StaffMember).where(StaffMember.role == "adviser")
         )
-        redeemed = await uow.session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.action == AuditAction.INVITE_REDEEMED.value)
+        redeemed = len(
+            [
+                e
+                async for e in audit_entries(
+                    uow.session, deps.cipher, action=AuditAction.INVITE_REDEEMED.value
+                )
+            ]
         )
         stored = (await uow.session.execute(select(StaffInvite))).scalar_one()
     assert advisers == 1

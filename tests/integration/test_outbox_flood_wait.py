@@ -79,13 +79,17 @@ async def test_the_hold_is_kept_in_the_database_for_another_deliverer_and_after_
     await queue_to(deps, FLOODED, "one")
     await queue_to(deps, FLOODED, "two")
     flood_once(api)
-    first_instance = Deps(make_sessions(engine), deps.cipher, deps.index, clock, deps.settings)
+    first_instance = Deps(
+        make_sessions(engine), deps.cipher, deps.index, clock, deps.settings, deps.audit_key
+    )
     await outbox.dispatch(first_instance, sender, escalate_after=ESCALATE)
     assert attempts_to(api, FLOODED) == 1
 
     # Another process (or this one restarted), with its own connections and bot.
     other_api, other_sender = await make_sender()
-    other_instance = Deps(make_sessions(engine), deps.cipher, deps.index, clock, deps.settings)
+    other_instance = Deps(
+        make_sessions(engine), deps.cipher, deps.index, clock, deps.settings, deps.audit_key
+    )
     clock.advance(timedelta(seconds=WAIT // 2))
     await outbox.dispatch(other_instance, other_sender, escalate_after=ESCALATE)
     assert attempts_to(other_api, FLOODED) == 0

@@ -74,7 +74,9 @@ class DiesBeforeSending:
 async def other_instance(database: Database, deps: Deps) -> AsyncIterator[Deps]:
     """A second instance of the bot on the same database."""
     engine = make_engine(database.url, search_path=database.schema)
-    yield Deps(make_sessions(engine), deps.cipher, deps.index, deps.clock, deps.settings)
+    yield Deps(
+        make_sessions(engine), deps.cipher, deps.index, deps.clock, deps.settings, deps.audit_key
+    )
     await engine.dispose()
 
 

@@ -13,7 +13,7 @@ import pytest
 from dotenv import dotenv_values
 from sqlalchemy import text
 
-from storage.crypto import BlindIndex, KeyRing, new_key_material
+from storage.crypto import AuditKey, BlindIndex, KeyRing, new_key_material
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from tests.integration.test_cli import ROOT, run
@@ -114,9 +114,11 @@ def test_keygen_write_fills_in_a_copied_env_example_and_makes_it_private(
     values = dotenv_values(env_file)
     KeyRing.from_spec(str(values["USS_DATA_KEYS"]))
     BlindIndex.from_spec(str(values["USS_INDEX_KEY"]))
+    AuditKey.from_spec(str(values["USS_AUDIT_KEY"]))
     example = dotenv_values(ROOT / ".env.example")
-    assert {k: v for k, v in values.items() if k not in ("USS_DATA_KEYS", "USS_INDEX_KEY")} == {
-        k: v for k, v in example.items() if k not in ("USS_DATA_KEYS", "USS_INDEX_KEY")
+    keys = ("USS_DATA_KEYS", "USS_INDEX_KEY", "USS_AUDIT_KEY")
+    assert {k: v for k, v in values.items() if k not in keys} == {
+        k: v for k, v in example.items() if k not in keys
     }
     # The deployment steps then work from this file alone.
     assert run(["migrate"], {}, cwd=tmp_path).returncode == 0

@@ -15,7 +15,7 @@ from bot.services.students import find_student
 from bot.vocabulary import ConsentChannel, ConsentScope, Role, SheetField
 from storage import audit as chain
 from storage.crypto import FieldCipher, KeyRing, new_key_material, parse_key_spec
-from storage.models import SEALED_COLUMNS
+from storage.models import SEALED_COLUMNS, AuditEntry
 from storage.rotation import rotate_all
 from tests.conftest import Database
 
@@ -140,7 +140,14 @@ async def test_rotation_re_encrypts_everything_and_old_ciphertexts_stay_readable
     await _fill_everything(deps)
     new_material = new_key_material()
     rotated_ring = KeyRing(parse_key_spec(f"k2:{new_material},{key_spec}"))
-    newer = Deps(deps.sessions, FieldCipher(rotated_ring), deps.index, deps.clock, deps.settings)
+    newer = Deps(
+        deps.sessions,
+        FieldCipher(rotated_ring),
+        deps.index,
+        deps.clock,
+        deps.settings,
+        deps.audit_key,
+    )
     # Before rotation the new ring reads the old ciphertexts.
     async with newer.uow() as uow:
         member = await staff.find_staff(uow, newer, STAFF_TG)
@@ -164,11 +171,18 @@ async def test_rotation_re_encrypts_everything_and_old_ciphertexts_stay_readable
         deps.index,
         deps.clock,
         deps.settings,
+        deps.audit_key,
     )
     async with only_new.uow() as uow:
         member = await staff.find_staff(uow, only_new, STAFF_TG)
         assert member is not None
         assert staff.staff_name(only_new, member) == STAFF_NAME
+        # The audit log's sealed entries were rotated too, and the chain still verifies.
+        assert report.audit_rotated == report.audit_examined >= 3
+        sealed = (await uow.session.execute(select(AuditEntry.sealed))).scalars().all()
+        assert {rotated_ring.key_id_of(token) for token in sealed} == {"k2"}
+        verified = await chain.verify(uow.session, only_new.cipher, only_new.audit_key)
+        assert verified.ok and verified.checked == report.audit_examined
 
 
 async def test_audit_chain_verifies_then_detects_a_tampered_row(
@@ -176,23 +190,29 @@ async def test_audit_chain_verifies_then_detects_a_tampered_row(
 ) -> None:
     await _fill_everything(deps)
     async with deps.uow() as uow:
-        report = await chain.verify(uow.session)
+        report = await chain.verify(uow.session, deps.cipher, deps.audit_key)
     assert report.ok
     assert report.checked >= 3
     # The log refuses updates through the database itself...
     with pytest.raises(DBAPIError, match="append-only"):
         async with database.engine.begin() as conn:
-            await conn.execute(text("UPDATE audit_log SET actor = 'someone' WHERE seq = 2"))
+            await conn.execute(text("UPDATE audit_log SET at = at WHERE seq = 2"))
     # ...so a tamperer must first drop the trigger; the chain still gives them away.
     async with database.engine.begin() as conn:
         for statement in _drop_triggers(database.kind):
             await conn.execute(text(statement))
-        await conn.execute(text("UPDATE audit_log SET actor = 'someone' WHERE seq = 2"))
+        # Entry 1's sealed content moved onto entry 2: it is bound to entry 1 and does not open.
+        await conn.execute(
+            text(
+                "UPDATE audit_log SET sealed = (SELECT sealed FROM audit_log WHERE seq = 1) "
+                "WHERE seq = 2"
+            )
+        )
     async with deps.uow() as uow:
-        report = await chain.verify(uow.session)
+        report = await chain.verify(uow.session, deps.cipher, deps.audit_key)
     assert not report.ok
     assert report.broken_at == 2
-    assert report.reason == "its contents were changed"
+    assert report.reason.startswith(chain.UNREADABLE)
 
 
 async def test_audit_chain_detects_a_deleted_entry(deps: Deps, database: Database) -> None:
@@ -202,7 +222,7 @@ async def test_audit_chain_detects_a_deleted_entry(deps: Deps, database: Databas
             await conn.execute(text(statement))
         await conn.execute(text("DELETE FROM audit_log WHERE seq = 2"))
     async with deps.uow() as uow:
-        report = await chain.verify(uow.session)
+        report = await chain.verify(uow.session, deps.cipher, deps.audit_key)
     assert not report.ok
     assert report.broken_at == 2
 

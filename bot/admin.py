@@ -33,8 +33,13 @@ def _deps(settings: Settings, engine: AsyncEngine) -> Deps:
 
 async def migrate(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
+    keys = settings.key_ring() if settings.data_keys is not None else None
     try:
-        await migrations.upgrade(engine)
+        try:
+            await migrations.upgrade(engine, keys=keys)
+        except migrations.KeysNeeded as problem:
+            print(f"Not migrated: {problem}.", file=sys.stderr)
+            return 1
         print(f"Database is at revision {await migrations.current_revision(engine)}.")
     finally:
         await engine.dispose()

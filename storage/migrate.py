@@ -12,25 +12,63 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.crypto import KeyRing
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+# The key ring handed to revisions that must open or seal existing rows (see `data_keys`).
+KEYS_ATTRIBUTE = "keys"
+
+
+class KeysNeeded(RuntimeError):
+    """A revision has rows to seal or re-seal and was not given the data keys."""
+
+
+def alembic_config(connection: Connection | None = None, keys: KeyRing | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
         config.attributes["connection"] = connection
+    config.attributes[KEYS_ATTRIBUTE] = keys
     return config
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
-    command.upgrade(alembic_config(connection), revision)
+def data_keys(revision: str) -> KeyRing:
+    """For a revision's own use: the data keys `upgrade` was given, or KeysNeeded."""
+    from alembic import context
+
+    keys = context.config.attributes.get(KEYS_ATTRIBUTE)
+    if keys is None:
+        raise KeysNeeded(
+            f"revision {revision} seals data already in the database and needs the data keys: "
+            "run `python -m bot migrate` with USS_DATA_KEYS set"
+        )
+    assert isinstance(keys, KeyRing)
+    return keys
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (the newest by default)."""
+def _upgrade(connection: Connection, revision: str, keys: KeyRing | None) -> None:
+    command.upgrade(alembic_config(connection, keys), revision)
+
+
+def _downgrade(connection: Connection, revision: str, keys: KeyRing | None) -> None:
+    command.downgrade(alembic_config(connection, keys), revision)
+
+
+async def upgrade(
+    engine: AsyncEngine, revision: str = "head", *, keys: KeyRing | None = None
+) -> None:
+    """Bring the schema up to `revision` (the newest by default). Revisions that seal rows
+    already stored need `keys`; on an empty database none do."""
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade, revision)
+        await connection.run_sync(_upgrade, revision, keys)
+
+
+async def downgrade(engine: AsyncEngine, revision: str, *, keys: KeyRing | None = None) -> None:
+    """Take the schema back to `revision`."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_downgrade, revision, keys)
 
 
 def _current(connection: Connection) -> str | None:

@@ -19,7 +19,14 @@ from sqlalchemy.orm import aliased
 from bot.services.deps import Deps
 from bot.services.staff_directory import active_staff_chats
 from bot.vocabulary import Role
-from storage.models import OutboxMessage, StaffMember, Student
+from storage.models import (
+    OUTBOX_BODY_BYTES,
+    OUTBOX_ESCALATION_BYTES,
+    OUTBOX_RECIPIENT_BYTES,
+    OutboxMessage,
+    StaffMember,
+    Student,
+)
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
@@ -118,15 +125,58 @@ async def enqueue(
     """
     if await already_queued(uow, deps, dedupe_key):
         return None
-    dedupe_key = _blind(deps, DEDUPE_PURPOSE, dedupe_key)
-    key = _blind(deps, ORDER_PURPOSE, ordering_key) if ordering_key else dedupe_key
+    message = await _new_message(uow, deps, kind, dedupe_key, ordering_key, student_id)
+    body = f"{html}\n\n<i>Ref {reference(message.id)}</i>"
+    _seal(deps, message, str(chat_id), body, escalation)
+    _add(uow, deps, message)
+    return message
+
+
+async def enqueue_stand_in(
+    uow: UnitOfWork,
+    deps: Deps,
+    *,
+    kind: str,
+    dedupe_key: str,
+    ordering_key: str | None = None,
+    with_escalation: bool = False,
+) -> OutboxMessage | None:
+    """Queue a row shaped like a message of `kind` that is never sent (no recipient).
+
+    Where a message goes out only because of a sensitive fact (a Security notice, for a
+    student removed from their course), the same change queues a stand-in when the fact does
+    not hold: its sealed fields have the same lengths, it is marked sent like any other, and
+    so the outbox says nothing about whom a message concerned.
+    """
+    if await already_queued(uow, deps, dedupe_key):
+        return None
+    message = await _new_message(uow, deps, kind, dedupe_key, ordering_key, None)
+    _seal(deps, message, STAND_IN, STAND_IN, STAND_IN if with_escalation else None)
+    _add(uow, deps, message)
+    return message
+
+
+# A stand-in's recipient and text: nothing, padded like anything else.
+STAND_IN = ""
+
+
+async def _new_message(
+    uow: UnitOfWork,
+    deps: Deps,
+    kind: str,
+    dedupe_key: str,
+    ordering_key: str | None,
+    student_id: str | None,
+) -> OutboxMessage:
+    dedupe_digest = _blind(deps, DEDUPE_PURPOSE, dedupe_key)
+    key = _blind(deps, ORDER_PURPOSE, ordering_key) if ordering_key else dedupe_digest
     last = await uow.session.scalar(
         select(func.max(OutboxMessage.position)).where(OutboxMessage.ordering_key == key)
     )
     now = deps.clock.now()
-    message = OutboxMessage(
+    return OutboxMessage(
         kind=kind,
-        dedupe_key=dedupe_key,
+        dedupe_key=dedupe_digest,
         ordering_key=key,
         position=(last or 0) + 1,
         status=OutboxStatus.PENDING.value,
@@ -135,14 +185,26 @@ async def enqueue(
         next_attempt_at=now,
         student_id=student_id,
     )
-    body = f"{html}\n\n<i>Ref {reference(message.id)}</i>"
-    message.recipient_enc = deps.cipher.seal(message, "recipient_enc", str(chat_id))
-    message.body_enc = deps.cipher.seal(message, "body_enc", body)
-    message.escalation_enc = deps.cipher.seal(message, "escalation_enc", escalation)
+
+
+def _seal(
+    deps: Deps, message: OutboxMessage, recipient: str, body: str, escalation: str | None
+) -> None:
+    """Sealed and padded to fixed lengths: a text's size tells nothing of what it says."""
+    cipher = deps.cipher
+    message.recipient_enc = cipher.seal_padded(
+        message, "recipient_enc", recipient, OUTBOX_RECIPIENT_BYTES
+    )
+    message.body_enc = cipher.seal_padded(message, "body_enc", body, OUTBOX_BODY_BYTES)
+    message.escalation_enc = cipher.seal(
+        message, "escalation_enc", escalation, pad_to=OUTBOX_ESCALATION_BYTES
+    )
+
+
+def _add(uow: UnitOfWork, deps: Deps, message: OutboxMessage) -> None:
     uow.session.add(message)
     if deps.wake_outbox is not None:
         uow.after_commit(deps.wake_outbox)
-    return message
 
 
 async def already_queued(uow: UnitOfWork, deps: Deps, dedupe_key: str) -> bool:
@@ -273,6 +335,9 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
         if loaded is None:
             continue
         chat_id, body = loaded
+        if chat_id is None:
+            await _record_sent(deps, message_id)  # a stand-in: nothing to send
+            continue
         try:
             await sender.send(chat_id, body)
         except DeliveryFailed as failure:
@@ -285,14 +350,18 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
     return DispatchReport(sent, retried)
 
 
-async def _load(deps: Deps, message_id: str) -> tuple[int, str] | None:
-    """The recipient and text of a claimed message still pending, read in a short transaction;
-    None if it is gone, or withdrawn now because its staff recipient is no longer active."""
+async def _load(deps: Deps, message_id: str) -> tuple[int | None, str] | None:
+    """The recipient and text of a claimed message still pending, read in a short transaction
+    (no recipient for a stand-in); None if it is gone, or withdrawn now because its staff
+    recipient is no longer active."""
     async with deps.uow() as uow:
         message = await uow.session.get(OutboxMessage, message_id)
         if message is None or message.status != OutboxStatus.PENDING.value:
             return None
-        chat_id = int(deps.cipher.open(message, "recipient_enc", message.recipient_enc) or 0)
+        recipient = _open(deps, message, "recipient_enc", message.recipient_enc)
+        if recipient == STAND_IN:
+            return None, STAND_IN
+        chat_id = int(recipient)
         if message.kind in TO_STAFF_KINDS and await _former_staff(uow, deps, chat_id):
             await uow.session.delete(message)
             await uow.commit()
@@ -301,7 +370,11 @@ async def _load(deps: Deps, message_id: str) -> tuple[int, str] | None:
                 reference(message_id),
             )
             return None
-        return chat_id, deps.cipher.open(message, "body_enc", message.body_enc) or ""
+        return chat_id, _open(deps, message, "body_enc", message.body_enc)
+
+
+def _open(deps: Deps, message: OutboxMessage, column: str, token: bytes | None) -> str:
+    return "" if token is None else deps.cipher.open_padded(message, column, token)
 
 
 async def _former_staff(uow: UnitOfWork, deps: Deps, chat_id: int) -> bool:
@@ -379,9 +452,19 @@ async def alert_coordinators(uow: UnitOfWork, deps: Deps, html: str, *, dedupe_k
         )
 
 
+async def stand_in_for_coordinator_alerts(uow: UnitOfWork, deps: Deps, *, dedupe_key: str) -> None:
+    """The rows `alert_coordinators` would queue, as stand-ins (see `enqueue_stand_in`)."""
+    for chat_id in await active_staff_chats(uow, deps, Role.COORDINATOR):
+        await enqueue_stand_in(
+            uow, deps, kind=COORDINATOR_ALERT, dedupe_key=f"{dedupe_key}:{chat_id}"
+        )
+
+
 async def _escalate(uow: UnitOfWork, deps: Deps, message: OutboxMessage) -> None:
     """Tell every active coordinator, in words written without the student's details."""
-    note = deps.cipher.open(message, "escalation_enc", message.escalation_enc)
+    if _open(deps, message, "recipient_enc", message.recipient_enc) == STAND_IN:
+        return  # nobody was waiting for it
+    note = _open(deps, message, "escalation_enc", message.escalation_enc)
     text = note or f"A message (ref {reference(message.id)}) could not be delivered yet."
     await alert_coordinators(uow, deps, text, dedupe_key=f"alert:{message.id}")
 

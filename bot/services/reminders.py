@@ -47,7 +47,7 @@ async def queue_due_reminders(deps: Deps) -> int:
             due = [o for o in offsets if appointment.starts_at - o <= now]
             if not due:
                 continue
-            consents = await current_consents(uow, student.id)
+            consents = await current_consents(uow, deps, student.id)
             if consents[ConsentScope.REMINDERS].granted is not True:
                 continue
             offset = due[0]  # the nearest to the appointment supersedes earlier ones

@@ -140,6 +140,7 @@ async def enqueue_stand_in(
     dedupe_key: str,
     ordering_key: str | None = None,
     with_escalation: bool = False,
+    student_id: str | None = None,
 ) -> OutboxMessage | None:
     """Queue a row shaped like a message of `kind` that is never sent (no recipient).
 
@@ -150,7 +151,7 @@ async def enqueue_stand_in(
     """
     if await already_queued(uow, deps, dedupe_key):
         return None
-    message = await _new_message(uow, deps, kind, dedupe_key, ordering_key, None)
+    message = await _new_message(uow, deps, kind, dedupe_key, ordering_key, student_id)
     _seal(deps, message, STAND_IN, STAND_IN, STAND_IN if with_escalation else None)
     _add(uow, deps, message)
     return message
@@ -336,7 +337,7 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
             continue
         chat_id, body = loaded
         if chat_id is None:
-            await _record_sent(deps, message_id)  # a stand-in: nothing to send
+            await _record_sent(deps, message_id, delivered=False)  # a stand-in: nothing to send
             continue
         try:
             await sender.send(chat_id, body)
@@ -384,7 +385,7 @@ async def _former_staff(uow: UnitOfWork, deps: Deps, chat_id: int) -> bool:
     return member is not None and not member.active
 
 
-async def _record_sent(deps: Deps, message_id: str) -> None:
+async def _record_sent(deps: Deps, message_id: str, *, delivered: bool = True) -> None:
     async with deps.uow() as uow:
         message = await uow.session.get(OutboxMessage, message_id)
         if message is None:
@@ -396,7 +397,8 @@ async def _record_sent(deps: Deps, message_id: str) -> None:
         message.body_enc = message.recipient_enc = message.escalation_enc = None
         message.attempts += 1
         message.claimed_until = None
-        await _mark_reachable(uow, message, reachable=True, now=now)
+        if delivered:
+            await _mark_reachable(uow, message, reachable=True, now=now)
         await uow.commit()
 
 

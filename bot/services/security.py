@@ -128,6 +128,8 @@ async def set_removed_by_staff(
     actor = audit.staff_actor(me.id)
     notices = await _set_removed(uow, deps, student, removed, actor=actor)
     await audit.record(uow, deps, AuditAction.REMOVED_FLAG_CHANGED, actor, student.id)
+    # Written with the change itself, so each change is told once: no natural key.
+    key = f"removed-flag:{uuid4().hex}"
     if before != removed:
         await outbox.enqueue(
             uow,
@@ -135,9 +137,13 @@ async def set_removed_by_staff(
             kind=outbox.STUDENT_NOTICE,
             chat_id=student_chat_id(deps, student),
             html=texts.removed_flag_told(removed),
-            # Written with the change itself, so each change is told once: no natural key.
-            dedupe_key=f"removed-flag:{uuid4().hex}",
+            dedupe_key=key,
             student_id=student.id,
+        )
+    else:
+        # Nothing to tell them; a stand-in, so the outbox does not show whether it changed.
+        await outbox.enqueue_stand_in(
+            uow, deps, kind=outbox.STUDENT_NOTICE, dedupe_key=key, student_id=student.id
         )
     await uow.commit()
     return FlagChange(case_ref(student.id), removed, before != removed, notices)

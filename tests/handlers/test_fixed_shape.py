@@ -30,6 +30,7 @@ from storage.migrate import upgrade
 from storage.models import Base
 from tests.conftest import START, Database, unmigrated_engine
 from tests.handlers.conftest import (
+    ADVISER,
     COORDINATOR,
     SECURITY,
     STUDENT,
@@ -38,7 +39,7 @@ from tests.handlers.conftest import (
     submit_sheet,
 )
 from tests.handlers.test_booking_journey import adviser_with_tuesdays, deliver
-from tests.handlers.test_security_notices import move_to
+from tests.handlers.test_security_notices import move_to, student_case
 
 Row = dict[str, Any]
 Snapshot = dict[str, list[Row]]
@@ -102,6 +103,24 @@ async def _journey(run: Run, *, removed: bool, with_security: bool = True) -> No
     await security.queue_digest(bot.deps)
     await deliver(bot)
     await _cancel(student)
+    await deliver(bot)
+
+
+async def _staff_clear_the_flag(run: Run, *, removed: bool) -> None:
+    """Sheet, in-person booking, then an adviser records that the student was not removed
+    (news for one of the two, not for the other)."""
+    bot = run.bot
+    await adviser_with_tuesdays(bot)
+    await add_staff(bot, SECURITY, Role.SECURITY)
+    student = bot.chat(STUDENT)
+    await submit_sheet(student, removed=removed)
+    await student.press(texts.BTN_BOOK)
+    await student.press("In person")
+    await student.press("Tue 1 Dec")
+    await student.press("10:00")
+    await student.press(texts.BTN_CONFIRM_BOOKING)
+    await deliver(bot)
+    await bot.chat(ADVISER).send(f"/removed {await student_case(bot)} off")
     await deliver(bot)
 
 
@@ -304,6 +323,29 @@ async def test_a_copy_of_the_database_cannot_tell_a_granted_consent_from_a_refus
     finally:
         await granted.bot.app.shutdown()
         await refused.bot.app.shutdown()
+    one, two = await _read_file(engine), await _read_file(twin_engine)
+    separating = [i.__name__ for i in INFERENCES if i(one) != i(two)]
+    assert separating == []
+
+
+async def test_a_copy_of_the_database_cannot_tell_whether_staff_changed_the_flag(
+    settings: Settings,
+    engine: AsyncEngine,
+    twin_engine: AsyncEngine,
+    keys: KeyRing,
+    index: BlindIndex,
+) -> None:
+    changed = await _start(settings, engine, keys, index)
+    unchanged = await _start(settings, twin_engine, keys, index)
+    try:
+        await _staff_clear_the_flag(changed, removed=True)
+        await _staff_clear_the_flag(unchanged, removed=False)
+    finally:
+        await changed.bot.app.shutdown()
+        await unchanged.bot.app.shutdown()
+    # One student was told the record changed, and Security that the time was withdrawn.
+    assert "have not been removed" in changed.bot.chat(STUDENT).last_text
+    assert "have not been removed" not in unchanged.bot.chat(STUDENT).last_text
     one, two = await _read_file(engine), await _read_file(twin_engine)
     separating = [i.__name__ for i in INFERENCES if i(one) != i(two)]
     assert separating == []

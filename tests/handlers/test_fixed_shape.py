@@ -22,6 +22,7 @@ from bot import texts
 from bot.app import build_application
 from bot.clock import FixedClock
 from bot.services import security
+from bot.services.reminders import queue_due_reminders
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, UpdateFactory
 from bot.vocabulary import Role
@@ -318,11 +319,25 @@ async def test_a_copy_of_the_database_cannot_tell_a_granted_consent_from_a_refus
     granted = await _start(settings, engine, keys, index)
     refused = await _start(settings, twin_engine, keys, index)
     try:
-        await submit_sheet(granted.bot.chat(STUDENT), consent=True)
-        await submit_sheet(refused.bot.chat(STUDENT), consent=False)
+        for run, consent in ((granted, True), (refused, False)):
+            await adviser_with_tuesdays(run.bot)
+            student = run.bot.chat(STUDENT)
+            await submit_sheet(student, consent=consent)
+            await student.press(texts.BTN_BOOK)
+            await student.press("In person")
+            await student.press("Tue 1 Dec")
+            await student.press("10:00")
+            await student.press(texts.BTN_CONFIRM_BOOKING)
+            await deliver(run.bot)
+            run.clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))  # a day before
+            await queue_due_reminders(run.bot.deps)
+            await deliver(run.bot)
     finally:
         await granted.bot.app.shutdown()
         await refused.bot.app.shutdown()
+    # Only the student who accepted reminders got one.
+    assert granted.bot.chat(STUDENT).last_text.startswith("Reminder:")
+    assert not refused.bot.chat(STUDENT).last_text.startswith("Reminder:")
     one, two = await _read_file(engine), await _read_file(twin_engine)
     separating = [i.__name__ for i in INFERENCES if i(one) != i(two)]
     assert separating == []

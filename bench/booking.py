@@ -180,6 +180,7 @@ async def fill(deps: Deps, adviser_ids: list[str], count: int) -> None:
                     "sequence": 0,
                     "created_at": NOW,
                     "updated_at": NOW,
+                    "scheduled_at": NOW,
                 }
             )
         await uow.session.execute(insert(Appointment), rows)

@@ -432,6 +432,16 @@ def something_went_wrong(reference: str) -> str:
     )
 
 
+def message_reference(html: str, reference: str, *, to_staff: bool) -> str:
+    """A queued message's own short reference at its foot; students are told what it is for."""
+    if to_staff:
+        return f"{html}\n\n<i>Ref {escape(reference)}</i>"
+    return (
+        f"{html}\n\n<i>Message ref {escape(reference)}: if you get this message twice, "
+        "you can ignore the copy.</i>"
+    )
+
+
 PRIVATE_ONLY = (
     "To keep your information confidential I only work in private chats. "
     "Please message me directly."

@@ -284,6 +284,11 @@ class Appointment(RowWithId, Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # When the current times were set (booked, or last moved): a reminder whose moment had
+    # already passed then is never sent.
+    scheduled_at: Mapped[datetime]
+    # While the student is choosing a new time for it, no reminder is sent (until then).
+    moving_until: Mapped[datetime | None]
     # What University Security was last told of this appointment (times only, or nothing):
     # every appointment has one, sealed and padded to one length, since its presence or size
     # would say the student was removed from their course.

@@ -64,10 +64,19 @@ async def start_move(update: Update, context: Context) -> None:
     await say(update, context, texts.MOVE_CHOOSE_MODE, keyboards.book_modes(press.ref))
 
 
+async def _still_moving(update: Update, context: Context, ref: str | None) -> None:
+    """A step of a move keeps the appointment's reminders held (and checks it is theirs)."""
+    if ref is None:
+        return
+    async with uow_for(update, context) as uow:
+        await booking.still_moving(uow, deps_of(context), user_id(update), ref)
+
+
 @boundary
 async def on_mode(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.mode is not None
+    await _still_moving(update, context, press.ref)
     await settle_press(update)
     await _offer_days(update, context, press.mode, texts.BOOK_CHOOSE_DAY, press.ref)
 
@@ -77,6 +86,7 @@ async def on_day(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.mode is not None
     assert press.day is not None
+    await _still_moving(update, context, press.ref)
     await settle_press(update)
     deps = deps_of(context)
     async with uow_for(update, context) as uow:
@@ -94,6 +104,7 @@ async def on_time(update: Update, context: Context) -> None:
     assert press.mode is not None
     assert press.staff_id is not None
     assert press.minute is not None
+    await _still_moving(update, context, press.ref)
     await settle_press(update)
     deps = deps_of(context)
     when = booking.from_epoch_minute(press.minute)

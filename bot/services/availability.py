@@ -3,7 +3,9 @@
 Patterns are wall-clock times in the service's time zone (an adviser works 10:00 to 12:30 on
 Tuesdays whatever the season); slots are returned in UTC. Across the change to and from
 British Summer Time a wall-clock slot keeps its local time, a time that does not exist that
-day is skipped, and an ambiguous one takes its first (summer-time) occurrence.
+day is skipped, and an ambiguous one takes its first (summer-time) occurrence. A slot lasts its
+length in real time: one whose wall-clock times straddle a clock change (a 01:30 start on the
+October night would last 105 minutes) is not offered.
 """
 
 from __future__ import annotations
@@ -216,14 +218,17 @@ def free_slots(
             cursor = datetime.combine(day, start)
             close = datetime.combine(day, end)
             while cursor + rules.slot <= close:
-                local_start, local_end = cursor.time(), (cursor + rules.slot).time()
+                wall_end = cursor + rules.slot
+                local_start, local_end = cursor.time(), wall_end.time()
                 cursor += step
                 if _removed(day, local_start, local_end, changes):
                     continue
                 starts_at = local_to_utc(day, local_start, rules.zone)
-                ends_at = local_to_utc(day, local_end, rules.zone)
-                if starts_at is None or ends_at is None or ends_at <= starts_at:
+                if starts_at is None:
                     continue
+                ends_at = starts_at + rules.slot
+                if ends_at.astimezone(rules.zone).replace(tzinfo=None) != wall_end:
+                    continue  # the clocks change during it: its wall-clock times would lie
                 if not earliest <= starts_at <= latest:
                     continue
                 if any(

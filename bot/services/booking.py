@@ -14,7 +14,7 @@ from bot.services.availability import Slot, booking_rules, free_slots
 from bot.services.consent import current_consents
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, SlotTaken, StaleAction, TooManyAppointments
-from bot.services.reminders import REMINDER, reminder_key
+from bot.services.reminders import MOVE_HOLD, REMINDER, reminder_key
 from bot.services.schedule import schedule_of
 from bot.services.sheet_store import latest_submitted_sheet, read_answers
 from bot.services.staff_directory import staff_chat_id
@@ -123,6 +123,7 @@ async def book(
         sequence=0,
         created_at=now,
         updated_at=now,
+        scheduled_at=now,
     )
     security.nothing_told(deps, appointment)
     uow.session.add(appointment)
@@ -297,6 +298,7 @@ async def cancel_mine(
     appointment.status = AppointmentStatus.CANCELLED.value
     appointment.sequence += 1
     appointment.updated_at = now
+    appointment.moving_until = None
     await outbox.withdraw(uow, deps, kind=REMINDER, ordering_key=reminder_key(appointment.id))
     adviser = await uow.session.get(StaffMember, appointment.staff_id)
     if adviser is not None and adviser.active:
@@ -349,7 +351,22 @@ async def _own_by_ref(
 
 
 async def movable(uow: UnitOfWork, deps: Deps, telegram_user_id: int, ref: str) -> AppointmentView:
+    """The student's own appointment they are about to move; the move is now in progress."""
+    return await still_moving(uow, deps, telegram_user_id, ref)
+
+
+async def still_moving(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, ref: str
+) -> AppointmentView:
+    """A step of moving an appointment: hold its reminders while the student chooses.
+
+    A reminder queued but not yet sent is taken back; if the move is left unfinished, the
+    reminder job queues it again once the hold has passed.
+    """
     appointment, _ = await _own_by_ref(uow, deps, telegram_user_id, ref)
+    appointment.moving_until = deps.clock.now() + MOVE_HOLD
+    await outbox.withdraw(uow, deps, kind=REMINDER, ordering_key=reminder_key(appointment.id))
+    await uow.commit()
     return _view(appointment)
 
 
@@ -375,7 +392,8 @@ async def reschedule(
     appointment.starts_at, appointment.ends_at = slot.starts_at, slot.ends_at
     appointment.mode = slot.mode.value
     appointment.sequence += 1
-    appointment.updated_at = deps.clock.now()
+    appointment.updated_at = appointment.scheduled_at = deps.clock.now()
+    appointment.moving_until = None
     await outbox.withdraw(uow, deps, kind=REMINDER, ordering_key=reminder_key(appointment.id))
     try:
         await uow.session.flush()

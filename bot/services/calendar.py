@@ -6,8 +6,10 @@ The file says only that it is a USS appointment, when, how and where: nothing ab
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from bot import texts
@@ -19,21 +21,16 @@ from storage.models import Appointment
 from storage.uow import UnitOfWork
 
 UID_DOMAIN = "uss-intake-bot"
+PRODID = "-//Union Support Service//USS Intake Bot//EN"
+# The time zone definition in the file covers the appointment's dates with a margin, not every
+# rule the zone ever had: the file stays small.
+ZONE_MARGIN = timedelta(days=366)
 
 
 @dataclass(frozen=True)
 class CalendarFile:
     filename: str
     content: bytes
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%SZ")
-
-
-def _text(value: str) -> str:
-    """Escape a value for iCalendar (RFC 5545, 3.3.11)."""
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def ics(
@@ -47,27 +44,31 @@ def ics(
     now: datetime,
     service: str,
     office: str,
-) -> str:
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Union Support Service//USS Intake Bot//EN",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{'CANCEL' if cancelled else 'PUBLISH'}",
-        "BEGIN:VEVENT",
-        f"UID:{appointment_id}@{UID_DOMAIN}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{_stamp(now)}",
-        f"DTSTART:{_stamp(starts_at)}",
-        f"DTEND:{_stamp(ends_at)}",
-        f"SUMMARY:{_text(service + ' appointment')}",
-        f"DESCRIPTION:{_text(texts.MODE_LABELS[mode.value])}",
-        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
-    ]
+    zone: ZoneInfo,
+) -> bytes:
+    """One event, in the service's time zone (TZID with its VTIMEZONE), built by `icalendar`,
+    which folds long lines and escapes text as RFC 5545 requires."""
+    event = Event()
+    event.add("uid", f"{appointment_id}@{UID_DOMAIN}")
+    event.add("sequence", sequence)
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("dtstart", starts_at.astimezone(zone))
+    event.add("dtend", ends_at.astimezone(zone))
+    event.add("summary", f"{service} appointment")
+    event.add("description", texts.MODE_LABELS[mode.value])
     if mode is AppointmentMode.IN_PERSON:
-        lines.append(f"LOCATION:{_text(office)}")
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return "\r\n".join(lines) + "\r\n"
+        event.add("location", office)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    calendar.add_component(event)
+    calendar.add_missing_timezones(
+        first_date=(starts_at - ZONE_MARGIN).date(), last_date=(ends_at + ZONE_MARGIN).date()
+    )
+    return bytes(calendar.to_ical())
 
 
 async def calendar_file(
@@ -96,5 +97,6 @@ async def calendar_file(
         now=deps.clock.now(),
         service=deps.settings.service_name,
         office=deps.settings.office_details,
+        zone=deps.settings.zone,
     )
-    return CalendarFile(f"uss-appointment-{appointment.id[:8]}.ics", content.encode("utf-8"))
+    return CalendarFile(f"uss-appointment-{appointment.id[:8]}.ics", content)

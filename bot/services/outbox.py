@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
 
+from bot import texts
 from bot.services.deps import Deps
 from bot.services.staff_directory import active_staff_chats
 from bot.vocabulary import Role
@@ -126,7 +127,7 @@ async def enqueue(
     if await already_queued(uow, deps, dedupe_key):
         return None
     message = await _new_message(uow, deps, kind, dedupe_key, ordering_key, student_id)
-    body = f"{html}\n\n<i>Ref {reference(message.id)}</i>"
+    body = texts.message_reference(html, reference(message.id), to_staff=kind in TO_STAFF_KINDS)
     _seal(deps, message, str(chat_id), body, escalation)
     _add(uow, deps, message)
     return message

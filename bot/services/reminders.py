@@ -2,7 +2,9 @@
 
 Only with the student's consent to reminders in this chat. After downtime only the most
 recent reminder that has fallen due is sent (never a pile of stale ones), and each
-(appointment, version, offset) is queued at most once.
+(appointment, version, offset) is queued at most once. A reminder whose moment had already
+passed when the appointment got its current times (booked or moved) is never sent: it would
+arrive on the heels of "Booked." And none is sent while the student is moving the appointment.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from bot.vocabulary import AppointmentStatus, ConsentScope
 from storage.models import Appointment, Student
 
 REMINDER = "reminder"
+# How long a step of moving an appointment holds its reminders: if the student leaves the move
+# unfinished, a reminder that fell due meanwhile is sent once this has passed.
+MOVE_HOLD = timedelta(minutes=15)
 
 
 def reminder_key(appointment_id: str) -> str:
@@ -44,7 +49,11 @@ async def queue_due_reminders(deps: Deps) -> int:
             )
         )
         for appointment, student in rows:
-            due = [o for o in offsets if appointment.starts_at - o <= now]
+            if appointment.moving_until is not None and appointment.moving_until > now:
+                continue
+            due = [
+                o for o in offsets if appointment.scheduled_at < appointment.starts_at - o <= now
+            ]
             if not due:
                 continue
             consents = await current_consents(uow, deps, student.id)

@@ -381,10 +381,16 @@ async def _send(
             escalation=escalation,
         )
     if not chats:
-        await outbox.alert_coordinators(
-            uow, deps, texts.SECURITY_NOBODY_TO_TELL, dedupe_key=f"security-nobody:{key}"
-        )
+        await _nobody_to_tell(uow, deps, cause=key)
     return len(chats)
+
+
+async def _nobody_to_tell(uow: UnitOfWork, deps: Deps, *, cause: str) -> None:
+    """Ask coordinators to set Security up: once per cause (one appointment's version of what
+    Security should know), whichever path (the notice, the digest) found nobody to tell."""
+    await outbox.alert_coordinators(
+        uow, deps, texts.SECURITY_NOBODY_TO_TELL, dedupe_key=f"security-nobody:{cause}"
+    )
 
 
 # ---------------------------------------------------------------- the daily digest
@@ -425,9 +431,11 @@ async def queue_digest(deps: Deps) -> int:
         notices: list[SecurityNotice] = []
         listed: list[Appointment] = []
         unlisted: list[Appointment] = []
+        causes: list[str] = []
         # Every appointment's record is opened: which ones Security was told of is sealed.
         for appointment in rows:
-            told = _told(deps, appointment).times
+            record = _told(deps, appointment)
+            told = record.times
             if told is None or told != times_of(deps, appointment):
                 unlisted.append(appointment)
                 continue
@@ -435,6 +443,14 @@ async def queue_digest(deps: Deps) -> int:
             answers = read_answers(deps, sheet) if sheet else {}
             notices.append(_notice(answers, told, NoticeChange.EXPECTED))
             listed.append(appointment)
+            causes.append(f"{appointment.id}:{record.version}")
+        if not chats:
+            # Nothing to tell, nothing to alert; an appointment it lists already alerted the
+            # coordinators when its own notice found nobody (same cause, so not again).
+            for cause in causes:
+                await _nobody_to_tell(uow, deps, cause=cause)
+            await uow.commit()
+            return 0
         queued = 0
         for part_number, part in enumerate(
             texts.split_message(texts.security_digest(tomorrow, notices), limit=3900)

@@ -178,6 +178,7 @@ async def test_with_nobody_free_the_coordinator_is_told_so(bot: Bot, student: Lo
             sequence=0,
             created_at=held.created_at,
             updated_at=held.created_at,
+            scheduled_at=held.created_at,
         )
         security.nothing_told(bot.deps, other)
         uow.session.add(other)

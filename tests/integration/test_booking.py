@@ -66,6 +66,7 @@ async def a_student(deps: Deps, telegram_id: int, *, submitted: bool = True) -> 
                 consent_position=5,
                 created_at=now,
                 updated_at=now,
+                scheduled_at=now,
                 submitted_at=now,
             )
             write_answers(deps, sheet, {SheetField.FULL_NAME: f"Student {telegram_id}"})
@@ -176,6 +177,7 @@ async def test_the_database_itself_refuses_a_second_live_booking_of_a_slot(
             sequence=0,
             created_at=now,
             updated_at=now,
+            scheduled_at=now,
         )
         for i in ids
     ]

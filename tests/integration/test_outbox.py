@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -53,7 +54,7 @@ async def queue(
 
 
 def texts_in(api: LocalBotApi) -> list[str]:
-    return [m.plain_text.split("\n\nRef ")[0] for m in api.messages(CHAT)]
+    return [m.plain_text.rsplit("\n\n", 1)[0] for m in api.messages(CHAT)]
 
 
 async def test_a_message_is_sent_only_after_its_transaction_commits(deps: Deps) -> None:
@@ -79,7 +80,8 @@ async def test_each_message_carries_a_short_reference(deps: Deps) -> None:
     api, sender = await make_sender()
     await queue(deps, "hello", "k")
     await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
-    assert api.messages(CHAT)[0].plain_text.rsplit("Ref ", 1)[1].isalnum()
+    foot = api.messages(CHAT)[0].plain_text.rsplit("\n\n", 1)[1]
+    assert re.fullmatch(r"Message ref [0-9A-F]{6}: .*", foot)
 
 
 async def test_network_errors_are_retried_with_backoff_until_delivered_once(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -201,3 +202,64 @@ def test_published_times_are_read_in_local_time_in_summer() -> None:
     # 10:00 in London on a Tuesday in June is 09:00 UTC.
     assert covered(datetime(2027, 6, 1, 9, 0, tzinfo=UTC))
     assert not covered(datetime(2027, 6, 1, 10, 0, tzinfo=UTC) + timedelta(minutes=120))
+
+
+# Clock changes in London: 28 March 2027 01:00 GMT -> 02:00 BST (01:00-02:00 never happens);
+# 25 October 2026 02:00 BST -> 01:00 GMT (01:00-02:00 happens twice).
+SPRING_NIGHT, AUTUMN_NIGHT = date(2027, 3, 28), date(2026, 10, 25)  # both Sundays
+
+
+def night_slots(day: date, start: time, end: time, slot: int = 45, buffer: int = 15) -> list[Slot]:
+    rules = BookingRules(
+        timedelta(minutes=slot), timedelta(minutes=buffer), timedelta(0), timedelta(days=3), LONDON
+    )
+    window = WeeklyWindow(6, start, end, AppointmentMode.PHONE)
+    before = datetime.combine(day - timedelta(days=1), time(0), UTC)
+    return [
+        s
+        for s in slots(weekly=[window], now=before, rules=rules)
+        if s.starts_at.astimezone(LONDON).date() == day
+    ]
+
+
+def test_a_slot_across_the_october_change_is_not_offered_rather_than_last_105_minutes() -> None:
+    found = night_slots(AUTUMN_NIGHT, time(0, 30), time(3, 30))
+    # 01:30 BST + 45 minutes is 01:15 GMT: on the wall it would be 01:30-02:15, 105 minutes.
+    assert starts(found) == ["Sun 25 Oct 00:30", "Sun 25 Oct 02:30"]
+    assert all(s.ends_at - s.starts_at == timedelta(minutes=45) for s in found)
+
+
+def test_a_slot_in_the_repeated_hour_is_offered_once_for_its_real_length() -> None:
+    found = night_slots(AUTUMN_NIGHT, time(1, 0), time(2, 0))
+    assert [(s.starts_at, s.ends_at) for s in found] == [
+        (datetime(2026, 10, 25, 0, 0, tzinfo=UTC), datetime(2026, 10, 25, 0, 45, tzinfo=UTC))
+    ]  # 01:00-01:45 BST, the first occurrence
+
+
+def test_a_slot_in_the_skipped_hour_or_across_it_is_not_offered() -> None:
+    assert night_slots(SPRING_NIGHT, time(1, 0), time(2, 0)) == []  # 01:xx never happens
+    # 00:45-02:15 on the wall is 30 minutes of real time that night: not a 90-minute slot.
+    assert night_slots(SPRING_NIGHT, time(0, 45), time(2, 15), slot=90) == []
+    found = night_slots(SPRING_NIGHT, time(0, 0), time(3, 0))
+    assert starts(found) == ["Sun 28 Mar 00:00", "Sun 28 Mar 02:00"]
+    assert all(s.ends_at - s.starts_at == timedelta(minutes=45) for s in found)
+
+
+@pytest.mark.parametrize("day", [SPRING_NIGHT, AUTUMN_NIGHT])
+def test_around_either_clock_change_every_slot_lasts_its_length_inside_its_window(
+    day: date,
+) -> None:
+    for start_minute in range(0, 240, 15):
+        for slot in (30, 45, 60, 90):
+            for buffer in (0, 15):
+                start = time(start_minute // 60, start_minute % 60)
+                found = night_slots(day, start, time(5, 0), slot=slot, buffer=buffer)
+                for s in found:
+                    assert s.ends_at - s.starts_at == timedelta(minutes=slot)
+                    wall_start = s.starts_at.astimezone(LONDON).time()
+                    wall_end = s.ends_at.astimezone(LONDON).time()
+                    assert start <= wall_start < wall_end <= time(5, 0)
+                for earlier, later in itertools.pairwise(found):
+                    assert later.starts_at >= earlier.ends_at + timedelta(minutes=buffer)
+                labels = starts(found)
+                assert len(labels) == len(set(labels))

@@ -16,7 +16,7 @@ too when there are rows (it unseals consent choices back into `granted` and un-p
 the old code reads as plain text).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0014
 Create Date: 2026-12-02 18:20:00
 """
 
@@ -31,7 +31,7 @@ from storage.crypto import FieldContext, KeyRing, padded
 from storage.migrate import data_keys
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -466,7 +466,9 @@ async def stand_in_for_coordinator_alerts(uow: UnitOfWork, deps: Deps, *, dedupe
 async def _escalate(uow: UnitOfWork, deps: Deps, message: OutboxMessage) -> None:
     """Tell every active coordinator, in words written without the student's details."""
     if _open(deps, message, "recipient_enc", message.recipient_enc) == STAND_IN:
-        return  # nobody was waiting for it
+        # Nobody was waiting for it; stand-ins for the alerts a real message would raise.
+        await stand_in_for_coordinator_alerts(uow, deps, dedupe_key=f"alert:{message.id}")
+        return
     note = _open(deps, message, "escalation_enc", message.escalation_enc)
     text = note or f"A message (ref {reference(message.id)}) could not be delivered yet."
     await alert_coordinators(uow, deps, text, dedupe_key=f"alert:{message.id}")

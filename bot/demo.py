@@ -239,7 +239,9 @@ async def _seed_staff(settings: Settings, app: App) -> None:
 
 async def _main(settings: Settings, directory: Path, lines: list[str] | None) -> int:
     engine = make_engine(settings.database_url)
-    await upgrade(engine, keys=settings.key_ring(), audit_key=settings.audit_chain_key())
+    await upgrade(
+        engine, keys=settings.key_ring(), audit_key=settings.audit_chain_key()
+    )  # a demo database kept from before
     api = LocalBotApi()
     app = build_application(settings, clock=SystemClock(), engine=engine, request=LocalRequest(api))
     await app.initialize()

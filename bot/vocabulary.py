@@ -113,6 +113,13 @@ class YesNo(StrEnum):
     NO = "no"
 
 
+class ConsentDecision(StrEnum):
+    """A consent ledger entry's choice, as sealed in the ledger."""
+
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
 class ConsentScope(StrEnum):
     """What an adviser may do on a student's behalf; asked one by one, never pre-ticked."""
 
@@ -152,6 +159,9 @@ class AuditAction(StrEnum):
     APPOINTMENT_REASSIGNED = "appointment.reassigned"
     AGENDA_READ = "agenda.read"
     DISCLOSURE_MADE = "disclosure.made"
+    # Whether Security had to be told of a booking change, when it did not: written wherever a
+    # disclosure to Security could have been, so the number of entries never tells.
+    SECURITY_ASSESSED = "security.assessed"
     REMOVED_FLAG_CHANGED = "case.removed_flag_changed"
 
 

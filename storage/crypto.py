@@ -191,6 +191,19 @@ def key_material(spec: str) -> bytes:
     return _decode_key("key", spec)
 
 
+def padded(plaintext: bytes, block: int, *, reserve: int = 0) -> bytes:
+    """`plaintext` followed by spaces up to the next multiple of `block` bytes (at least one).
+
+    Sealed values whose length could tell a sensitive fact (a flag, a decision, whether a row
+    is real) are padded, so every token of a column has the same length. `reserve` pads as if
+    the plaintext were that many bytes longer (to make two values of different lengths pad
+    alike). Trailing spaces are JSON whitespace, and the values padded as plain text never
+    end in a meaningful space, so opening only strips them.
+    """
+    wanted = max(len(plaintext) + reserve, 1)
+    return plaintext + b" " * (-(-wanted // block) * block - len(plaintext))
+
+
 class SealedRow(Protocol):
     """A mapped row with a table name and an id known before it is flushed."""
 
@@ -208,19 +221,42 @@ class FieldCipher:
     def context(row: SealedRow, column: str) -> FieldContext:
         return FieldContext(row.__tablename__, column, row.id)
 
-    def seal(self, row: SealedRow, column: str, value: str | None) -> bytes | None:
+    def seal(
+        self, row: SealedRow, column: str, value: str | None, *, pad_to: int | None = None
+    ) -> bytes | None:
         if value is None:
             return None
-        return self.keys.encrypt(value.encode("utf-8"), self.context(row, column))
+        data = value.encode("utf-8")
+        if pad_to is not None:
+            data = padded(data, pad_to)
+        return self.keys.encrypt(data, self.context(row, column))
+
+    def seal_padded(self, row: SealedRow, column: str, value: str, pad_to: int) -> bytes:
+        """A value padded so that its token's length says nothing about it."""
+        return self.keys.encrypt(padded(value.encode("utf-8"), pad_to), self.context(row, column))
+
+    def open_padded(self, row: SealedRow, column: str, token: bytes) -> str:
+        return self.keys.decrypt(token, self.context(row, column)).decode("utf-8").rstrip(" ")
 
     def open(self, row: SealedRow, column: str, token: bytes | None) -> str | None:
         if token is None:
             return None
         return self.keys.decrypt(token, self.context(row, column)).decode("utf-8")
 
-    def seal_json(self, row: SealedRow, column: str, value: Any) -> bytes:
+    def seal_json(
+        self,
+        row: SealedRow,
+        column: str,
+        value: Any,
+        *,
+        pad_to: int | None = None,
+        reserve: int = 0,
+    ) -> bytes:
         data = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return self.keys.encrypt(data.encode("utf-8"), self.context(row, column))
+        raw = data.encode("utf-8")
+        if pad_to is not None:
+            raw = padded(raw, pad_to, reserve=reserve)
+        return self.keys.encrypt(raw, self.context(row, column))
 
     def open_json(self, row: SealedRow, column: str, token: bytes) -> Any:
         return json.loads(self.keys.decrypt(token, self.context(row, column)))

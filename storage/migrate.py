@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +75,37 @@ def audit_key(revision: str) -> AuditKey:
     return key
 
 
+def _raw_sqlite(connection: Connection, statement: str) -> list[Any]:
+    """Run a PRAGMA on the driver's connection, outside any transaction (where SQLite
+    ignores foreign_keys)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 Keys = tuple[KeyRing | None, AuditKey | None]
 
 
-def _upgrade(connection: Connection, revision: str, keys: Keys) -> None:
-    command.upgrade(alembic_config(connection, *keys), revision)
-
-
-def _downgrade(connection: Connection, revision: str, keys: Keys) -> None:
-    command.downgrade(alembic_config(connection, *keys), revision)
+def _run(
+    connection: Connection, step: Callable[[Config, str], None], revision: str, keys: Keys
+) -> None:
+    """Run `step` in one transaction. On SQLite, foreign keys are off meanwhile: changing a
+    column there rebuilds its table, and dropping the old table would otherwise cascade its
+    deletion to every row that refers to it. They are checked before going back on."""
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _raw_sqlite(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        with connection.begin():
+            step(alembic_config(connection, *keys), revision)
+            if sqlite and _raw_sqlite(connection, "PRAGMA foreign_key_check"):
+                raise RuntimeError("the migration left rows that refer to missing rows")
+    finally:
+        if sqlite:
+            _raw_sqlite(connection, "PRAGMA foreign_keys=ON")
 
 
 async def upgrade(
@@ -95,8 +118,8 @@ async def upgrade(
     """Bring the schema up to `revision` (the newest by default). Revisions that seal rows
     already stored need `keys` (and, for the audit log, `audit_key`); on an empty database
     none do."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade, revision, (keys, audit_key))
+    async with engine.connect() as connection:
+        await connection.run_sync(_run, command.upgrade, revision, (keys, audit_key))
 
 
 async def downgrade(
@@ -107,8 +130,8 @@ async def downgrade(
     audit_key: AuditKey | None = None,
 ) -> None:
     """Take the schema back to `revision`."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_downgrade, revision, (keys, audit_key))
+    async with engine.connect() as connection:
+        await connection.run_sync(_run, command.downgrade, revision, (keys, audit_key))
 
 
 def _current(connection: Connection) -> str | None:

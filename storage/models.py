@@ -33,6 +33,17 @@ NAMING = {
 }
 
 
+# Sealed values whose size could tell a sensitive fact are padded (storage.crypto.padded) to
+# these lengths in bytes: one length for every value of the column, or a block size.
+REMOVED_FLAG_BYTES = 16
+CONSENT_DECISION_BYTES = 16
+SECURITY_RECORD_BYTES = 128
+SHEET_ANSWERS_BLOCK = 1024
+OUTBOX_RECIPIENT_BYTES = 32
+OUTBOX_BODY_BYTES = 16384
+OUTBOX_ESCALATION_BYTES = 1024
+
+
 def new_id() -> str:
     """A random row id, known before the row is flushed so fields can be sealed to it."""
     return uuid.uuid4().hex
@@ -83,8 +94,9 @@ class Student(RowWithId, Base):
     created_at: Mapped[datetime]
     last_activity_at: Mapped[datetime]
     unreachable_since: Mapped[datetime | None]
-    # Removed from their course ("yes"/"no"), as last said on the sheet or set by staff; sealed.
-    removed_enc: Mapped[bytes | None]
+    # Removed from their course ("yes"/"no", or "" before any sheet), as last said on the sheet
+    # or set by staff; sealed and padded, so neither NULL nor length can tell.
+    removed_enc: Mapped[bytes]
 
 
 class InformationSheet(RowWithId, Base):
@@ -128,7 +140,8 @@ class ConsentEntry(RowWithId, Base):
     )
     position: Mapped[int] = mapped_column(Integer)
     scope: Mapped[str] = mapped_column(String(32))
-    granted: Mapped[bool] = mapped_column(Boolean)
+    # "granted" or "refused", sealed and padded like every other personal field.
+    decision_enc: Mapped[bytes]
     wording_version: Mapped[str] = mapped_column(String(32))
     wording_sha256: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(24))
@@ -242,7 +255,7 @@ class GroupNotice(Base):
 SEALED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     Student: ("telegram_id_enc", "removed_enc"),
     InformationSheet: ("answers_enc", "fragment_enc"),
-    ConsentEntry: ("note_enc",),
+    ConsentEntry: ("decision_enc", "note_enc"),
     StaffMember: ("telegram_id_enc", "name_enc"),
 }
 
@@ -305,9 +318,10 @@ class Appointment(RowWithId, Base):
     scheduled_at: Mapped[datetime]
     # While the student is choosing a new time for it, no reminder is sent (until then).
     moving_until: Mapped[datetime | None]
-    # What University Security was last told of this appointment (times only); sealed, since
-    # even its presence would say the student was removed from their course.
-    security_enc: Mapped[bytes | None]
+    # What University Security was last told of this appointment (times only, or nothing):
+    # every appointment has one, sealed and padded to one length, since its presence or size
+    # would say the student was removed from their course.
+    security_enc: Mapped[bytes]
 
 
 class OutboxMessage(RowWithId, Base):

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -94,6 +95,31 @@ async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIte
     await upgrade(engine)
     try:
         yield Database(kind, POSTGRES_URL, engine, schema)
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@asynccontextmanager
+async def unmigrated_engine(kind: str, directory: object, name: str) -> AsyncIterator[AsyncEngine]:
+    """Another empty database on the same engine as `database` (which must have checked that
+    PostgreSQL answers), with no schema yet: a file in `directory`, or a fresh schema."""
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite+aiosqlite:///{directory}/{name}.db")
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+        return
+    schema = "t_" + secrets.token_hex(6)
+    admin = make_engine(POSTGRES_URL)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(POSTGRES_URL, search_path=schema)
+    try:
+        yield engine
     finally:
         await engine.dispose()
         async with admin.begin() as conn:

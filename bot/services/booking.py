@@ -125,6 +125,7 @@ async def book(
         updated_at=now,
         scheduled_at=now,
     )
+    security.nothing_told(deps, appointment)
     uow.session.add(appointment)
     try:
         await uow.session.flush()
@@ -164,7 +165,7 @@ async def tell_adviser(
     adviser = await uow.session.get(StaffMember, appointment.staff_id)
     zone = deps.settings.zone
     if adviser is not None and adviser.active and await staff.has_acknowledged(uow, adviser):
-        consents = await current_consents(uow, appointment.student_id)
+        consents = await current_consents(uow, deps, appointment.student_id)
         deadline = answers.get(SheetField.DEADLINE)
         soon = deadline is not None and (
             date.fromisoformat(deadline) - appointment.starts_at.astimezone(zone).date()

@@ -14,8 +14,8 @@ from bot.services.deps import Deps
 from bot.services.errors import ConsentMissing, NoSheet
 from bot.services.sheet_store import latest_submitted_sheet
 from bot.services.students import find_student
-from bot.vocabulary import AuditAction, ConsentChannel, ConsentScope
-from storage.models import ConsentEntry
+from bot.vocabulary import AuditAction, ConsentChannel, ConsentDecision, ConsentScope
+from storage.models import CONSENT_DECISION_BYTES, ConsentEntry
 from storage.uow import UnitOfWork
 
 SCOPES: tuple[ConsentScope, ...] = tuple(ConsentScope)
@@ -50,13 +50,30 @@ async def ledger(uow: UnitOfWork, student_id: str) -> list[ConsentEntry]:
     return list(result.scalars())
 
 
-async def current_consents(uow: UnitOfWork, student_id: str) -> dict[ConsentScope, ConsentState]:
-    """Every scope's present state; a scope never asked is None (never assumed)."""
+def _seal_decision(deps: Deps, entry: ConsentEntry, granted: bool) -> None:
+    """The choice itself is sealed (and padded), like every other personal field."""
+    decision = ConsentDecision.GRANTED if granted else ConsentDecision.REFUSED
+    entry.decision_enc = deps.cipher.seal_padded(
+        entry, "decision_enc", decision.value, CONSENT_DECISION_BYTES
+    )
+
+
+def decision_of(deps: Deps, entry: ConsentEntry) -> bool:
+    """Whether this ledger entry grants its scope."""
+    value = deps.cipher.open_padded(entry, "decision_enc", entry.decision_enc)
+    return ConsentDecision(value) is ConsentDecision.GRANTED
+
+
+async def current_consents(
+    uow: UnitOfWork, deps: Deps, student_id: str
+) -> dict[ConsentScope, ConsentState]:
+    """Every scope's present state (its latest entry); a scope never asked is None (never
+    assumed)."""
     states = {scope: ConsentState(scope, None) for scope in SCOPES}
     for entry in await ledger(uow, student_id):
         scope = ConsentScope(entry.scope)
         states[scope] = ConsentState(
-            scope, entry.granted, entry.recorded_at, ConsentChannel(entry.channel)
+            scope, decision_of(deps, entry), entry.recorded_at, ConsentChannel(entry.channel)
         )
     return states
 
@@ -81,13 +98,13 @@ async def record_consent(
         student_id=student_id,
         position=(last or 0) + 1,
         scope=scope.value,
-        granted=granted,
         wording_version=texts.CONSENT_WORDING_VERSION,
         wording_sha256=wording_sha256(scope),
         channel=channel.value,
         recorded_by_staff_id=recorded_by_staff_id,
         recorded_at=deps.clock.now(),
     )
+    _seal_decision(deps, entry, granted)
     entry.note_enc = deps.cipher.seal(entry, "note_enc", note)
     uow.session.add(entry)
     await audit.record(
@@ -103,9 +120,11 @@ async def record_consent(
     return entry
 
 
-async def require_consent(uow: UnitOfWork, student_id: str, scope: ConsentScope) -> None:
+async def require_consent(
+    uow: UnitOfWork, deps: Deps, student_id: str, scope: ConsentScope
+) -> None:
     """Refuse an action on a student's behalf unless the matching scope is granted now."""
-    state = (await current_consents(uow, student_id))[scope]
+    state = (await current_consents(uow, deps, student_id))[scope]
     if state.granted is not True:
         raise ConsentMissing(scope)
 
@@ -117,7 +136,7 @@ async def my_consents(
     student = await find_student(uow, deps, telegram_user_id)
     if student is None or await latest_submitted_sheet(uow, student.id) is None:
         raise NoSheet
-    return await current_consents(uow, student.id)
+    return await current_consents(uow, deps, student.id)
 
 
 async def change_my_consent(
@@ -127,7 +146,7 @@ async def change_my_consent(
     student = await find_student(uow, deps, telegram_user_id)
     if student is None or await latest_submitted_sheet(uow, student.id) is None:
         raise NoSheet
-    before = (await current_consents(uow, student.id))[scope].granted
+    before = (await current_consents(uow, deps, student.id))[scope].granted
     await record_consent(
         uow,
         deps,

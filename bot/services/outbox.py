@@ -23,7 +23,15 @@ from bot.services.outbox_lease import CLAIM_FOR as CLAIM_FOR  # the lease, for c
 from bot.services.outbox_lease import Claim, ClaimLost
 from bot.services.staff_directory import active_staff_chats
 from bot.vocabulary import Role
-from storage.models import ChatHold, OutboxMessage, StaffMember, Student
+from storage.models import (
+    OUTBOX_BODY_BYTES,
+    OUTBOX_ESCALATION_BYTES,
+    OUTBOX_RECIPIENT_BYTES,
+    ChatHold,
+    OutboxMessage,
+    StaffMember,
+    Student,
+)
 from storage.uow import UnitOfWork
 
 log = logging.getLogger("bot.outbox")
@@ -146,15 +154,59 @@ async def enqueue(
     """
     if await already_queued(uow, deps, dedupe_key):
         return None
-    dedupe_key = _blind(deps, DEDUPE_PURPOSE, dedupe_key)
-    key = _blind(deps, ORDER_PURPOSE, ordering_key) if ordering_key else dedupe_key
+    message = await _new_message(uow, deps, kind, dedupe_key, ordering_key, student_id)
+    body = texts.message_reference(html, reference(message.id), to_staff=kind in TO_STAFF_KINDS)
+    _seal(deps, message, str(chat_id), body, escalation)
+    _add(uow, deps, message)
+    return message
+
+
+async def enqueue_stand_in(
+    uow: UnitOfWork,
+    deps: Deps,
+    *,
+    kind: str,
+    dedupe_key: str,
+    ordering_key: str | None = None,
+    with_escalation: bool = False,
+    student_id: str | None = None,
+) -> OutboxMessage | None:
+    """Queue a row shaped like a message of `kind` that is never sent (no recipient).
+
+    Where a message goes out only because of a sensitive fact (a Security notice, for a
+    student removed from their course), the same change queues a stand-in when the fact does
+    not hold: its sealed fields have the same lengths, it is marked sent like any other, and
+    so the outbox says nothing about whom a message concerned.
+    """
+    if await already_queued(uow, deps, dedupe_key):
+        return None
+    message = await _new_message(uow, deps, kind, dedupe_key, ordering_key, student_id)
+    _seal(deps, message, STAND_IN, STAND_IN, STAND_IN if with_escalation else None)
+    _add(uow, deps, message)
+    return message
+
+
+# A stand-in's recipient and text: nothing, padded like anything else.
+STAND_IN = ""
+
+
+async def _new_message(
+    uow: UnitOfWork,
+    deps: Deps,
+    kind: str,
+    dedupe_key: str,
+    ordering_key: str | None,
+    student_id: str | None,
+) -> OutboxMessage:
+    dedupe_digest = _blind(deps, DEDUPE_PURPOSE, dedupe_key)
+    key = _blind(deps, ORDER_PURPOSE, ordering_key) if ordering_key else dedupe_digest
     last = await uow.session.scalar(
         select(func.max(OutboxMessage.position)).where(OutboxMessage.ordering_key == key)
     )
     now = deps.clock.now()
-    message = OutboxMessage(
+    return OutboxMessage(
         kind=kind,
-        dedupe_key=dedupe_key,
+        dedupe_key=dedupe_digest,
         ordering_key=key,
         position=(last or 0) + 1,
         status=OutboxStatus.PENDING.value,
@@ -163,14 +215,26 @@ async def enqueue(
         next_attempt_at=now,
         student_id=student_id,
     )
-    body = texts.message_reference(html, reference(message.id), to_staff=kind in TO_STAFF_KINDS)
-    message.recipient_enc = deps.cipher.seal(message, "recipient_enc", str(chat_id))
-    message.body_enc = deps.cipher.seal(message, "body_enc", body)
-    message.escalation_enc = deps.cipher.seal(message, "escalation_enc", escalation)
+
+
+def _seal(
+    deps: Deps, message: OutboxMessage, recipient: str, body: str, escalation: str | None
+) -> None:
+    """Sealed and padded to fixed lengths: a text's size tells nothing of what it says."""
+    cipher = deps.cipher
+    message.recipient_enc = cipher.seal_padded(
+        message, "recipient_enc", recipient, OUTBOX_RECIPIENT_BYTES
+    )
+    message.body_enc = cipher.seal_padded(message, "body_enc", body, OUTBOX_BODY_BYTES)
+    message.escalation_enc = cipher.seal(
+        message, "escalation_enc", escalation, pad_to=OUTBOX_ESCALATION_BYTES
+    )
+
+
+def _add(uow: UnitOfWork, deps: Deps, message: OutboxMessage) -> None:
     uow.session.add(message)
     if deps.wake_outbox is not None:
         uow.after_commit(deps.wake_outbox)
-    return message
 
 
 async def already_queued(uow: UnitOfWork, deps: Deps, dedupe_key: str) -> bool:
@@ -307,6 +371,10 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
                 claim.release(message_id)
                 continue
             chat_id, body, kind = loaded
+            if chat_id is None:  # a stand-in: nothing to send
+                await _record_sent(deps, message_id, claim.token, delivered=False)
+                claim.release(message_id)
+                continue
             held_until = await _held_until(deps, chat_id)
             if held_until is not None:
                 await _defer(deps, message_id, claim.token, held_until)
@@ -370,10 +438,11 @@ async def _defer(deps: Deps, message_id: str, token: str, until: datetime) -> No
         await uow.commit()
 
 
-async def _load(deps: Deps, message_id: str, token: str) -> tuple[int, str, str] | None:
+async def _load(deps: Deps, message_id: str, token: str) -> tuple[int | None, str, str] | None:
     """Recipient, text and kind of a claimed message still pending and still ours, read in a
-    short transaction; None if it is gone, taken over by another deliverer after our lease
-    lapsed, or withdrawn now because its staff recipient is no longer active."""
+    short transaction (no recipient for a stand-in); None if it is gone, taken over by another
+    deliverer after our lease lapsed, or withdrawn now because its staff recipient is no
+    longer active."""
     async with deps.uow() as uow:
         message = await uow.session.get(OutboxMessage, message_id)
         if message is None or message.status != OutboxStatus.PENDING.value:
@@ -381,7 +450,10 @@ async def _load(deps: Deps, message_id: str, token: str) -> tuple[int, str, str]
         if message.claim_token != token:
             log.info("outbox %s taken over by another deliverer", reference(message_id))
             return None
-        chat_id = int(deps.cipher.open(message, "recipient_enc", message.recipient_enc) or 0)
+        recipient = _open(deps, message, "recipient_enc", message.recipient_enc)
+        if recipient == STAND_IN:
+            return None, STAND_IN, message.kind
+        chat_id = int(recipient)
         if message.kind in TO_STAFF_KINDS and await _former_staff(uow, deps, chat_id):
             await uow.session.delete(message)
             await uow.commit()
@@ -390,8 +462,11 @@ async def _load(deps: Deps, message_id: str, token: str) -> tuple[int, str, str]
                 reference(message_id),
             )
             return None
-        body = deps.cipher.open(message, "body_enc", message.body_enc) or ""
-        return chat_id, body, message.kind
+        return chat_id, _open(deps, message, "body_enc", message.body_enc), message.kind
+
+
+def _open(deps: Deps, message: OutboxMessage, column: str, token: bytes | None) -> str:
+    return "" if token is None else deps.cipher.open_padded(message, column, token)
 
 
 async def _former_staff(uow: UnitOfWork, deps: Deps, chat_id: int) -> bool:
@@ -412,7 +487,7 @@ async def _held(uow: UnitOfWork, message_id: str, token: str) -> OutboxMessage |
     return message
 
 
-async def _record_sent(deps: Deps, message_id: str, token: str) -> None:
+async def _record_sent(deps: Deps, message_id: str, token: str, *, delivered: bool = True) -> None:
     async with deps.uow() as uow:
         message = await _held(uow, message_id, token)
         if message is None:
@@ -424,7 +499,8 @@ async def _record_sent(deps: Deps, message_id: str, token: str) -> None:
         message.body_enc = message.recipient_enc = message.escalation_enc = None
         message.attempts += 1
         message.claimed_until = message.claim_token = None
-        await _mark_reachable(uow, message, reachable=True, now=now)
+        if delivered:
+            await _mark_reachable(uow, message, reachable=True, now=now)
         await uow.commit()
 
 
@@ -500,9 +576,21 @@ async def alert_coordinators(uow: UnitOfWork, deps: Deps, html: str, *, dedupe_k
         )
 
 
+async def stand_in_for_coordinator_alerts(uow: UnitOfWork, deps: Deps, *, dedupe_key: str) -> None:
+    """The rows `alert_coordinators` would queue, as stand-ins (see `enqueue_stand_in`)."""
+    for chat_id in await active_staff_chats(uow, deps, Role.COORDINATOR):
+        await enqueue_stand_in(
+            uow, deps, kind=COORDINATOR_ALERT, dedupe_key=f"{dedupe_key}:{chat_id}"
+        )
+
+
 async def _escalate(uow: UnitOfWork, deps: Deps, message: OutboxMessage) -> None:
     """Tell every active coordinator, in words written without the student's details."""
-    note = deps.cipher.open(message, "escalation_enc", message.escalation_enc)
+    if _open(deps, message, "recipient_enc", message.recipient_enc) == STAND_IN:
+        # Nobody was waiting for it; stand-ins for the alerts a real message would raise.
+        await stand_in_for_coordinator_alerts(uow, deps, dedupe_key=f"alert:{message.id}")
+        return
+    note = _open(deps, message, "escalation_enc", message.escalation_enc)
     text = note or f"A message (ref {reference(message.id)}) could not be delivered yet."
     await alert_coordinators(uow, deps, text, dedupe_key=f"alert:{message.id}")
 

@@ -56,10 +56,21 @@ async def queue_due_reminders(deps: Deps) -> int:
             ]
             if not due:
                 continue
-            consents = await current_consents(uow, student.id)
-            if consents[ConsentScope.REMINDERS].granted is not True:
-                continue
+            consents = await current_consents(uow, deps, student.id)
             offset = due[0]  # the nearest to the appointment supersedes earlier ones
+            key = f"reminder:{appointment.id}:{appointment.sequence}:"
+            key += str(int(offset.total_seconds() // 60))
+            if consents[ConsentScope.REMINDERS].granted is not True:
+                # Not wanted: a stand-in, so the outbox does not show the consent choice.
+                await outbox.enqueue_stand_in(
+                    uow,
+                    deps,
+                    kind=REMINDER,
+                    dedupe_key=key,
+                    ordering_key=reminder_key(appointment.id),
+                    student_id=student.id,
+                )
+                continue
             made = await outbox.enqueue(
                 uow,
                 deps,
@@ -71,10 +82,7 @@ async def queue_due_reminders(deps: Deps) -> int:
                     deps.settings.zone,
                     deps.settings.office_details,
                 ),
-                dedupe_key=(
-                    f"reminder:{appointment.id}:{appointment.sequence}:"
-                    f"{int(offset.total_seconds() // 60)}"
-                ),
+                dedupe_key=key,
                 ordering_key=reminder_key(appointment.id),
                 student_id=student.id,
             )

@@ -22,6 +22,8 @@ from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answe
 from bot.services.staff_directory import active_staff_chats
 from bot.services.students import (
     case_ref,
+    removed_flag,
+    seal_removed_flag,
     student_by_case,
     student_chat_id,
     upcoming_appointments,
@@ -37,7 +39,7 @@ from bot.vocabulary import (
     SheetField,
     YesNo,
 )
-from storage.models import Appointment, Student
+from storage.models import SECURITY_RECORD_BYTES, Appointment, Student
 from storage.uow import UnitOfWork
 
 # Marking an appointment attended or missed changes nothing Security was told.
@@ -77,9 +79,9 @@ def _removed_on_sheet(answers: Answers) -> bool:
 
 async def is_removed(uow: UnitOfWork, deps: Deps, student: Student) -> bool:
     """As staff last set it, or else as the student said on their latest sheet."""
-    flag = deps.cipher.open(student, "removed_enc", student.removed_enc)
+    flag = removed_flag(deps, student)
     if flag is not None:
-        return flag == YesNo.YES.value
+        return flag is YesNo.YES
     sheet = await latest_submitted_sheet(uow, student.id)
     return sheet is not None and _removed_on_sheet(read_answers(deps, sheet))
 
@@ -97,8 +99,7 @@ async def _set_removed(
     uow: UnitOfWork, deps: Deps, student: Student, removed: bool, *, actor: str
 ) -> int:
     """Keep the flag (sealed) and bring Security up to date; the number of notices queued."""
-    value = YesNo.YES.value if removed else YesNo.NO.value
-    student.removed_enc = deps.cipher.seal(student, "removed_enc", value)
+    seal_removed_flag(deps, student, YesNo.YES if removed else YesNo.NO)
     queued = 0
     for appointment in await upcoming_appointments(uow, deps, student.id):
         queued += await sync(uow, deps, appointment, actor=actor, removed=removed)
@@ -127,6 +128,8 @@ async def set_removed_by_staff(
     actor = audit.staff_actor(me.id)
     notices = await _set_removed(uow, deps, student, removed, actor=actor)
     await audit.record(uow, deps, AuditAction.REMOVED_FLAG_CHANGED, actor, student.id)
+    # Written with the change itself, so each change is told once: no natural key.
+    key = f"removed-flag:{uuid4().hex}"
     if before != removed:
         await outbox.enqueue(
             uow,
@@ -134,9 +137,13 @@ async def set_removed_by_staff(
             kind=outbox.STUDENT_NOTICE,
             chat_id=student_chat_id(deps, student),
             html=texts.removed_flag_told(removed),
-            # Written with the change itself, so each change is told once: no natural key.
-            dedupe_key=f"removed-flag:{uuid4().hex}",
+            dedupe_key=key,
             student_id=student.id,
+        )
+    else:
+        # Nothing to tell them; a stand-in, so the outbox does not show whether it changed.
+        await outbox.enqueue_stand_in(
+            uow, deps, kind=outbox.STUDENT_NOTICE, dedupe_key=key, student_id=student.id
         )
     await uow.commit()
     return FlagChange(case_ref(student.id), removed, before != removed, notices)
@@ -152,8 +159,6 @@ class _Told:
 
 
 def _told(deps: Deps, appointment: Appointment) -> _Told:
-    if appointment.security_enc is None:
-        return _Told(0, None)
     raw = deps.cipher.open_json(appointment, "security_enc", appointment.security_enc)
     if not raw:
         return _Told(0, None)
@@ -181,8 +186,17 @@ def _remember(deps: Deps, appointment: Appointment, told: _Told) -> None:
         else None
     )
     appointment.security_enc = deps.cipher.seal_json(
-        appointment, "security_enc", {"version": told.version, "listed": listed}
+        appointment,
+        "security_enc",
+        {"version": told.version, "listed": listed},
+        pad_to=SECURITY_RECORD_BYTES,
     )
+
+
+def nothing_told(deps: Deps, appointment: Appointment) -> None:
+    """A new appointment's record of what Security knows of it: nothing yet (but sealed, like
+    every other appointment's, so no row stands out)."""
+    _remember(deps, appointment, _Told(0, None))
 
 
 def times_of(deps: Deps, appointment: Appointment) -> AppointmentTimes:
@@ -242,7 +256,9 @@ async def sync(
     """Queue the notice that tells Security what is true of this appointment now (or nothing).
 
     Call it in the transaction that changes the appointment or the flag; returns the number of
-    messages queued.
+    messages queued for Security. Whether or not anything is told, the call leaves the same
+    traces in the database (the record re-sealed, the same number of outbox rows, one audit
+    entry), so a copy of the database cannot tell removed students from others.
     """
     if appointment.status in _SETTLED:
         return 0
@@ -259,6 +275,25 @@ async def sync(
     booked = appointment.status == AppointmentStatus.BOOKED.value
     change = _change(told.times, wanted, cancelled=not booked)
     if change is None:
+        _remember(deps, appointment, told)
+        await _send(
+            uow,
+            deps,
+            None,
+            appointment_starts=appointment.starts_at,
+            key=f"{appointment.id}:{told.version}:{uuid4().hex}",
+            order=appointment.id,
+        )
+        await audit.record(
+            uow,
+            deps,
+            AuditAction.SECURITY_ASSESSED,
+            actor,
+            appointment.id,
+            basis=DisclosureBasis.SECURITY_TIMES.value,
+            notice=None,
+            recipients=0,
+        )
         return 0
     shown = wanted or told.times
     assert shown is not None  # _change found a difference, so one side holds times
@@ -301,7 +336,7 @@ async def security_chats(uow: UnitOfWork, deps: Deps) -> list[int]:
 async def _send(
     uow: UnitOfWork,
     deps: Deps,
-    html: str,
+    html: str | None,
     *,
     appointment_starts: datetime,
     key: str,
@@ -310,8 +345,27 @@ async def _send(
     escalation: str | None = None,
 ) -> int:
     """Queue `html` for every Security chat, in order per appointment and chat; with nobody to
-    send it to, tell the coordinators (without student details) so someone sets Security up."""
+    send it to, tell the coordinators (without student details) so someone sets Security up.
+
+    With `html` None there is nothing to tell: the same rows are queued as stand-ins, which
+    are never sent, so the outbox looks the same whether or not Security was told.
+    """
     chats = await security_chats(uow, deps)
+    if html is None:
+        for chat_id in chats:
+            await outbox.enqueue_stand_in(
+                uow,
+                deps,
+                kind=kind,
+                dedupe_key=f"security:{key}:{chat_id}",
+                ordering_key=f"security:{order}:{chat_id}",
+                with_escalation=True,
+            )
+        if not chats:
+            await outbox.stand_in_for_coordinator_alerts(
+                uow, deps, dedupe_key=f"security-nobody:{key}"
+            )
+        return 0
     escalation = escalation or texts.security_undelivered(
         appointment_starts, deps.clock.now(), deps.settings.zone
     )
@@ -370,18 +424,20 @@ async def queue_digest(deps: Deps) -> int:
                     Appointment.status == AppointmentStatus.BOOKED.value,
                     Appointment.starts_at >= start,
                     Appointment.starts_at < end,
-                    Appointment.security_enc.is_not(None),
                 )
                 .order_by(Appointment.starts_at)
             )
         ).scalars()
         notices: list[SecurityNotice] = []
         listed: list[Appointment] = []
+        unlisted: list[Appointment] = []
         causes: list[str] = []
+        # Every appointment's record is opened: which ones Security was told of is sealed.
         for appointment in rows:
             record = _told(deps, appointment)
             told = record.times
             if told is None or told != times_of(deps, appointment):
+                unlisted.append(appointment)
                 continue
             sheet = await latest_submitted_sheet(uow, appointment.student_id)
             answers = read_answers(deps, sheet) if sheet else {}
@@ -414,6 +470,18 @@ async def queue_digest(deps: Deps) -> int:
                 uow,
                 deps,
                 AuditAction.DISCLOSURE_MADE,
+                audit.SYSTEM,
+                appointment.id,
+                basis=DisclosureBasis.SECURITY_TIMES.value,
+                notice="digest",
+            )
+        # One entry for each of tomorrow's appointments, listed or not, so the number of
+        # entries a digest writes says nothing about who was on it.
+        for appointment in unlisted if queued else ():
+            await audit.record(
+                uow,
+                deps,
+                AuditAction.SECURITY_ASSESSED,
                 audit.SYSTEM,
                 appointment.id,
                 basis=DisclosureBasis.SECURITY_TIMES.value,

@@ -8,11 +8,13 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bot.services.deps import Deps
-from bot.vocabulary import ConsentScope, SheetField, SheetStatus, SheetStep
-from storage.models import InformationSheet
+from bot.vocabulary import ConsentScope, SheetField, SheetStatus, SheetStep, YesNo
+from storage.models import SHEET_ANSWERS_BLOCK, InformationSheet
 from storage.uow import UnitOfWork
 
 Answers = dict[SheetField, str | None]
+_YES_NO = frozenset(v.value for v in YesNo)
+_LONGEST_YES_NO = max(len(v) for v in _YES_NO)
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,16 @@ def read_answers(deps: Deps, sheet: InformationSheet) -> Answers:
 
 
 def write_answers(deps: Deps, sheet: InformationSheet, answers: Answers) -> None:
+    """Sealed in blocks; the answer on removal from the course is padded as if it were always
+    the longer of "yes" and "no", so the sealed sheet's length never depends on it."""
+    removed = answers.get(SheetField.REMOVED)
+    reserve = _LONGEST_YES_NO - len(removed) if removed in _YES_NO else 0
     sheet.answers_enc = deps.cipher.seal_json(
-        sheet, "answers_enc", {field.value: value for field, value in answers.items()}
+        sheet,
+        "answers_enc",
+        {field.value: value for field, value in answers.items()},
+        pad_to=SHEET_ANSWERS_BLOCK,
+        reserve=reserve,
     )
     number = answers.get(SheetField.STUDENT_NUMBER)
     sheet.student_number_index = deps.student_number_key(number) if number else None

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from bot.services.deps import Deps
 from bot.services.errors import UnknownCase
-from bot.vocabulary import AppointmentStatus
-from storage.models import Appointment, Student
+from bot.vocabulary import AppointmentStatus, YesNo
+from storage.models import REMOVED_FLAG_BYTES, Appointment, Student
 from storage.uow import UnitOfWork
 
 
@@ -28,6 +28,7 @@ async def register_student(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -
             last_activity_at=now,
         )
         student.telegram_id_enc = _sealed(deps, student, telegram_user_id)
+        seal_removed_flag(deps, student, None)
         uow.session.add(student)
         # Rows that refer to the student may follow in this unit of work; without ORM
         # relationships the flush would not know to insert the student first.
@@ -41,6 +42,18 @@ def _sealed(deps: Deps, student: Student, telegram_user_id: int) -> bytes:
     token = deps.cipher.seal(student, "telegram_id_enc", str(telegram_user_id))
     assert token is not None
     return token
+
+
+def seal_removed_flag(deps: Deps, student: Student, flag: YesNo | None) -> None:
+    """Keep whether the student was removed from their course (None: not said yet), sealed and
+    padded to one length for every value."""
+    value = flag.value if flag is not None else ""
+    student.removed_enc = deps.cipher.seal_padded(student, "removed_enc", value, REMOVED_FLAG_BYTES)
+
+
+def removed_flag(deps: Deps, student: Student) -> YesNo | None:
+    value = deps.cipher.open_padded(student, "removed_enc", student.removed_enc)
+    return YesNo(value) if value else None
 
 
 async def upcoming_appointments(uow: UnitOfWork, deps: Deps, student_id: str) -> list[Appointment]:

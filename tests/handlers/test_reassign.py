@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import texts
-from bot.services import booking, staff
+from bot.services import booking, security, staff
 from bot.services.students import case_ref
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, Role
@@ -169,20 +169,20 @@ async def test_with_nobody_free_the_coordinator_is_told_so(bot: Bot, student: Lo
     held = await appointment(bot)
     async with bot.deps.uow() as uow:
         # The coordinator has another student at that very time.
-        uow.session.add(
-            Appointment(
-                student_id=held.student_id,
-                staff_id=await staff_id(bot, COORDINATOR),
-                starts_at=held.starts_at,
-                ends_at=held.ends_at,
-                mode=held.mode,
-                status="booked",
-                sequence=0,
-                created_at=held.created_at,
-                updated_at=held.created_at,
-                scheduled_at=held.created_at,
-            )
+        other = Appointment(
+            student_id=held.student_id,
+            staff_id=await staff_id(bot, COORDINATOR),
+            starts_at=held.starts_at,
+            ends_at=held.ends_at,
+            mode=held.mode,
+            status="booked",
+            sequence=0,
+            created_at=held.created_at,
+            updated_at=held.created_at,
+            scheduled_at=held.created_at,
         )
+        security.nothing_told(bot.deps, other)
+        uow.session.add(other)
         await uow.commit()
     await coordinator.send(f"/reassign {case_ref(held.student_id)}")
     await coordinator.press(f"Reassign {WHEN}", message=coordinator.last)

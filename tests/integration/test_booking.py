@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FixedClock
-from bot.services import booking, staff
+from bot.services import booking, security, staff
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, SlotTaken, TooManyAppointments
 from bot.services.sheet_store import write_answers
@@ -181,6 +181,8 @@ async def test_the_database_itself_refuses_a_second_live_booking_of_a_slot(
         )
         for i in ids
     ]
+    for row in rows:
+        security.nothing_told(deps, row)
     async with deps.uow() as uow:
         uow.session.add(rows[0])
         await uow.commit()

@@ -204,6 +204,6 @@ async def test_require_consent_refuses_unless_granted(deps: Deps) -> None:
     async with deps.uow() as uow:
         student = await find_student(uow, deps, STUDENT)
         assert student is not None
-        await consent.require_consent(uow, student.id, ConsentScope.EXTERNAL)
+        await consent.require_consent(uow, deps, student.id, ConsentScope.EXTERNAL)
         with pytest.raises(ConsentMissing):
-            await consent.require_consent(uow, student.id, ConsentScope.SCHOOL)
+            await consent.require_consent(uow, deps, student.id, ConsentScope.SCHOOL)

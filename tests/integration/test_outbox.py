@@ -162,6 +162,46 @@ async def test_an_undeliverable_message_alerts_the_coordinator_without_details_a
     assert texts_in(api) == ["Sam Jones: appointment 14:00"]
 
 
+async def test_a_stand_in_is_never_sent_and_escalates_only_as_stand_ins(
+    deps: Deps, clock: FixedClock
+) -> None:
+    async with deps.uow() as uow:
+        await staff.add_staff(
+            uow, deps, telegram_user_id=COORDINATOR, name="Casey", role=Role.COORDINATOR, actor="t"
+        )
+        await uow.commit()
+    api, sender = await make_sender()
+    api.block(CHAT)
+    await queue(deps, "real", "k", order="o", escalation="A notice is undelivered.")
+    async with deps.uow() as uow:
+        # Behind the real one in its order, so it waits (and goes overdue) with it.
+        await outbox.enqueue_stand_in(
+            uow, deps, kind="test", dedupe_key="s", ordering_key="o", with_escalation=True
+        )
+        await uow.commit()
+    for _ in range(10):
+        await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+        clock.advance(timedelta(minutes=2))
+    assert [m.plain_text.split("\n")[0] for m in api.messages(COORDINATOR)] == [
+        "A notice is undelivered."
+    ]
+    async with deps.uow() as uow:
+        alerts = (
+            await uow.session.execute(
+                select(OutboxMessage).where(OutboxMessage.kind == outbox.COORDINATOR_ALERT)
+            )
+        ).scalars()
+        assert [a.status for a in alerts] == ["sent", "sent"]  # the real alert and a stand-in
+    api.unblock(CHAT)
+    clock.advance(timedelta(minutes=20))
+    await outbox.dispatch(deps, sender, escalate_after=ESCALATE)
+    assert texts_in(api) == ["real"]
+    async with deps.uow() as uow:
+        statuses = (await uow.session.execute(select(OutboxMessage.status))).scalars().all()
+    assert set(statuses) == {"sent"}
+    assert len(api.messages(COORDINATOR)) == 1
+
+
 async def test_the_outbox_stores_no_plaintext(deps: Deps) -> None:
     await queue(deps, "Secret Canaryname", "k")
     async with deps.uow() as uow:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.services import audit, consent, intake, outbox, split_texts, staff
 from bot.services.deps import Deps
 from bot.services.sheet_store import current_draft, read_answers, write_answers
-from bot.services.students import find_student
+from bot.services.students import find_student, removed_flag
 from bot.vocabulary import ConsentChannel, ConsentScope, Role, SheetField
 from storage import audit as chain
 from storage.crypto import FieldCipher, KeyRing, new_key_material, parse_key_spec
@@ -183,6 +183,12 @@ async def test_rotation_re_encrypts_everything_and_old_ciphertexts_stay_readable
         assert {rotated_ring.key_id_of(token) for token in sealed} == {"k2"}
         verified = await chain.verify(uow.session, only_new.cipher, only_new.audit_key)
         assert verified.ok and verified.checked == report.audit_examined
+        # Consent choices and the removed flag are sealed fields like the others.
+        student = await find_student(uow, only_new, STUDENT_TG)
+        assert student is not None
+        states = await consent.current_consents(uow, only_new, student.id)
+        assert states[ConsentScope.EXTERNAL].granted is True
+        assert removed_flag(only_new, student) is None
 
 
 async def test_audit_chain_verifies_then_detects_a_tampered_row(

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from storage.crypto import (
     BlindIndex,
     DecryptionError,
+    FieldCipher,
     FieldContext,
     KeyConfigError,
     KeyRing,
     new_key_material,
+    padded,
     parse_key_spec,
 )
 
@@ -119,3 +121,28 @@ def test_blind_index_is_stable_keyed_and_separated_by_purpose() -> None:
         hashlib.sha256(b"42").hexdigest(),
         hashlib.sha256(b"telegram\x0042").hexdigest(),
     }
+
+
+class _Row:
+    __tablename__ = "students"
+    id = "row1"
+
+
+@given(st.sampled_from(["", "yes", "no"]), st.sampled_from(["", "yes", "no"]))
+def test_padded_values_of_a_column_seal_to_one_length_and_open_exactly(a: str, b: str) -> None:
+    cipher = FieldCipher(ring("a"))
+    first, second = (cipher.seal_padded(_Row(), "removed_enc", v, 16) for v in (a, b))
+    assert len(first) == len(second)
+    assert cipher.open_padded(_Row(), "removed_enc", first) == a
+
+
+@given(st.integers(min_value=0, max_value=3000), st.integers(min_value=0, max_value=8))
+def test_padding_reaches_the_next_whole_block(size: int, reserve: int) -> None:
+    out = padded(b"x" * size, 1024, reserve=reserve)
+    assert len(out) % 1024 == 0 and len(out) >= max(size + reserve, 1)
+    assert out.rstrip(b" ") == b"x" * size
+
+
+def test_reserve_makes_yes_and_no_pad_alike_at_a_block_edge() -> None:
+    no, yes = b"x" * 1022 + b"no", b"x" * 1022 + b"yes"
+    assert len(padded(no, 1024, reserve=1)) == len(padded(yes, 1024)) == 2048

@@ -429,20 +429,20 @@ async def queue_digest(deps: Deps) -> int:
             )
         ).scalars()
         notices: list[SecurityNotice] = []
-        listed: list[Appointment] = []
-        unlisted: list[Appointment] = []
+        # What each of tomorrow's appointments is audited as: disclosed if listed, else assessed.
+        entries: list[tuple[Appointment, AuditAction]] = []
         causes: list[str] = []
         # Every appointment's record is opened: which ones Security was told of is sealed.
         for appointment in rows:
             record = _told(deps, appointment)
             told = record.times
             if told is None or told != times_of(deps, appointment):
-                unlisted.append(appointment)
+                entries.append((appointment, AuditAction.SECURITY_ASSESSED))
                 continue
             sheet = await latest_submitted_sheet(uow, appointment.student_id)
             answers = read_answers(deps, sheet) if sheet else {}
             notices.append(_notice(answers, told, NoticeChange.EXPECTED))
-            listed.append(appointment)
+            entries.append((appointment, AuditAction.DISCLOSURE_MADE))
             causes.append(f"{appointment.id}:{record.version}")
         if not chats:
             # Nothing to tell, nothing to alert; an appointment it lists already alerted the
@@ -465,23 +465,13 @@ async def queue_digest(deps: Deps) -> int:
                 kind=outbox.SECURITY_DIGEST,
                 escalation=texts.security_digest_undelivered(tomorrow),
             )
-        for appointment in listed if queued else ():
-            await audit.record(
-                uow,
-                deps,
-                AuditAction.DISCLOSURE_MADE,
-                audit.SYSTEM,
-                appointment.id,
-                basis=DisclosureBasis.SECURITY_TIMES.value,
-                notice="digest",
-            )
         # One entry for each of tomorrow's appointments, listed or not, so the number of
         # entries a digest writes says nothing about who was on it.
-        for appointment in unlisted if queued else ():
+        for appointment, action in entries if queued else ():
             await audit.record(
                 uow,
                 deps,
-                AuditAction.SECURITY_ASSESSED,
+                action,
                 audit.SYSTEM,
                 appointment.id,
                 basis=DisclosureBasis.SECURITY_TIMES.value,

@@ -12,26 +12,12 @@ from bot.clock import FixedClock
 from bot.jobs import judge_held_texts
 from bot.services import intake
 from bot.services.split_texts import WINDOW
-from bot.settings import Settings
 from bot.transport import LocalChat
 from bot.transport.updates import app_parts
 from bot.vocabulary import SheetField
-from tests.conftest import Database
 from tests.handlers.conftest import GOOD_BUTTON, GOOD_TEXT, STUDENT, Bot, BotMaker
-
-DESCRIPTION_MAX = 2500
-GOTHIC = "𐍈"  # a letter outside the BMP: one character, two UTF-16 units
-
-
-@pytest.fixture
-def settings(database: Database) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=database.url,
-        timezone="Europe/London",
-        email_domains=("city.ac.uk",),
-        description_max_chars=DESCRIPTION_MAX,
-    )
+from tests.handlers.test_telegram_limits import DESCRIPTION_MAX, GOTHIC
+from tests.handlers.test_telegram_limits import settings as settings  # descriptions of 2,500
 
 
 def words(length: int) -> str:

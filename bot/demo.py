@@ -87,7 +87,7 @@ def demo_settings(directory: Path) -> Settings:
     )
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite+aiosqlite:///{directory}/uss-demo.db",
+        database_url=f"sqlite:///{directory}/uss-demo.db",
         data_keys=values["USS_DATA_KEYS"],  # type: ignore[arg-type]
         index_key=values["USS_INDEX_KEY"],  # type: ignore[arg-type]
         audit_key=values["USS_AUDIT_KEY"],  # type: ignore[arg-type]

@@ -16,7 +16,6 @@ _PINNED = {
     "httpcore": logging.WARNING,
     "apscheduler": logging.WARNING,
     "alembic": logging.WARNING,
-    "aiosqlite": logging.INFO,
     "sqlalchemy.engine": logging.WARNING,
 }
 

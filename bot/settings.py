@@ -41,7 +41,7 @@ FIXES: dict[str, str] = {
     "has data: lookups would stop matching)",
     "audit_key": "run `python -m bot keygen` and copy only its USS_AUDIT_KEY line into .env "
     "(keep the data and index keys you have)",
-    "database_url": "use sqlite+aiosqlite:///./var/uss.db or postgresql+asyncpg://user@host/db",
+    "database_url": "use sqlite:///./var/uss.db or postgresql+asyncpg://user@host/db",
     "timezone": "use an IANA zone name such as Europe/London",
     "retention_years": "use a whole number of years from 1 to 5 (the policy's maximum)",
     "student_number_pattern": "use a regular expression, e.g. ^\\d{9}$",
@@ -63,7 +63,7 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     bot_api_base_url: str | None = None
-    database_url: str = "sqlite+aiosqlite:///./var/uss.db"
+    database_url: str = "sqlite:///./var/uss.db"
     data_keys: SecretStr | None = None
     index_key: SecretStr | None = None
     audit_key: SecretStr | None = None

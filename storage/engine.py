@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-SQLITE_BUSY_TIMEOUT_MS = 15_000
+from storage.sqlite_driver import IN_LOOP_BUSY_MS, WriteLock, as_driver_url
+
 # Files SQLite keeps beside the database; it creates each with the database file's mode.
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
@@ -73,26 +74,23 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
     if path is not None:
         make_private(path)
     engine = create_async_engine(
-        url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        as_driver_url(url), echo=echo, connect_args={"timeout": IN_LOOP_BUSY_MS / 1000}
     )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transactions out of the driver's hands so BEGIN IMMEDIATE below is what runs.
+        # Take transactions out of the driver's hands so BEGIN IMMEDIATE is what runs.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={IN_LOOP_BUSY_MS}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # A read-then-write transaction under WAL can fail with SQLITE_BUSY; take the
-        # write lock up front instead, and let busy_timeout queue the writers.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+    # A read-then-write transaction under WAL can fail with SQLITE_BUSY, so every transaction
+    # takes the write lock up front, queued on the event loop (see storage/sqlite_driver.py).
+    WriteLock().attach(engine.sync_engine)
     return engine
 
 

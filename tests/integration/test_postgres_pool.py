@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -19,7 +20,7 @@ async def test_a_connection_the_server_closed_is_replaced_without_a_ping(
     pings = 0
     ping = engine.dialect.do_ping
 
-    def counted_ping(dbapi_connection: object) -> bool:
+    def counted_ping(dbapi_connection: Any) -> bool:
         nonlocal pings
         pings += 1
         return ping(dbapi_connection)

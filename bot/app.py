@@ -9,11 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.clock import Clock, SystemClock
 from bot.handlers import entry
 from bot.handlers.common import CONTEXT_TYPES, App
+from bot.handlers.scope import ScopedApplication, SettleFirst
 from bot.jobs import outbox_waker, schedule_jobs
 from bot.logs import keep_out_of_logs, protect_logs
 from bot.services.deps import Deps
@@ -105,15 +106,17 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
+        .application_class(ScopedApplication)
         .concurrent_updates(False)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     if request is not None:
-        builder = builder.token(token or LOCAL_TOKEN).request(request)
+        builder = builder.token(token or LOCAL_TOKEN).request(SettleFirst(request))
         builder = builder.get_updates_request(updates_request or request)
     else:
         builder = builder.token(settings.token()).rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.request(SettleFirst(HTTPXRequest(connection_pool_size=256)))
         if settings.bot_api_base_url:
             base = settings.bot_api_base_url.rstrip("/")
             builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")

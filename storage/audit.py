@@ -17,7 +17,7 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,9 +115,7 @@ async def append(
     detail: Mapping[str, str | int | bool | None] | None = None,
 ) -> AuditEntry:
     """Add one entry after the current head, inside the caller's transaction."""
-    head = await session.get(AuditHead, HEAD_ID, with_for_update=True)
-    if head is None:
-        raise RuntimeError("audit head row is missing: run `python -m bot migrate`")
+    head = await _locked_head(session)
     seq = head.seq + 1
     content = entry_content(action, actor, subject, detail or {})
     mac = entry_mac(key, seq=seq, at=at, content=content, prev_mac=head.mac)
@@ -126,6 +124,24 @@ async def append(
     head.seq, head.mac = seq, mac
     await session.flush()
     return entry
+
+
+# Where a transaction keeps the head row it has locked (in Session.info, which the unit of
+# work clears on every rollback: a rollback to a savepoint may release the lock).
+LOCKED_HEAD = "audit.locked_head"
+
+
+async def _locked_head(session: AsyncSession) -> AuditHead:
+    """The head row, locked for this transaction: read once, however many entries follow."""
+    transaction = session.sync_session.get_transaction()
+    locked = session.info.get(LOCKED_HEAD)
+    if locked is not None and locked[0] is transaction:
+        return cast(AuditHead, locked[1])
+    head = await session.get(AuditHead, HEAD_ID, with_for_update=True)
+    if head is None:
+        raise RuntimeError("audit head row is missing: run `python -m bot migrate`")
+    session.info[LOCKED_HEAD] = (transaction, head)
+    return head
 
 
 async def entries(

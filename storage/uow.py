@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
 
 from storage.models import ProcessedUpdate
+
+NOT_ASKED = object()  # what `UnitOfWork.known` returns for a question not asked yet
 
 
 class DuplicateUpdate(Exception):
@@ -19,6 +22,10 @@ class DuplicateUpdate(Exception):
 
 class UnitOfWork:
     """Opens a session; commits only when told to, rolls back whatever is left on exit.
+
+    With `one_transaction`, the unit of work of a whole update: `commit()` only marks a point
+    that a later `rollback()` goes back to (a SAVEPOINT), and `finish()` commits everything
+    at once, so an update costs one transaction however many steps it takes.
 
     Given an update id, the first statement of the transaction inserts that update's
     processed marker: if the update was handled before, the primary key refuses it and
@@ -35,15 +42,19 @@ class UnitOfWork:
         now: Callable[[], datetime],
         *,
         update_id: int | None = None,
-        on_marked: Callable[[int], None] | None = None,
+        one_transaction: bool = False,
     ) -> None:
         self._sessions = sessions
+        self._one_transaction = one_transaction
+        # The SAVEPOINT of the newest commit point (one_transaction only).
+        self._point: AsyncSessionTransaction | None = None
         self._now = now
         self._update_id = update_id
-        self._on_marked = on_marked
         self._after_commit: list[Callable[[], None]] = []
         # Whether this transaction already holds the marker's INSERT (false again after a rollback).
         self._marker_inserted = False
+        # Rows found by a lookup already asked in this unit of work (see `known`).
+        self._known: dict[Hashable, Any] = {}
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
@@ -75,30 +86,66 @@ class UnitOfWork:
         # so values already read stay readable after the unit of work ends.
         await self.session.close()
 
+    def known(self, question: Hashable) -> Any:
+        """What an earlier lookup of this unit of work found for `question` (None included),
+        or NOT_ASKED.
+
+        Lookups that run more than once per update (who is this staff member? have they
+        signed the policy?) ask the database once. Code that creates or changes what a
+        question would find keeps the new answer; a rollback or a commit forgets them all.
+        """
+        return self._known.get(question, NOT_ASKED)
+
+    def keep(self, question: Hashable, found: Any) -> None:
+        self._known[question] = found
+
+    def _forget(self) -> None:
+        self._known.clear()
+        self.session.info.clear()  # what a transaction kept there (a row it locked) ends too
+
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once the transaction commits (once, however often it is asked for)."""
         if action not in self._after_commit:
             self._after_commit.append(action)
 
     async def commit(self) -> None:
-        """Commit, marking the update processed in the same transaction as its effects."""
-        marked = self._update_id
-        if marked is not None and not self._marker_inserted:
+        """Commit, marking the update processed in the same transaction as its effects.
+
+        In one_transaction mode, keep what is done so far through a later rollback instead;
+        `finish()` commits it.
+        """
+        if self._one_transaction:
+            await self.session.flush()
+            self._point = await self.session.begin_nested()
+            return
+        await self.finish()
+
+    async def finish(self) -> None:
+        """Commit for real (the marker first, if a rollback took it)."""
+        if self._update_id is not None and not self._marker_inserted:
             # Rolled back since the unit of work began: the marker goes in with this commit.
-            self.session.add(ProcessedUpdate(update_id=marked, processed_at=self._now()))
+            self.session.add(ProcessedUpdate(update_id=self._update_id, processed_at=self._now()))
         await self.session.commit()
+        self._forget()
+        self._point = None
         self._update_id = None
         self._marker_inserted = False
-        if marked is not None and self._on_marked is not None:
-            self._on_marked(marked)
         actions, self._after_commit = self._after_commit, []
         for action in actions:
             action()
 
     async def rollback(self) -> None:
+        """Undo what was done since the last commit (point)."""
+        self._forget()
+        point = self._point
+        if point is not None and point.is_active:
+            await point.rollback()
+            self._point = await self.session.begin_nested()
+            return
         self._after_commit = []
         # The marker goes with the rest; a later commit of this unit of work inserts it again.
         self._marker_inserted = False
+        self._point = None
         await self.session.rollback()
 
 

@@ -26,9 +26,8 @@ def _window_line(window: WeeklyWindow) -> str:
     return texts.window_line(window.weekday, window.start, window.end, window.mode.value)
 
 
-async def _show(update: Update, context: Context) -> None:
-    async with uow_for(update, context) as uow:
-        mine = await schedule.my_schedule(uow, deps_of(context), user_id(update))
+async def _show(update: Update, context: Context, mine: schedule.Schedule) -> None:
+    """The schedule screen: weekly times (each with Remove) and coming changes."""
     windows = [_window_line(w.window) for w in mine.windows]
     changes = [
         texts.change_line(c.day, c.kind.value, c.start, c.end, c.mode.value if c.mode else None)
@@ -52,11 +51,14 @@ async def availability(update: Update, context: Context) -> None:
     args = context.args or []
     verb, rest = (args[0].lower(), " ".join(args[1:])) if args else ("", "")
     deps, who = deps_of(context), user_id(update)
+    # Replies go out after the unit of work: no transaction stays open while Telegram is called.
+    notes: list[str] = []
+    booked_inside: tuple[str, int] | None = None
     try:
         async with uow_for(update, context) as uow:
             if verb == "add":
                 window = await schedule.add_weekly(uow, deps, who, rest)
-                await say(update, context, texts.availability_added(_window_line(window)))
+                notes.append(texts.availability_added(_window_line(window)))
             elif verb in ("off", "extra"):
                 kind = ChangeKind.REMOVE if verb == "off" else ChangeKind.ADD
                 recorded = await schedule.add_change(uow, deps, who, kind, rest)
@@ -68,31 +70,37 @@ async def availability(update: Update, context: Context) -> None:
                     change.end,
                     change.mode.value if change.mode else None,
                 )
-                await say(update, context, texts.availability_added(line))
+                notes.append(texts.availability_added(line))
                 if recorded.booked_inside:
-                    await say(
-                        update,
-                        context,
-                        texts.time_off_has_bookings(recorded.booked_inside),
-                        keyboards.cancel_time_off_bookings(
-                            recorded.change_id, recorded.booked_inside
-                        ),
-                    )
+                    booked_inside = (recorded.change_id, recorded.booked_inside)
+            mine = await schedule.my_schedule(uow, deps, who)
     except InvalidRange as problem:
         await say(update, context, texts.RANGE_PROBLEMS[problem.problem.value])
         return
-    await _show(update, context)
+    for note in notes:
+        await say(update, context, note)
+    if booked_inside is not None:
+        change_id, count = booked_inside
+        await say(
+            update,
+            context,
+            texts.time_off_has_bookings(count),
+            keyboards.cancel_time_off_bookings(change_id, count),
+        )
+    await _show(update, context, mine)
 
 
 @boundary
 async def on_remove(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.window_id is not None
+    deps, who = deps_of(context), user_id(update)
     async with uow_for(update, context) as uow:
-        await schedule.remove_weekly(uow, deps_of(context), user_id(update), press.window_id)
+        await schedule.remove_weekly(uow, deps, who, press.window_id)
+        mine = await schedule.my_schedule(uow, deps, who)
     await settle_press(update, context)
     await say(update, context, texts.AVAILABILITY_REMOVED)
-    await _show(update, context)
+    await _show(update, context, mine)
 
 
 @boundary
@@ -124,10 +132,12 @@ async def on_manage_pick(update: Update, context: Context) -> None:
 async def on_manage_set(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.staff_id is not None
+    deps, who = deps_of(context), user_id(update)
     async with uow_for(update, context) as uow:
-        await schedule.manage(uow, deps_of(context), user_id(update), press.staff_id)
+        await schedule.manage(uow, deps, who, press.staff_id)
+        mine = await schedule.my_schedule(uow, deps, who)
     await settle_press(update, context)
-    await _show(update, context)
+    await _show(update, context, mine)
 
 
 def register(app: App) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
@@ -33,13 +33,14 @@ def _mode(value: str | None) -> AppointmentMode | None:
 @boundary
 async def start_booking(update: Update, context: Context) -> None:
     """/book, or the button after the sheet: ask how they would like to meet."""
-    await settle_press(update, context)
     try:
         async with uow_for(update, context) as uow:
             await booking.require_sheet(uow, deps_of(context), user_id(update))
     except NoSheet:
+        await settle_press(update, context)
         await say(update, context, texts.BOOK_NEEDS_SHEET)
         return
+    await settle_press(update, context)
     await say(update, context, texts.BOOK_CHOOSE_MODE, keyboards.book_modes())
 
 
@@ -48,6 +49,12 @@ async def _offer_days(
 ) -> None:
     async with uow_for(update, context) as uow:
         days = await booking.open_days(uow, deps_of(context), _mode(mode))
+    await _show_days(update, context, mode, days, lead, ref)
+
+
+async def _show_days(
+    update: Update, context: Context, mode: str, days: list[date], lead: str, ref: str | None
+) -> None:
     if not days:
         await say(update, context, texts.BOOK_NO_SLOTS, keyboards.book_modes(ref))
         return
@@ -78,8 +85,10 @@ async def on_mode(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.mode is not None
     await _still_moving(update, context, press.ref)
+    async with uow_for(update, context) as uow:
+        days = await booking.open_days(uow, deps_of(context), _mode(press.mode))
     await settle_press(update, context)
-    await _offer_days(update, context, press.mode, texts.BOOK_CHOOSE_DAY, press.ref)
+    await _show_days(update, context, press.mode, days, texts.BOOK_CHOOSE_DAY, press.ref)
 
 
 @boundary
@@ -88,10 +97,10 @@ async def on_day(update: Update, context: Context) -> None:
     assert press.mode is not None
     assert press.day is not None
     await _still_moving(update, context, press.ref)
-    await settle_press(update, context)
     deps = deps_of(context)
     async with uow_for(update, context) as uow:
         slots = await booking.slots_on(uow, deps, _mode(press.mode), press.day)
+    await settle_press(update, context)
     if not slots:
         await _offer_days(update, context, press.mode, texts.BOOK_SLOT_TAKEN, press.ref)
         return
@@ -106,11 +115,11 @@ async def on_time(update: Update, context: Context) -> None:
     assert press.staff_id is not None
     assert press.minute is not None
     await _still_moving(update, context, press.ref)
-    await settle_press(update, context)
     deps = deps_of(context)
     when = booking.from_epoch_minute(press.minute)
     async with uow_for(update, context) as uow:
         offered = await booking.open_slots(uow, deps, staff_id=press.staff_id)
+    await settle_press(update, context)
     slot = next((s for s in offered if s.starts_at == when), None)
     if slot is None:
         await _offer_days(update, context, press.mode, texts.BOOK_SLOT_TAKEN, press.ref)
@@ -129,7 +138,6 @@ async def on_confirm(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.staff_id is not None
     assert press.minute is not None
-    await settle_press(update, context)
     deps = deps_of(context)
     when = booking.from_epoch_minute(press.minute)
     if press.ref is not None:
@@ -140,10 +148,13 @@ async def on_confirm(update: Update, context: Context) -> None:
             made = await booking.book(uow, deps, user_id(update), press.staff_id, when)
     except SlotTaken:
         await _offer_days(update, context, ANY_MODE, texts.BOOK_SLOT_TAKEN)
+        await settle_press(update, context)
         return
     except TooManyAppointments as full:
+        await settle_press(update, context)
         await say(update, context, texts.too_many_appointments(full.limit))
         return
+    await settle_press(update, context)
     settings = deps.settings
     message = texts.booked(
         made.starts_at, made.ends_at, made.mode.value, settings.zone, settings.office_details
@@ -163,7 +174,9 @@ async def _confirm_move(
             )
     except SlotTaken:
         await _offer_days(update, context, ANY_MODE, texts.BOOK_SLOT_TAKEN, ref)
+        await settle_press(update, context)
         return
+    await settle_press(update, context)
     await say(
         update, context, texts.moved(old, _line(view, context), deps_of(context).settings.zone)
     )

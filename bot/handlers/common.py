@@ -6,8 +6,7 @@ import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine
-from contextvars import ContextVar
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeAlias
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
@@ -16,6 +15,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, C
 
 from bot import keyboards, texts
 from bot.callbacks import InvalidCallback, Press, decode
+from bot.handlers.scope import current_scope
 from bot.message_parts import TEXT_LIMIT, utf16_length
 from bot.screens import Screen, sheet_screen
 from bot.services import groups, intake, staff
@@ -102,32 +102,26 @@ def deps_of(context: Context) -> Deps:
     return context.bot_data.deps
 
 
-@dataclass
-class Handling:
-    """One run of a handler for one update, from the boundary's entry to its return."""
+def uow_for(update: Update, context: Context) -> AbstractAsyncContextManager[UnitOfWork]:
+    """The update's unit of work, for one block of a handler (see bot/handlers/scope.py).
 
-    update_id: int
-    marked: bool = False
-
-    def mark(self, update_id: int) -> None:
-        if update_id == self.update_id:
-            self.marked = True
-
-
-# The run in progress in this task. Only a later unit of work of the same run may skip the
-# duplicate check; a redelivered update is a new run and is always checked in the database.
-_handling: ContextVar[Handling | None] = ContextVar("handling", default=None)
+    Outside an update's scope (a handler called on its own), a unit of work of its own, whose
+    first commit marks the update processed.
+    """
+    scope = current_scope()
+    if scope is not None:
+        return scope.lend()
+    return context.bot_data.deps.uow(update.update_id)
 
 
-def uow_for(update: Update, context: Context) -> UnitOfWork:
-    """A unit of work for this update; the first commit marks the update processed."""
-    deps = context.bot_data.deps
-    run = _handling.get()
-    if run is not None and run.update_id == update.update_id:
-        if run.marked:
-            return deps.uow()
-        return deps.uow(update.update_id, on_marked=run.mark)
-    return deps.uow(update.update_id)
+async def role_for(update: Update, context: Context) -> Role:
+    """The sender's role, read once per update."""
+    scope = current_scope()
+    if scope is not None:
+        return await scope.role()
+    deps = deps_of(context)
+    async with deps.uow() as uow:
+        return await staff.role_of(uow, deps, user_id(update))
 
 
 def user_id(update: Update) -> int:
@@ -233,15 +227,7 @@ def boundary(handler: Callback) -> Callback:
 
     @functools.wraps(handler)
     async def wrapped(update: Update, context: Context) -> None:
-        run = _handling.get()
-        token = None
-        if run is None or run.update_id != update.update_id:
-            token = _handling.set(Handling(update.update_id))
-        try:
-            await _guarded(handler, update, context)
-        finally:
-            if token is not None:
-                _handling.reset(token)
+        await _guarded(handler, update, context)
 
     return wrapped
 
@@ -276,13 +262,12 @@ async def refuse(update: Update, context: Context) -> None:
 
 async def expired(update: Update, context: Context) -> None:
     """A stale, replayed or unknown button: say so, and show where this person is now."""
-    await answer_press(update, context, texts.EXPIRED_PLAIN)
     deps = deps_of(context)
-    async with deps.uow() as uow:
-        if await staff.role_of(uow, deps, user_id(update)) is not Role.STUDENT:
-            standing = None
-        else:
+    standing = None
+    if await role_for(update, context) is Role.STUDENT:
+        async with uow_for(update, context) as uow:
             standing = await intake.welcome(uow, deps, user_id(update))
+    await answer_press(update, context, texts.EXPIRED_PLAIN)
     if standing is None or standing.standing is intake.Standing.SUBMITTED:
         await say(update, context, texts.EXPIRED_HELP)
     elif standing.standing is intake.Standing.IN_PROGRESS and standing.view is not None:
@@ -323,7 +308,7 @@ async def private_chats_only(update: Update, context: Context) -> None:
         await answer_press(update, context, texts.PRIVATE_ONLY)
     elif added or is_command:
         deps = deps_of(context)
-        async with deps.uow() as uow:
+        async with uow_for(update, context) as uow:
             due = await groups.first_notice_today(uow, deps, chat.id)
         if due:
             try:
@@ -336,6 +321,9 @@ async def private_chats_only(update: Update, context: Context) -> None:
 async def on_error(update: object, context: Context) -> None:
     """Log an opaque reference and the exception type only, then reply kindly."""
     reference = "E-" + secrets.token_hex(4)
+    scope = current_scope()
+    if scope is not None:
+        await scope.fail()  # nothing half done is kept, nor the update's marker
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
     log.error(

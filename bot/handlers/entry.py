@@ -28,20 +28,13 @@ from bot.handlers.common import (
     App,
     Context,
     boundary,
-    deps_of,
     on_error,
     private_chats_only,
+    role_for,
     say,
-    user_id,
 )
-from bot.services import staff as staff_service
 from bot.services.staff import INVITE_PREFIX
 from bot.vocabulary import Role
-
-
-async def _role(update: Update, context: Context) -> Role:
-    async with deps_of(context).uow() as uow:
-        return await staff_service.role_of(uow, deps_of(context), user_id(update))
 
 
 @boundary
@@ -51,7 +44,7 @@ async def start(update: Update, context: Context) -> None:
     if args and args[0].startswith(INVITE_PREFIX):
         await staff.redeem(update, context, args[0].removeprefix(INVITE_PREFIX))
         return
-    role = await _role(update, context)
+    role = await role_for(update, context)
     if role is Role.STUDENT:
         await intake.student_start(update, context)
     else:
@@ -60,12 +53,12 @@ async def start(update: Update, context: Context) -> None:
 
 @boundary
 async def help_command(update: Update, context: Context) -> None:
-    await say(update, context, staff.help_for(await _role(update, context)))
+    await say(update, context, staff.help_for(await role_for(update, context)))
 
 
 @boundary
 async def text(update: Update, context: Context) -> None:
-    if await _role(update, context) is Role.STUDENT:
+    if await role_for(update, context) is Role.STUDENT:
         await intake.student_text(update, context)
     else:
         await say(update, context, texts.STAFF_TEXT)
@@ -73,7 +66,7 @@ async def text(update: Update, context: Context) -> None:
 
 @boundary
 async def other(update: Update, context: Context) -> None:
-    if await _role(update, context) is Role.STUDENT:
+    if await role_for(update, context) is Role.STUDENT:
         await intake.student_other(update, context)
     else:
         await say(update, context, texts.STAFF_TEXT)

@@ -20,6 +20,7 @@ from bot.handlers.common import (
     deps_of,
     expired,
     refuse,
+    role_for,
     say,
     send_policy,
     uow_for,
@@ -117,16 +118,11 @@ def command_of(update: Update, bot_username: str | None) -> str | None:
     return name.lower()
 
 
-async def _role(update: Update, context: Context) -> Role:
-    async with deps_of(context).uow() as uow:
-        return await staff.role_of(uow, deps_of(context), user_id(update))
-
-
 async def security_gate(update: Update, context: Context) -> None:
     """Security receives notices and can use nothing else: any other update gets one line."""
     if update.effective_user is None or update.effective_chat is None:
         return
-    if await _role(update, context) is not Role.SECURITY:
+    if await role_for(update, context) is not Role.SECURITY:
         return
     query = update.callback_query
     if query is not None:

@@ -68,9 +68,9 @@ async def privacy(update: Update, context: Context) -> None:
 @boundary
 async def on_privacy_continue(update: Update, context: Context) -> None:
     """The student read the notice and wants to begin: open the draft, ask question 1."""
-    await settle_press(update, context)
     async with uow_for(update, context) as uow:
         view = await intake.begin(uow, deps_of(context), user_id(update))
+    await settle_press(update, context)
     await _show_sheet(update, context, view)
 
 
@@ -82,9 +82,9 @@ async def on_privacy_not_now(update: Update, context: Context) -> None:
 
 @boundary
 async def on_resume(update: Update, context: Context) -> None:
-    await settle_press(update, context)
     async with uow_for(update, context) as uow:
         view = await intake.current(uow, deps_of(context), user_id(update))
+    await settle_press(update, context)
     await _show_sheet(update, context, view)
 
 
@@ -96,9 +96,9 @@ async def on_start_over(update: Update, context: Context) -> None:
 
 @boundary
 async def on_start_over_confirmed(update: Update, context: Context) -> None:
-    await settle_press(update, context)
     async with uow_for(update, context) as uow:
         view = await intake.start_over(uow, deps_of(context), user_id(update))
+    await settle_press(update, context)
     await _show_sheet(update, context, view)
 
 
@@ -109,31 +109,26 @@ async def student_text(update: Update, context: Context) -> None:
     deps = deps_of(context)
     # Replies go out after the unit of work: no transaction stays open while Telegram is called.
     notices: list[str] = []
-    waiting = False
     async with uow_for(update, context) as uow:
         try:
-            found: SheetView | None = await intake.current(uow, deps, user_id(update))
-        except NoSheet:
-            found = None
-        if found is not None and found.step.field is None:
-            notices.append(texts.USE_BUTTONS)
-        elif found is not None:
-            asked = found.step.field
             typed = await intake.receive_text(
                 uow, deps, user_id(update), message.text, texts.choice_label
             )
-            found, waiting = typed.view, typed.waiting
-            notices.extend(texts.rejection(r.reason, r.params) for r in typed.rejected)
-            if asked in _CHOICE_FIELDS and not typed.rejected and not waiting:
-                # A choice typed instead of pressed: say which one was recorded.
-                notices.append(texts.answered(asked, found.answers.get(asked)))
-    if found is None:
+        except NoSheet:
+            typed = None
+    if typed is None:
         await say(update, context, texts.NOT_STARTED)
         return
+    if typed.asked is None:
+        notices.append(texts.USE_BUTTONS)
+    notices.extend(texts.rejection(r.reason, r.params) for r in typed.rejected)
+    if typed.asked in _CHOICE_FIELDS and not typed.rejected and not typed.waiting:
+        # A choice typed instead of pressed: say which one was recorded.
+        notices.append(texts.answered(typed.asked, typed.view.answers.get(typed.asked)))
     for notice in notices:
         await say(update, context, notice)
-    if not waiting:  # a text that may go on in the next message gets its answer then
-        await _show_sheet(update, context, found)
+    if not typed.waiting:  # a text that may go on in the next message gets its answer then
+        await _show_sheet(update, context, typed.view)
 
 
 async def student_other(update: Update, context: Context) -> None:
@@ -225,17 +220,17 @@ async def cancel(update: Update, context: Context) -> None:
 
 @boundary
 async def on_discard(update: Update, context: Context) -> None:
-    await settle_press(update, context)
     async with uow_for(update, context) as uow:
         await intake.discard(uow, deps_of(context), user_id(update))
+    await settle_press(update, context)
     await say(update, context, texts.DISCARDED)
 
 
 @boundary
 async def on_keep(update: Update, context: Context) -> None:
-    await settle_press(update, context)
     async with uow_for(update, context) as uow:
         view = await intake.current(uow, deps_of(context), user_id(update))
+    await settle_press(update, context)
     await say(update, context, texts.KEPT)
     await _show_sheet(update, context, view)
 

@@ -149,16 +149,18 @@ async def on_deactivate_ask(update: Update, context: Context) -> None:
 async def on_deactivate(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.staff_id is not None
-    await settle_press(update, context)
     try:
         async with uow_for(update, context) as uow:
             done = await staff.deactivate(uow, deps_of(context), user_id(update), press.staff_id)
     except LastCoordinator:
+        await settle_press(update, context)
         await say(update, context, texts.LAST_COORDINATOR)
         return
     except UnknownStaff:
+        await settle_press(update, context)
         await say(update, context, texts.UNKNOWN_STAFF)
         return
+    await settle_press(update, context)
     await say(update, context, texts.deactivated(done.name))
 
 

@@ -44,9 +44,17 @@ class Deps:
         )
 
     def uow(
-        self, update_id: int | None = None, on_marked: Callable[[int], None] | None = None
+        self,
+        update_id: int | None = None,
+        *,
+        one_transaction: bool = False,
     ) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.clock.now, update_id=update_id, on_marked=on_marked)
+        return UnitOfWork(
+            self.sessions,
+            self.clock.now,
+            update_id=update_id,
+            one_transaction=one_transaction,
+        )
 
     def telegram_key(self, telegram_user_id: int) -> str:
         return self.index.digest(TELEGRAM_PURPOSE, str(telegram_user_id))

@@ -27,6 +27,7 @@ from bot.services.sheet_store import (
     SheetView,
     current_draft,
     latest_submitted_sheet,
+    now_submitted,
     read_answers,
     view_of,
     write_answers,
@@ -68,10 +69,20 @@ def _view(deps: Deps, sheet: InformationSheet) -> SheetView:
 async def _student_and_draft(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int
 ) -> tuple[Student, InformationSheet]:
-    student = await find_student(uow, deps, telegram_user_id)
-    draft = await current_draft(uow, student.id) if student else None
-    if student is None or draft is None:
+    """The student and their open draft, in one query; NoSheet if either is missing."""
+    found = (
+        await uow.session.execute(
+            select(Student, InformationSheet)
+            .join(InformationSheet, InformationSheet.student_id == Student.id)
+            .where(
+                Student.telegram_index == deps.telegram_key(telegram_user_id),
+                InformationSheet.status == SheetStatus.DRAFT.value,
+            )
+        )
+    ).first()
+    if found is None:
         raise NoSheet
+    student, draft = found
     student.last_activity_at = deps.clock.now()
     return student, draft
 
@@ -193,9 +204,14 @@ async def answer_text(
 
 @dataclass(frozen=True)
 class Typed:
-    """What became of a typed message: the sheet now, what was refused, whether it waits."""
+    """What became of a typed message: the sheet now, what was refused, whether it waits.
+
+    `asked` is the question the text was taken to answer; None when the current step takes
+    buttons only (the text then changed nothing).
+    """
 
     view: SheetView
+    asked: SheetField | None
     rejected: tuple[AnswerRejected, ...] = ()
     waiting: bool = False
 
@@ -209,6 +225,9 @@ async def receive_text(
     more waits, sealed in the draft, and nothing is said about it yet.
     """
     _, draft = await _student_and_draft(uow, deps, telegram_user_id)
+    asked = SheetStep(draft.step).field
+    if asked is None:  # a held part always waits on a question, so none is held here
+        return Typed(_view(deps, draft), asked)
     now = deps.clock.now()
     rejected: list[AnswerRejected] = []
     earlier = split_texts.waiting_part(deps, draft)
@@ -223,18 +242,18 @@ async def receive_text(
     field = SheetStep(draft.step).field
     if field is None:  # the earlier text answered the last question; this one answers none
         await uow.commit()
-        return Typed(_view(deps, draft), tuple(rejected))
+        return Typed(_view(deps, draft), asked, tuple(rejected))
     if latest_may_be_a_part:
         waits = split_texts.WaitingPart(field, text, now + split_texts.WINDOW, latest_cut_in_a_word)
         split_texts.hold(deps, draft, waits)
         await uow.commit()
-        return Typed(_view(deps, draft), tuple(rejected), waiting=True)
+        return Typed(_view(deps, draft), asked, tuple(rejected), waiting=True)
     try:
         value = _typed_value(deps, field, text, label)
     except AnswerRejected as refused:
         await uow.commit()  # keeps what was released or judged before; saves nothing of this
-        return Typed(_view(deps, draft), (*rejected, refused))
-    return Typed(await _accept(uow, deps, draft, field, value), tuple(rejected))
+        return Typed(_view(deps, draft), asked, (*rejected, refused))
+    return Typed(await _accept(uow, deps, draft, field, value), asked, tuple(rejected))
 
 
 def _judge_alone(
@@ -281,7 +300,8 @@ async def judge_texts_nothing_followed(deps: Deps, label: ChoiceLabel) -> list[J
                 continue
             rejected = _judge_alone(deps, draft, part, label)
             chat = deps.cipher.open(student, "telegram_id_enc", student.telegram_id_enc)
-            judged.append(JudgedAlone(int(chat or 0), Typed(_view(deps, draft), rejected)))
+            typed = Typed(_view(deps, draft), part.field, rejected)
+            judged.append(JudgedAlone(int(chat or 0), typed))
         await uow.commit()
     return judged
 
@@ -370,6 +390,7 @@ async def choose_consent(
         draft.step = SheetStep.SUBMITTED.value
         draft.submitted_at = now
         await uow.session.flush()
+        now_submitted(uow, draft)
         await audit.record(
             uow, deps, AuditAction.SHEET_SUBMITTED, audit.student_actor(student.id), draft.id
         )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 
 from bot.services.deps import Deps
 from bot.vocabulary import ConsentScope, SheetField, SheetStatus, SheetStep, YesNo
 from storage.models import SHEET_ANSWERS_BLOCK, InformationSheet
-from storage.uow import UnitOfWork
+from storage.uow import NOT_ASKED, UnitOfWork
 
 Answers = dict[SheetField, str | None]
 _YES_NO = frozenset(v.value for v in YesNo)
@@ -44,6 +45,9 @@ async def current_draft(uow: UnitOfWork, student_id: str) -> InformationSheet | 
 
 
 async def latest_submitted_sheet(uow: UnitOfWork, student_id: str) -> InformationSheet | None:
+    known = uow.known(("submitted", student_id))
+    if known is not NOT_ASKED:
+        return cast(InformationSheet | None, known)
     result = await uow.session.execute(
         select(InformationSheet)
         .where(
@@ -53,7 +57,14 @@ async def latest_submitted_sheet(uow: UnitOfWork, student_id: str) -> Informatio
         .order_by(InformationSheet.submitted_at.desc())
         .limit(1)
     )
-    return result.scalar_one_or_none()
+    sheet = result.scalar_one_or_none()
+    uow.keep(("submitted", student_id), sheet)
+    return sheet
+
+
+def now_submitted(uow: UnitOfWork, sheet: InformationSheet) -> None:
+    """A sheet was just submitted: it is the student's latest from now on."""
+    uow.keep(("submitted", sheet.student_id), sheet)
 
 
 def read_answers(deps: Deps, sheet: InformationSheet) -> Answers:

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import func, select, update
 
@@ -24,7 +25,7 @@ from bot.services.errors import (
 from bot.services.policy import PolicyDocument, current_policy
 from bot.vocabulary import AppointmentStatus, AuditAction, Role
 from storage.models import Appointment, PolicyAcknowledgement, StaffInvite, StaffMember
-from storage.uow import UnitOfWork
+from storage.uow import NOT_ASKED, UnitOfWork
 
 INVITE_PREFIX = "inv_"
 NAME_MAX = 100
@@ -62,8 +63,13 @@ def staff_name(deps: Deps, member: StaffMember) -> str:
 
 async def find_staff(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> StaffMember | None:
     key = deps.telegram_key(telegram_user_id)
+    known = uow.known(("staff", key))
+    if known is not NOT_ASKED:
+        return cast(StaffMember | None, known)
     result = await uow.session.execute(select(StaffMember).where(StaffMember.telegram_index == key))
-    return result.scalar_one_or_none()
+    member = result.scalar_one_or_none()
+    uow.keep(("staff", key), member)
+    return member
 
 
 def _summary(deps: Deps, member: StaffMember, acknowledged: bool) -> StaffSummary:
@@ -91,8 +97,18 @@ async def role_of(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Role:
     return Role(member.role) if member is not None and member.active else Role.STUDENT
 
 
+def _acknowledged(member: StaffMember) -> tuple[str, str, str, str]:
+    """The question "has this member signed the current policy?", as a unit of work keeps it."""
+    policy = current_policy()
+    return ("acknowledged", member.id, policy.version, policy.sha256)
+
+
 async def has_acknowledged(uow: UnitOfWork, member: StaffMember) -> bool:
     policy = current_policy()
+    question = _acknowledged(member)
+    known = uow.known(question)
+    if known is not NOT_ASKED:
+        return bool(known)
     found = await uow.session.scalar(
         select(func.count())
         .select_from(PolicyAcknowledgement)
@@ -102,6 +118,7 @@ async def has_acknowledged(uow: UnitOfWork, member: StaffMember) -> bool:
             PolicyAcknowledgement.policy_sha256 == policy.sha256,
         )
     )
+    uow.keep(question, bool(found))
     return bool(found)
 
 
@@ -167,6 +184,7 @@ async def add_staff(
     member.name_enc = deps.cipher.seal(member, "name_enc", name)  # type: ignore[assignment]
     uow.session.add(member)
     await uow.session.flush()
+    uow.keep(("staff", member.telegram_index), member)
     await audit.record(
         uow, deps, AuditAction.STAFF_ADDED, actor, audit.staff_actor(member.id), role=role.value
     )
@@ -195,6 +213,7 @@ async def acknowledge_policy(uow: UnitOfWork, deps: Deps, telegram_user_id: int)
             audit.staff_actor(member.id),
             version=policy.version,
         )
+        uow.keep(_acknowledged(member), True)
         await uow.commit()
     return policy
 

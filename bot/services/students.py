@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import select
 
 from bot.services.deps import Deps
 from bot.services.errors import UnknownCase
 from bot.vocabulary import AppointmentStatus, YesNo
 from storage.models import REMOVED_FLAG_BYTES, Appointment, Student
-from storage.uow import UnitOfWork
+from storage.uow import NOT_ASKED, UnitOfWork
 
 
 async def find_student(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Student | None:
     key = deps.telegram_key(telegram_user_id)
+    known = uow.known(("student", key))
+    if known is not NOT_ASKED:
+        return cast(Student | None, known)
     result = await uow.session.execute(select(Student).where(Student.telegram_index == key))
-    return result.scalar_one_or_none()
+    student = result.scalar_one_or_none()
+    uow.keep(("student", key), student)
+    return student
 
 
 async def register_student(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Student:
@@ -33,6 +40,7 @@ async def register_student(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -
         # Rows that refer to the student may follow in this unit of work; without ORM
         # relationships the flush would not know to insert the student first.
         await uow.session.flush()
+        uow.keep(("student", student.telegram_index), student)
     else:
         student.last_activity_at = now
     return student

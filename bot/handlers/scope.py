@@ -1,0 +1,165 @@
+"""One unit of work per update: opened before the first guard, shared by every handler.
+
+The update's transaction begins with its processed marker (so a redelivered update is refused
+before anything runs), resolves the sender's role once, carries the handler's work, and
+commits at the latest just before the bot first calls Telegram for this update: no
+transaction is ever open during a Bot API call, and an update costs one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+from telegram.request import BaseRequest, RequestData
+
+from bot.services import staff
+from bot.services.deps import Deps
+from bot.vocabulary import Role
+from storage.uow import DuplicateUpdate, UnitOfWork
+
+log = logging.getLogger("bot.handlers")
+
+
+class UpdateScope:
+    """The unit of work of one update, and what it learnt about the sender."""
+
+    def __init__(self, deps: Deps, update: Update) -> None:
+        self._deps = deps
+        self._user_id = update.effective_user.id if update.effective_user else None
+        self.uow: UnitOfWork = deps.uow(update.update_id, one_transaction=True)
+        self._role: Role | None = None
+        self._lent = 0  # handlers' `async with` blocks open on the unit of work right now
+        self._owner = asyncio.current_task()
+
+    async def open(self) -> None:
+        """Begin the transaction with the update's marker; DuplicateUpdate if seen before."""
+        await self.uow.__aenter__()
+
+    async def role(self) -> Role:
+        """The sender's role, read once per update."""
+        if self._role is None:
+            assert self._user_id is not None
+            self._role = await staff.role_of(self.uow, self._deps, self._user_id)
+        return self._role
+
+    def lend(self) -> Lent:
+        """The unit of work for a handler's `async with` block."""
+        return Lent(self)
+
+    def owns_this_task(self) -> bool:
+        return asyncio.current_task() is self._owner
+
+    async def settle(self) -> None:
+        """Commit what the update has done so far, before the bot speaks to Telegram."""
+        if self._lent:
+            raise RuntimeError("Telegram was called inside a unit of work: reply after it")
+        if self.uow.session.in_transaction():
+            await self.uow.finish()
+
+    async def fail(self) -> None:
+        """Undo what an unexpected error left half done (back to the last commit point)."""
+        await self.uow.rollback()
+
+    async def close(self) -> None:
+        try:
+            if not self._lent:
+                await self.settle()
+        finally:
+            await self.uow.__aexit__(None, None, None)
+
+
+class Lent:
+    """A handler's block on the update's unit of work: an error in it rolls the work back."""
+
+    def __init__(self, scope: UpdateScope) -> None:
+        self._scope = scope
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._scope._lent += 1
+        return self._scope.uow
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._scope._lent -= 1
+        if exc_type is not None:
+            await self._scope.uow.rollback()
+
+
+_current: ContextVar[UpdateScope | None] = ContextVar("update_scope", default=None)
+
+
+def current_scope() -> UpdateScope | None:
+    """The scope of the update this task is handling, if any (never another task's)."""
+    scope = _current.get()
+    return scope if scope is not None and scope.owns_this_task() else None
+
+
+class ScopedApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """An Application that gives each update its one unit of work."""
+
+    async def process_update(self, update: object) -> None:
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        scope = UpdateScope(self.bot_data.deps, update)
+        try:
+            await scope.open()
+        except DuplicateUpdate:
+            log.info("update %s was already handled; skipped", update.update_id)
+            return
+        token = _current.set(scope)
+        try:
+            await super().process_update(update)
+        finally:
+            _current.reset(token)
+            await scope.close()
+
+
+class SettleFirst(BaseRequest):
+    """The Bot API transport, committing the calling update's work before each request."""
+
+    def __init__(self, inner: BaseRequest) -> None:
+        self._inner = inner
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self._inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self._inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        scope = current_scope()
+        if scope is not None:
+            await scope.settle()
+        return await self._inner.do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )

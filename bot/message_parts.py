@@ -22,6 +22,16 @@ _TOKEN = re.compile(
 )
 
 
+# The tags and entities of _TOKEN: what parsing removes or replaces.
+_MARKUP = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*>|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]+);")
+
+
+def read_length(html: str) -> int:
+    """The length Telegram counts for `html`: its text once parsed, in UTF-16 code units."""
+    plain = _MARKUP.sub(lambda m: "" if m.group(2) is not None else unescape(m.group(0)), html)
+    return utf16_length(plain)
+
+
 def utf16_length(text: str) -> int:
     """Telegram counts message length in UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2
@@ -130,6 +140,8 @@ def split_parts(text: str, limit: int = TEXT_LIMIT) -> list[MessagePart]:
 
 def split_message(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """The parts to send for `text`, leaving out parts a reader would see as empty."""
+    if read_length(text) <= limit:
+        return [text]  # the usual case, without cutting it into tokens
     parts = [p.html for p in split_parts(text, limit)]
     visible = [p for p in parts if _visible(p)]
     return visible or parts[:1]

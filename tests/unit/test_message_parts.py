@@ -9,7 +9,15 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bot import texts
-from bot.message_parts import CAPTION_LIMIT, TEXT_LIMIT, split_message, split_parts, utf16_length
+from bot.message_parts import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    _tokens,
+    read_length,
+    split_message,
+    split_parts,
+    utf16_length,
+)
 from bot.services.policy import current_policy
 from bot.transport.html_check import check_html
 
@@ -121,3 +129,24 @@ def test_every_caption_the_bot_sends_fits_telegrams_caption_limit() -> None:
     captions = [texts.policy_required(current_policy().version), texts.CALENDAR_CAPTION]
 
     assert all(_visible_length(c) <= CAPTION_LIMIT for c in captions)
+
+
+@given(st.one_of(_html(), st.text(LETTERS, max_size=60)))
+def test_the_length_of_a_whole_message_is_counted_as_telegram_reads_it(html: str) -> None:
+    """The short cut taken for a message that fits counts exactly what the parts would."""
+    assert read_length(html) == sum(utf16_length(p) for p in _plain_parts(html))
+
+
+@given(_html())
+def test_the_length_of_valid_html_is_what_telegram_would_show(html: str) -> None:
+    assert read_length(html) == _visible_length(html)
+
+
+def _plain_parts(html: str) -> list[str]:
+    return [token.plain for token in _tokens(html)]
+
+
+def test_a_message_that_fits_is_sent_as_it_is_and_one_that_does_not_is_cut() -> None:
+    fits = "<b>" + "😀" * (TEXT_LIMIT // 2) + "</b>"  # 4,096 units as read, more as written
+    assert split_message(fits) == [fits]
+    assert len(split_message(fits + "!")) == 2

@@ -142,6 +142,9 @@ class WriteLock:
             self._lock.release()
 
     def _acquire(self) -> None:
+        if not self._lock.locked():
+            await_(self._lock.acquire())  # free: taken at once, without a timer
+            return
         try:
             await_(asyncio.wait_for(self._lock.acquire(), WRITE_LOCK_TIMEOUT_S))
         except TimeoutError:

@@ -98,7 +98,7 @@ async def list_staff(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     try:
         deps = _deps(settings, engine)
-        async with deps.uow() as uow:
+        async with deps.uow(read_only=True) as uow:
             members = await staff.all_staff(uow, deps)
         if not members:
             print("No staff yet. Add the first coordinator with `python -m bot staff add`.")
@@ -119,7 +119,7 @@ async def verify_audit(settings: Settings, published: audit.Head | None = None) 
     engine = make_engine(settings.database_url)
     try:
         deps = _deps(settings, engine)
-        async with deps.uow() as uow:
+        async with deps.uow(read_only=True) as uow:
             report = await audit.verify(
                 uow.session, deps.cipher, deps.audit_key, published=published
             )
@@ -157,7 +157,7 @@ async def audit_head(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     try:
         deps = _deps(settings, engine)
-        async with deps.uow() as uow:
+        async with deps.uow(read_only=True) as uow:
             report = await audit.verify(uow.session, deps.cipher, deps.audit_key)
     finally:
         await engine.dispose()
@@ -196,7 +196,7 @@ async def list_notices(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     try:
         deps = _deps(settings, engine)
-        async with deps.uow() as uow:
+        async with deps.uow(read_only=True) as uow:
             pending = await outbox.pending_summary(uow)
         now = deps.clock.now()
     finally:

@@ -37,6 +37,8 @@ IN_LOOP_BUSY_MS = 50
 _RETRY_FIRST_S = 0.001
 _RETRY_MOST_S = 0.05
 _HOLDS_LOCK = "uss_write_lock"
+# The execution option of a transaction that only reads: a deferred BEGIN, no write lock.
+READ_ONLY = "uss_read_only"
 
 
 async def _at_once() -> None:
@@ -123,6 +125,10 @@ class WriteLock:
         event.listen(engine.pool, "checkin", self._checked_in)
 
     def _begin(self, connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # A snapshot for reading (WAL): it neither waits for writers nor holds them up.
+            connection.connection.dbapi_connection.execute("BEGIN")
+            return
         self._acquire()
         try:
             _begin_immediate(connection.connection.dbapi_connection)

@@ -8,10 +8,11 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import delete, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
 
 from storage.models import ProcessedUpdate
+from storage.sqlite_driver import READ_ONLY
 
 NOT_ASKED = object()  # what `UnitOfWork.known` returns for a question not asked yet
 
@@ -22,6 +23,9 @@ class DuplicateUpdate(Exception):
 
 class UnitOfWork:
     """Opens a session; commits only when told to, rolls back whatever is left on exit.
+
+    With `read_only`, a transaction that only reads: on SQLite it neither waits for a writer
+    nor holds one up. Writing in it is a mistake SQLite may refuse.
 
     With `one_transaction`, the unit of work of a whole update: `commit()` only marks a point
     that a later `rollback()` goes back to (a SAVEPOINT), and `finish()` commits everything
@@ -43,8 +47,10 @@ class UnitOfWork:
         *,
         update_id: int | None = None,
         one_transaction: bool = False,
+        read_only: bool = False,
     ) -> None:
         self._sessions = sessions
+        self._read_only = read_only
         self._one_transaction = one_transaction
         # The SAVEPOINT of the newest commit point (one_transaction only).
         self._point: AsyncSessionTransaction | None = None
@@ -58,6 +64,9 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
+        if self._read_only:
+            # On SQLite, a snapshot that takes no write lock (see storage/sqlite_driver.py).
+            await self.session.connection(execution_options={READ_ONLY: True})
         if self._update_id is not None:
             try:
                 await self._insert_marker(self._update_id)
@@ -143,10 +152,15 @@ class UnitOfWork:
         """Undo what was done since the last commit (point)."""
         self._forget()
         point = self._point
-        if point is not None and point.is_active:
-            await point.rollback()
-            self._point = await self.session.begin_nested()
-            return
+        if point is not None:
+            try:
+                # Also after a failed flush, which has already deactivated the savepoint.
+                await point.rollback()
+            except InvalidRequestError:
+                pass  # the whole transaction is gone (its connection failed): start again
+            else:
+                self._point = await self.session.begin_nested()
+                return
         self._after_commit = []
         # The marker goes with the rest; a later commit of this unit of work inserts it again.
         self._marker_inserted = False

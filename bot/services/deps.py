@@ -48,12 +48,14 @@ class Deps:
         update_id: int | None = None,
         *,
         one_transaction: bool = False,
+        read_only: bool = False,
     ) -> UnitOfWork:
         return UnitOfWork(
             self.sessions,
             self.clock.now,
             update_id=update_id,
             one_transaction=one_transaction,
+            read_only=read_only,
         )
 
     def telegram_key(self, telegram_user_id: int) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.engine import make_engine, make_sessions
-from storage.sqlite_driver import as_driver_url
+from storage.sqlite_driver import READ_ONLY, as_driver_url
 
 
 @pytest.fixture
@@ -109,3 +109,15 @@ async def test_a_failed_transaction_lets_the_next_writer_in(sqlite_engine: Async
         async with sessions() as session:
             await session.execute(text("UPDATE counter SET n = 3"))
             await session.commit()
+
+
+async def test_a_reader_neither_waits_for_a_writer_nor_sees_its_unfinished_work(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.begin() as writer:
+        await writer.execute(text("UPDATE counter SET n = 5"))
+        async with asyncio.timeout(5):  # a reader waiting for the write lock would hang here
+            async with sqlite_engine.connect() as reader:
+                reader = await reader.execution_options(**{READ_ONLY: True})
+                seen = (await reader.execute(text("SELECT n FROM counter"))).scalar_one()
+    assert seen == 0

@@ -308,9 +308,10 @@ class Appointment(RowWithId, Base):
             sqlite_where=text(_BOOKED_ROWS),
             postgresql_where=text(_BOOKED_ROWS),
         ),
-        # Live bookings not yet over, whoever's: the slot search's one query for them all.
+        # An adviser's live bookings not yet over, without reading their past ones.
         Index(
-            "ix_appointments_booked_ends_at",
+            "ix_appointments_booked_staff_ends_at",
+            "staff_id",
             "ends_at",
             sqlite_where=text(_BOOKED_ROWS),
             postgresql_where=text(_BOOKED_ROWS),

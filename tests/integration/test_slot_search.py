@@ -25,7 +25,7 @@ from storage.models import (
 )
 from tests.conftest import Database
 
-BOOKED_INDEXES = ("uq_appointments_booked_slot", "ix_appointments_booked_ends_at")
+BOOKED_INDEXES = ("uq_appointments_booked_slot", "ix_appointments_booked_staff_ends_at")
 
 
 async def add_advisers(deps: Deps, numbers: range) -> list[str]:

@@ -1,4 +1,4 @@
-"""appointments: index live bookings by their end, for the slot search
+"""appointments: index live bookings by adviser and end, for the slot search
 
 Revision ID: 0015
 Revises: 0009
@@ -21,8 +21,8 @@ BOOKED_ROWS = sa.text("status = 'booked'")
 def upgrade() -> None:
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_appointments_booked_ends_at",
-            ["ends_at"],
+            "ix_appointments_booked_staff_ends_at",
+            ["staff_id", "ends_at"],
             unique=False,
             sqlite_where=BOOKED_ROWS,
             postgresql_where=BOOKED_ROWS,
@@ -32,7 +32,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.drop_index(
-            "ix_appointments_booked_ends_at",
+            "ix_appointments_booked_staff_ends_at",
             sqlite_where=BOOKED_ROWS,
             postgresql_where=BOOKED_ROWS,
         )

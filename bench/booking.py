@@ -294,12 +294,14 @@ async def search_row(name: str, appointments: int) -> str | None:
 
 async def main(students: list[int], appointments: int, engines: list[str]) -> None:
     heads = ("students", "booked", "wall s", "book/s", "retries", "errors", "p50 ms", "p99 ms")
-    print(f"{'engine':<11}" + "".join(f"{h:>9}" for h in heads))
+    if students:
+        print(f"{'engine':<11}" + "".join(f"{h:>9}" for h in heads))
     for name in engines:
         for count in students:
             row = await race_row(name, count)
             print(row or f"{name:<11}skipped (no server at {POSTGRES_URL})", flush=True)
-    print()
+    if students:
+        print()
     search_heads = ("appointments", "SELECTs", "empty ms", "full ms")
     print(f"{'engine':<11}" + "".join(f"{h:>13}" for h in search_heads) + f"{'ratio':>9}")
     for name in engines:
@@ -315,5 +317,5 @@ if __name__ == "__main__":
     parser.add_argument("--appointments", type=int, default=100_000)
     parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args()
-    sizes = [int(n) for n in args.students.split(",")]
+    sizes = [int(n) for n in args.students.split(",") if n]  # --students= times the search only
     asyncio.run(main(sizes, args.appointments, args.engines.split(",")))

@@ -215,7 +215,7 @@ async def booked_within(
     rows = await uow.session.execute(
         select(Appointment).where(
             Appointment.staff_id == staff_id,
-            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.is_booked,
             Appointment.starts_at < end,
             Appointment.ends_at > start,
             Appointment.ends_at > deps.clock.now(),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot import texts
@@ -15,7 +16,7 @@ from bot.services.consent import current_consents
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, SlotTaken, StaleAction, TooManyAppointments
 from bot.services.reminders import MOVE_HOLD, REMINDER, reminder_key
-from bot.services.schedule import schedule_of
+from bot.services.schedule import schedules_of
 from bot.services.sheet_store import latest_submitted_sheet, read_answers
 from bot.services.staff_directory import staff_chat_id
 from bot.services.students import case_ref, find_student, upcoming_appointments
@@ -43,17 +44,31 @@ class BookedAppointment:
 DEADLINE_SOON = timedelta(days=14)
 
 
+def _advisers(staff_id: str | None) -> Select[str]:
+    """Everyone students can book: active advisers and coordinators (or only `staff_id`)."""
+    query = select(StaffMember.id).where(
+        StaffMember.active.is_(True), StaffMember.role.in_(ADVISING_ROLES)
+    )
+    if staff_id is not None:
+        query = query.where(StaffMember.id == staff_id)
+    return query
+
+
 async def _booked(
-    uow: UnitOfWork, staff_id: str, since: datetime
-) -> list[tuple[datetime, datetime]]:
+    uow: UnitOfWork, advisers: Select[str], since: datetime
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Each adviser's live bookings that end at `since` or later, in one query."""
     rows = await uow.session.execute(
-        select(Appointment.starts_at, Appointment.ends_at).where(
-            Appointment.staff_id == staff_id,
-            Appointment.status == AppointmentStatus.BOOKED.value,
+        select(Appointment.staff_id, Appointment.starts_at, Appointment.ends_at).where(
+            Appointment.is_booked,
             Appointment.ends_at >= since,
+            Appointment.staff_id.in_(advisers),
         )
     )
-    return [(start, end) for start, end in rows]
+    found: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for adviser_id, start, end in rows:
+        found[adviser_id].append((start, end))
+    return found
 
 
 async def open_slots(
@@ -63,25 +78,22 @@ async def open_slots(
     mode: AppointmentMode | None = None,
     staff_id: str | None = None,
 ) -> list[Slot]:
-    """Every slot a student could book now, across active advisers, in time order."""
-    query = select(StaffMember.id).where(
-        StaffMember.active.is_(True), StaffMember.role.in_(ADVISING_ROLES)
-    )
-    if staff_id is not None:
-        query = query.where(StaffMember.id == staff_id)
+    """Every slot a student could book now, across active advisers, in time order.
+
+    Three queries whatever the number of advisers: their windows, their changes, their bookings.
+    """
+    advisers = _advisers(staff_id)
     now = deps.clock.now()
     rules = booking_rules(deps.settings)
+    schedules = await schedules_of(uow, deps, advisers)
+    booked = await _booked(uow, advisers, now - rules.buffer)
     slots: list[Slot] = []
-    for adviser_id in (await uow.session.execute(query)).scalars():
-        schedule = await schedule_of(uow, deps, adviser_id)
-        weekly = [w.window for w in schedule.windows]
-        if not weekly and not schedule.changes:
-            continue
+    for adviser_id, schedule in schedules.items():
         slots += free_slots(
             staff_id=adviser_id,
-            weekly=weekly,
+            weekly=[w.window for w in schedule.windows],
             changes=schedule.changes,
-            booked=await _booked(uow, adviser_id, now - rules.buffer),
+            booked=booked[adviser_id],
             rules=rules,
             now=now,
             mode=mode,
@@ -102,7 +114,7 @@ async def book(
         .select_from(Appointment)
         .where(
             Appointment.student_id == student.id,
-            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.is_booked,
             Appointment.starts_at > now,
         )
     )
@@ -328,7 +340,7 @@ async def upcoming_by_ref(
     """The one upcoming booking whose id starts with `ref` (of this student, if given), or
     StaleAction."""
     query = select(Appointment).where(
-        Appointment.status == AppointmentStatus.BOOKED.value,
+        Appointment.is_booked,
         Appointment.starts_at > deps.clock.now(),
         Appointment.id.startswith(ref, autoescape=True),
     )

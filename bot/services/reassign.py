@@ -25,7 +25,7 @@ from bot.services.errors import SlotTaken, StaleAction
 from bot.services.schedule import schedule_of
 from bot.services.staff_directory import staff_chat_id
 from bot.services.students import case_ref, student_by_case, student_chat_id
-from bot.vocabulary import ADVISING_ROLES, AppointmentMode, AppointmentStatus, AuditAction, Role
+from bot.vocabulary import ADVISING_ROLES, AppointmentMode, AuditAction, Role
 from storage.models import Appointment, StaffMember, Student
 from storage.uow import UnitOfWork
 
@@ -98,7 +98,7 @@ async def needing_adviser(uow: UnitOfWork, deps: Deps, telegram_user_id: int) ->
     rows = await uow.session.execute(
         select(Appointment)
         .where(
-            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.is_booked,
             Appointment.starts_at > deps.clock.now(),
         )
         .order_by(Appointment.starts_at)
@@ -114,7 +114,7 @@ async def of_case(uow: UnitOfWork, deps: Deps, telegram_user_id: int, case: str)
         select(Appointment)
         .where(
             Appointment.student_id == student.id,
-            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.is_booked,
             Appointment.starts_at > deps.clock.now(),
         )
         .order_by(Appointment.starts_at)
@@ -128,7 +128,7 @@ async def _clashes(uow: UnitOfWork, deps: Deps, staff_id: str, appointment: Appo
     found = await uow.session.scalar(
         select(Appointment.id).where(
             Appointment.staff_id == staff_id,
-            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.is_booked,
             Appointment.id != appointment.id,
             Appointment.starts_at < appointment.ends_at + buffer,
             Appointment.ends_at > appointment.starts_at - buffer,

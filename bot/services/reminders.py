@@ -18,7 +18,7 @@ from bot.services import outbox
 from bot.services.consent import current_consents
 from bot.services.deps import Deps
 from bot.services.students import student_chat_id
-from bot.vocabulary import AppointmentStatus, ConsentScope
+from bot.vocabulary import ConsentScope
 from storage.models import Appointment, Student
 
 REMINDER = "reminder"
@@ -43,7 +43,7 @@ async def queue_due_reminders(deps: Deps) -> int:
             select(Appointment, Student)
             .join(Student, Student.id == Appointment.student_id)
             .where(
-                Appointment.status == AppointmentStatus.BOOKED.value,
+                Appointment.is_booked,
                 Appointment.starts_at > now,
                 Appointment.starts_at <= now + offsets[-1],
             )

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from bot.services import audit, staff
 from bot.services.adviser_day import booked_within
@@ -154,42 +154,45 @@ async def manage(uow: UnitOfWork, deps: Deps, telegram_user_id: int, staff_id: s
 
 async def schedule_of(uow: UnitOfWork, deps: Deps, staff_id: str) -> Schedule:
     """An adviser's weekly windows and their one-off changes from today on."""
+    return (await schedules_of(uow, deps, [staff_id])).get(staff_id, Schedule([], []))
+
+
+async def schedules_of(
+    uow: UnitOfWork, deps: Deps, staff: Select[str] | list[str]
+) -> dict[str, Schedule]:
+    """The schedules of several advisers at once (the ids, or a query selecting them), in two
+    queries whatever their number; an adviser with no windows and no changes is left out."""
     today = deps.clock.now().astimezone(deps.settings.zone).date()
     windows = (
         await uow.session.execute(
             select(AvailabilityWindow)
-            .where(AvailabilityWindow.staff_id == staff_id)
+            .where(AvailabilityWindow.staff_id.in_(staff))
             .order_by(AvailabilityWindow.weekday, AvailabilityWindow.start_minute)
         )
     ).scalars()
     changes = (
         await uow.session.execute(
             select(AvailabilityChange)
-            .where(AvailabilityChange.staff_id == staff_id, AvailabilityChange.day >= today)
+            .where(AvailabilityChange.staff_id.in_(staff), AvailabilityChange.day >= today)
             .order_by(AvailabilityChange.day, AvailabilityChange.start_minute)
         )
     ).scalars()
-    return Schedule(
-        [
-            WindowView(
-                w.id,
-                WeeklyWindow(
-                    w.weekday, _time(w.start_minute), _time(w.end_minute), AppointmentMode(w.mode)
-                ),
-            )
-            for w in windows
-        ],
-        [
-            DayChange(
-                c.day,
-                ChangeKind(c.kind),
-                _time(c.start_minute) if c.start_minute is not None else None,
-                _time(c.end_minute) if c.end_minute is not None else None,
-                AppointmentMode(c.mode) if c.mode else None,
-            )
-            for c in changes
-        ],
-    )
+    found: dict[str, Schedule] = {}
+    for w in windows:
+        window = WeeklyWindow(
+            w.weekday, _time(w.start_minute), _time(w.end_minute), AppointmentMode(w.mode)
+        )
+        found.setdefault(w.staff_id, Schedule([], [])).windows.append(WindowView(w.id, window))
+    for c in changes:
+        change = DayChange(
+            c.day,
+            ChangeKind(c.kind),
+            _time(c.start_minute) if c.start_minute is not None else None,
+            _time(c.end_minute) if c.end_minute is not None else None,
+            AppointmentMode(c.mode) if c.mode else None,
+        )
+        found.setdefault(c.staff_id, Schedule([], [])).changes.append(change)
+    return found
 
 
 async def add_weekly(uow: UnitOfWork, deps: Deps, telegram_user_id: int, text: str) -> WeeklyWindow:

@@ -421,7 +421,7 @@ async def queue_digest(deps: Deps) -> int:
             await uow.session.execute(
                 select(Appointment)
                 .where(
-                    Appointment.status == AppointmentStatus.BOOKED.value,
+                    Appointment.is_booked,
                     Appointment.starts_at >= start,
                     Appointment.starts_at < end,
                 )

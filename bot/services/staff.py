@@ -23,7 +23,7 @@ from bot.services.errors import (
     UnknownStaff,
 )
 from bot.services.policy import PolicyDocument, current_policy
-from bot.vocabulary import AppointmentStatus, AuditAction, Role
+from bot.vocabulary import AuditAction, Role
 from storage.models import Appointment, PolicyAcknowledgement, StaffInvite, StaffMember
 from storage.uow import NOT_ASKED, UnitOfWork
 
@@ -364,7 +364,7 @@ async def _hand_over_bookings(uow: UnitOfWork, deps: Deps, member: StaffMember) 
         .select_from(Appointment)
         .where(
             Appointment.staff_id == member.id,
-            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.is_booked,
             Appointment.starts_at > deps.clock.now(),
         )
     )

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.services.deps import Deps
 from bot.services.errors import UnknownCase
-from bot.vocabulary import AppointmentStatus, YesNo
+from bot.vocabulary import YesNo
 from storage.models import REMOVED_FLAG_BYTES, Appointment, Student
 from storage.uow import NOT_ASKED, UnitOfWork
 
@@ -70,7 +70,7 @@ async def upcoming_appointments(uow: UnitOfWork, deps: Deps, student_id: str) ->
         select(Appointment)
         .where(
             Appointment.student_id == student_id,
-            Appointment.status == AppointmentStatus.BOOKED.value,
+            Appointment.is_booked,
             Appointment.ends_at > deps.clock.now(),
         )
         .order_by(Appointment.starts_at)

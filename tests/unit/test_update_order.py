@@ -8,13 +8,25 @@ import random
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from telegram import CallbackQuery, Chat, Message, Update, User
 from telegram.ext import BaseUpdateProcessor, SimpleUpdateProcessor
 
+from bot.app import build_application
+from bot.settings import (
+    UPDATES_AT_ONCE_POSTGRESQL,
+    UPDATES_AT_ONCE_SQLITE,
+    Settings,
+    SettingsError,
+    load_settings,
+)
+from bot.transport import LocalBotApi, LocalRequest
 from bot.update_order import ChatOrderedProcessor, order_key
+from storage.crypto import AuditKey, BlindIndex, KeyRing, new_key_material, parse_key_spec
+from storage.engine import make_engine
 
 WHEN = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -225,3 +237,65 @@ def test_at_once_must_be_at_least_one_and_at_most_what_it_holds() -> None:
     processor = ChatOrderedProcessor(4)
     assert processor.at_once == 4
     assert processor.max_concurrent_updates > 1  # so the Application hands updates over at once
+
+
+# --- How many at once: USS_CONCURRENT_UPDATES, or the database's default -------------------
+
+SQLITE_URL = "sqlite+aiosqlite:///./var/uss.db"
+POSTGRES_URL = "postgresql+asyncpg://uss@db.example.internal:5432/uss"
+
+
+def test_by_default_sqlite_and_postgresql_each_run_their_own_number_at_once() -> None:
+    sqlite = Settings(_env_file=None, database_url=SQLITE_URL)  # type: ignore[call-arg]
+    postgres = Settings(_env_file=None, database_url=POSTGRES_URL)  # type: ignore[call-arg]
+    assert sqlite.updates_at_once() == UPDATES_AT_ONCE_SQLITE
+    assert postgres.updates_at_once() == UPDATES_AT_ONCE_POSTGRESQL
+
+
+@pytest.mark.parametrize(("value", "expected"), [("7", 7), ("", UPDATES_AT_ONCE_SQLITE)])
+def test_concurrent_updates_comes_from_the_environment_and_empty_means_the_default(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: int
+) -> None:
+    monkeypatch.setenv("USS_CONCURRENT_UPDATES", value)
+    settings = load_settings(_env_file=None, database_url=SQLITE_URL)
+    assert settings.updates_at_once() == expected
+
+
+@pytest.mark.parametrize("value", ["0", "101", "many"])
+def test_a_malformed_concurrent_updates_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("USS_CONCURRENT_UPDATES", value)
+    with pytest.raises(SettingsError, match="USS_CONCURRENT_UPDATES"):
+        load_settings(_env_file=None)
+
+
+@pytest.mark.parametrize("url", [SQLITE_URL, POSTGRES_URL])
+async def test_by_default_updates_and_every_job_together_never_drain_the_pool(
+    url: str, tmp_path: Path
+) -> None:
+    """Each running update holds at most one connection at a time (the burst test checks it)."""
+    url = url.replace("./var", str(tmp_path))
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    engine = make_engine(url)
+    app = build_application(
+        settings,
+        keys=KeyRing(parse_key_spec(f"k1:{new_key_material()}")),
+        index=BlindIndex.from_spec(new_key_material()),
+        audit_key=AuditKey.from_spec(new_key_material()),
+        engine=engine,
+        request=LocalRequest(LocalBotApi()),
+    )
+    try:
+        assert app.job_queue is not None
+        # A delivery run of the outbox holds two connections (its lease is renewed beside it)
+        # and may run three times at once (its job and two wake-ups); any other job runs
+        # once at a time with one.
+        jobs = len(app.job_queue.jobs()) - 1 + 3 * 2
+        pool: Any = engine.pool
+        processor = app.update_processor
+        assert isinstance(processor, ChatOrderedProcessor)
+        assert processor.at_once == settings.updates_at_once()
+        assert processor.at_once + jobs <= pool.size() + pool._max_overflow
+    finally:
+        await engine.dispose()

@@ -19,6 +19,7 @@ from bot.jobs import outbox_waker, schedule_jobs
 from bot.logs import keep_out_of_logs, protect_logs
 from bot.services.deps import Deps
 from bot.settings import Settings
+from bot.update_order import ChatOrderedProcessor
 from storage.crypto import AuditKey, BlindIndex, FieldCipher, KeyRing
 from storage.engine import make_engine, make_sessions
 
@@ -107,7 +108,7 @@ def build_application(
             )
         )
         .application_class(ScopedApplication)
-        .concurrent_updates(False)
+        .concurrent_updates(ChatOrderedProcessor(settings.updates_at_once()))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

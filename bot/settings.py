@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from storage.crypto import AuditKey, BlindIndex, CryptoError, KeyRing, key_material, parse_key_spec
+from storage.engine import is_sqlite
 
 DEFAULT_CATEGORIES = (
     "Academic appeal",
@@ -47,7 +48,17 @@ FIXES: dict[str, str] = {
     "student_number_pattern": "use a regular expression, e.g. ^\\d{9}$",
     "bot_api_base_url": "use your Bot API server's address, e.g. http://127.0.0.1:8081, or "
     "leave it empty for Telegram's own",
+    "concurrent_updates": "use a whole number from 1 to 100, or leave it empty for the "
+    "database's default",
 }
+
+# Updates run at once when USS_CONCURRENT_UPDATES is empty. A running update holds at most
+# one pooled connection, and the jobs together at most 11 (a delivery run of the outbox holds
+# two, and three may run at once), so with these the pools of storage/engine.py (SQLite
+# 5 + 10, PostgreSQL 10 + 20) never run dry. SQLite runs one write transaction at a time, so
+# more would only queue inside it; PostgreSQL can take more on a bigger machine, with the pool.
+UPDATES_AT_ONCE_SQLITE = 2
+UPDATES_AT_ONCE_POSTGRESQL = 10
 
 
 class SettingsError(Exception):
@@ -87,6 +98,7 @@ class Settings(BaseSettings):
     max_upcoming_appointments: int = Field(default=1, ge=1, le=10)
     notice_escalate_minutes: int = Field(default=15, ge=1, le=24 * 60)
     reminder_offsets_minutes: Annotated[tuple[int, ...], NoDecode] = (24 * 60, 120)
+    concurrent_updates: int | None = Field(default=None, ge=1, le=100)
     log_level: str = "INFO"
     # For containers whose secrets come from the environment and whose files hold none.
     allow_readable_secrets: bool = False
@@ -103,6 +115,13 @@ class Settings(BaseSettings):
     def _split_ints(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(int(p) for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("concurrent_updates", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
         return value
 
     @field_validator("security_digest_at", mode="before")
@@ -158,6 +177,14 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def updates_at_once(self) -> int:
+        """How many updates run together: the setting, or the default for the database."""
+        if self.concurrent_updates is not None:
+            return self.concurrent_updates
+        if is_sqlite(self.database_url):
+            return UPDATES_AT_ONCE_SQLITE
+        return UPDATES_AT_ONCE_POSTGRESQL
 
     def key_ring(self) -> KeyRing:
         """The data key ring, or a SettingsError that says how to make one."""

@@ -62,7 +62,7 @@ async def prepared(engine_name: str) -> tuple[Deps, Handle] | None:
     schema = folder = None
     if engine_name == "sqlite":
         folder = tempfile.mkdtemp()
-        url = f"sqlite+aiosqlite:///{folder}/bench.db"
+        url = f"sqlite:///{folder}/bench.db"
         engine = make_engine(url)
     else:
         url, schema = POSTGRES_URL, "bench_" + secrets.token_hex(4)
@@ -159,14 +159,18 @@ async def race(deps: Deps, students: int) -> Race:
     errors: Counter[str] = Counter()
     taken_retries = 0
 
+    # As deployed, the update processor runs at most this many updates at once; the others
+    # wait their turn (the search and the booking are two updates: a press, then a confirm).
+    places = asyncio.Semaphore(deps.settings.updates_at_once())
+
     async def one(s: int) -> None:
         nonlocal taken_retries
         while True:
             started = time.perf_counter()
             try:
-                async with deps.uow() as uow:
+                async with places, deps.uow(read_only=True) as uow:
                     slot = (await booking.open_slots(uow, deps))[s % 7]
-                async with deps.uow() as uow:
+                async with places, deps.uow() as uow:
                     await booking.book(uow, deps, 100_000 + s, slot.staff_id, slot.starts_at)
                 latencies.append(time.perf_counter() - started)
                 return

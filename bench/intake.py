@@ -249,7 +249,7 @@ async def database(engine_name: str) -> AsyncIterator[tuple[str, AsyncEngine] | 
     or None when no PostgreSQL server answers within 5 s."""
     if engine_name == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite+aiosqlite:///{folder}/bench.db"
+            url = f"sqlite:///{folder}/bench.db"
             engine = make_engine(url)
             try:
                 await upgrade(engine)

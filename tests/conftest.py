@@ -75,7 +75,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIte
     """A migrated, empty database: a temporary SQLite file, or a fresh PostgreSQL schema."""
     kind = request.param
     if kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/uss-test.db"
+        url = f"sqlite:///{tmp_path}/uss-test.db"
         engine = make_engine(url)
         await upgrade(engine)
         yield Database(kind, url, engine)
@@ -107,7 +107,7 @@ async def unmigrated_engine(kind: str, directory: object, name: str) -> AsyncIte
     """Another empty database on the same engine as `database` (which must have checked that
     PostgreSQL answers), with no schema yet: a file in `directory`, or a fresh schema."""
     if kind == "sqlite":
-        engine = make_engine(f"sqlite+aiosqlite:///{directory}/{name}.db")
+        engine = make_engine(f"sqlite:///{directory}/{name}.db")
         try:
             yield engine
         finally:

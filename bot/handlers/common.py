@@ -319,11 +319,15 @@ async def private_chats_only(update: Update, context: Context) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log an opaque reference and the exception type only, then reply kindly."""
+    """Log an opaque reference and the exception type only, reply kindly, and stop there.
+
+    No later handler sees an update whose handling failed: a guard that failed must not let
+    the handler behind it run.
+    """
     reference = "E-" + secrets.token_hex(4)
     scope = current_scope()
     if scope is not None:
-        await scope.fail()  # nothing half done is kept, nor the update's marker
+        await scope.fail()  # back to the last commit point (the marker goes if there is none)
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
     log.error(
@@ -332,14 +336,16 @@ async def on_error(update: object, context: Context) -> None:
         type(error).__name__ if error else "unknown",
         update_id,
     )
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return
-    if update.effective_chat.type != Chat.PRIVATE or isinstance(error, Forbidden):
-        return
-    try:
-        await answer_press(update, context)
-        await context.bot.send_message(
-            update.effective_chat.id, texts.something_went_wrong(reference)
-        )
-    except TelegramError as exc:
-        log.warning("could not send the error reply %s: %s", reference, type(exc).__name__)
+    if not isinstance(update, Update):
+        return  # a job's error: nobody to reply to, no handlers to stop
+    if update.effective_chat is not None and (
+        update.effective_chat.type == Chat.PRIVATE and not isinstance(error, Forbidden)
+    ):
+        try:
+            await answer_press(update, context)
+            await context.bot.send_message(
+                update.effective_chat.id, texts.something_went_wrong(reference)
+            )
+        except TelegramError as exc:
+            log.warning("could not send the error reply %s: %s", reference, type(exc).__name__)
+    raise ApplicationHandlerStop

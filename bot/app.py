@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
 from bot.handlers import entry
@@ -113,11 +113,12 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if request is not None:
-        builder = builder.token(token or LOCAL_TOKEN).request(SettleFirst(request))
+        builder = builder.token(token or LOCAL_TOKEN).request(request)
         builder = builder.get_updates_request(updates_request or request)
+        builder = builder.rate_limiter(SettleFirst())
     else:
-        builder = builder.token(settings.token()).rate_limiter(AIORateLimiter(max_retries=3))
-        builder = builder.request(SettleFirst(HTTPXRequest(connection_pool_size=256)))
+        builder = builder.token(settings.token())
+        builder = builder.rate_limiter(SettleFirst(AIORateLimiter(max_retries=3)))
         if settings.bot_api_base_url:
             base = settings.bot_api_base_url.rstrip("/")
             builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")

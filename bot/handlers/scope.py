@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application
-from telegram.request import BaseRequest, RequestData
+from telegram.ext import Application, BaseRateLimiter
 
 from bot.services import staff
 from bot.services.deps import Deps
@@ -125,41 +125,39 @@ class ScopedApplication(Application[Any, Any, Any, Any, Any, Any]):
             await scope.close()
 
 
-class SettleFirst(BaseRequest):
-    """The Bot API transport, committing the calling update's work before each request."""
+class SettleFirst(BaseRateLimiter[Any]):
+    """Before every Bot API call, commit the calling update's work; then let `inner` (the
+    production rate limiter, if any) pace the call.
 
-    def __init__(self, inner: BaseRequest) -> None:
+    It sits where python-telegram-bot passes every call, ahead of the rate limiter, so not
+    even a wait for the rate limit (or a RetryAfter it sleeps out) happens in a transaction.
+    """
+
+    def __init__(self, inner: BaseRateLimiter[Any] | None = None) -> None:
         self._inner = inner
 
-    @property
-    def read_timeout(self) -> float | None:
-        return self._inner.read_timeout
-
     async def initialize(self) -> None:
-        await self._inner.initialize()
+        if self._inner is not None:
+            await self._inner.initialize()
 
     async def shutdown(self) -> None:
-        await self._inner.shutdown()
+        if self._inner is not None:
+            await self._inner.shutdown()
 
-    async def do_request(
+    async def process_request(
         self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: Any | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         scope = current_scope()
         if scope is not None:
             await scope.settle()
-        return await self._inner.do_request(
-            url,
-            method,
-            request_data,
-            read_timeout=read_timeout,
-            write_timeout=write_timeout,
-            connect_timeout=connect_timeout,
-            pool_timeout=pool_timeout,
+        if self._inner is None:
+            return await callback(*args, **kwargs)
+        return await self._inner.process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
         )

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
+from telegram.ext import ApplicationHandlerStop, BaseRateLimiter, MessageHandler, filters
 
 from bot.handlers.common import Context, boundary, say, uow_for
-from bot.handlers.scope import current_scope
+from bot.handlers.scope import SettleFirst, current_scope
 from bot.services.students import find_student, register_student
 from bot.transport import to_update
 from storage.models import ProcessedUpdate
-from tests.handlers.conftest import STUDENT, Bot
+from tests.handlers.conftest import STUDENT, Bot, submit_sheet
 
 
 def _handle(bot: Bot, text: str, handler: object) -> Update:
@@ -114,3 +116,40 @@ async def test_a_task_started_during_an_update_never_commits_that_update(bot: Bo
     update = _handle(bot, "spawn", spawn)
     await bot.app.process_update(update)
     assert scopes_seen == [None]  # the other task sees no scope to commit or reply through
+
+
+class WaitingLimiter(BaseRateLimiter[Any]):
+    """A rate limiter that makes every call wait its turn, recording what was open then."""
+
+    def __init__(self) -> None:
+        self.open_while_waiting: list[bool] = []
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: Any | None,
+    ) -> Any:
+        scope = current_scope()
+        self.open_while_waiting.append(scope is not None and scope.uow.session.in_transaction())
+        await asyncio.sleep(0)  # the wait for the rate limit
+        return await callback(*args, **kwargs)
+
+
+async def test_no_transaction_is_open_while_a_call_waits_for_the_rate_limit(bot: Bot) -> None:
+    limiter = WaitingLimiter()
+    settle_first = bot.app.bot.rate_limiter
+    assert isinstance(settle_first, SettleFirst)
+    settle_first._inner = limiter
+    await submit_sheet(bot.chat(STUDENT))
+    assert len(limiter.open_while_waiting) > 20
+    assert not any(limiter.open_while_waiting)

@@ -12,12 +12,17 @@ inside SQLite:
   IMMEDIATE`, and hold it until their transaction ends; readers never wait (WAL);
 - a writer in another process (a command-line tool) makes `BEGIN IMMEDIATE` fail at once,
   and it is tried again after an asyncio sleep, for up to the busy timeout.
+
+Every result is read whole as soon as its statement has run (streamed ones too): a statement
+left half-read would stay active on its pooled connection. The bot's results are small; the
+one large reader, `audit verify`, holds the log in memory while it checks it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable
 from typing import Any
 
 from sqlalchemy import event, pool
@@ -148,37 +153,34 @@ class WriteLock:
             self._lock.release()
 
     def _acquire(self) -> None:
-        if not self._lock.locked():
-            await_(self._lock.acquire())  # free: taken at once, without a timer
-            return
         try:
-            await_(asyncio.wait_for(self._lock.acquire(), WRITE_LOCK_TIMEOUT_S))
+            await_(_within(self._lock.acquire(), WRITE_LOCK_TIMEOUT_S))
         except TimeoutError:
             raise sqlite3.OperationalError("database is locked") from None
 
 
+async def _within(waiting: Awaitable[bool], seconds: float) -> None:
+    # asyncio.timeout sets one timer; wait_for would start a task for every transaction.
+    async with asyncio.timeout(seconds):
+        await waiting
+
+
 def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
-    """BEGIN IMMEDIATE; while another process writes, try again after an asyncio sleep."""
-    try:
-        dbapi_connection.execute("BEGIN IMMEDIATE")
-        return
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-            raise
-    # Another process holds the write lock: poll without letting SQLite sleep on the loop.
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WRITE_LOCK_TIMEOUT_S
-    delay = _RETRY_FIRST_S
+    """BEGIN IMMEDIATE without letting SQLite sleep on the loop: while another process
+    writes, it fails at once and is tried again after an asyncio sleep."""
     dbapi_connection.execute("PRAGMA busy_timeout=0")
     try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WRITE_LOCK_TIMEOUT_S
+        delay = _RETRY_FIRST_S
         while True:
-            await_(asyncio.sleep(delay))
-            delay = min(delay * 2, _RETRY_MOST_S)
             try:
                 dbapi_connection.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() >= deadline:
                     raise
+            await_(asyncio.sleep(delay))
+            delay = min(delay * 2, _RETRY_MOST_S)
     finally:
         dbapi_connection.execute(f"PRAGMA busy_timeout={IN_LOOP_BUSY_MS}")

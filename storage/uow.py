@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import contextvars
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -24,18 +25,20 @@ class DuplicateUpdate(Exception):
 class UnitOfWork:
     """Opens a session; commits only when told to, rolls back whatever is left on exit.
 
-    With `read_only`, a transaction that only reads: on SQLite it neither waits for a writer
-    nor holds one up. Writing in it is a mistake SQLite may refuse.
-
-    With `one_transaction`, the unit of work of a whole update: `commit()` only marks a point
-    that a later `rollback()` goes back to (a SAVEPOINT), and `finish()` commits everything
-    at once, so an update costs one transaction however many steps it takes.
-
     Given an update id, the first statement of the transaction inserts that update's
     processed marker: if the update was handled before, the primary key refuses it and
     DuplicateUpdate is raised before anything else runs (on PostgreSQL a concurrent copy waits
     for the first to commit or roll back, then is refused or goes ahead). The marker commits
-    with the update's effects; a unit of work that never commits leaves no marker behind.
+    with the update's effects.
+
+    With `read_only`, a transaction that only reads: on SQLite it neither waits for a writer
+    nor holds one up. Writing in it is a mistake SQLite may refuse.
+
+    With `one_transaction`, the unit of work of a whole update (bot/handlers/scope.py), which
+    commits once: `commit()` marks a point (a SAVEPOINT) that a later `rollback()` goes back
+    to, and `finish()` commits everything done so far. Code that must not keep what it did
+    raises, and the handler's block rolls it back; `abandon()` gives up everything, marker
+    included.
     """
 
     session: AsyncSession
@@ -50,29 +53,31 @@ class UnitOfWork:
         read_only: bool = False,
     ) -> None:
         self._sessions = sessions
-        self._read_only = read_only
-        self._one_transaction = one_transaction
-        # The SAVEPOINT of the newest commit point (one_transaction only).
-        self._point: AsyncSessionTransaction | None = None
         self._now = now
         self._update_id = update_id
+        self._read_only = read_only
+        self._one_transaction = one_transaction
         self._after_commit: list[Callable[[], None]] = []
         # Whether this transaction already holds the marker's INSERT (false again after a rollback).
         self._marker_inserted = False
+        # one_transaction: the SAVEPOINT of the last commit(), and whether there was one
+        # since the transaction began.
+        self._point: AsyncSessionTransaction | None = None
+        self.kept_work = False
         # Rows found by a lookup already asked in this unit of work (see `known`).
         self._known: dict[Hashable, Any] = {}
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
-        if self._read_only:
-            # On SQLite, a snapshot that takes no write lock (see storage/sqlite_driver.py).
-            await self.session.connection(execution_options={READ_ONLY: True})
-        if self._update_id is not None:
-            try:
+        try:
+            if self._read_only:
+                # On SQLite, a snapshot that takes no write lock (see storage/sqlite_driver.py).
+                await self.session.connection(execution_options={READ_ONLY: True})
+            if self._update_id is not None:
                 await self._insert_marker(self._update_id)
-            except DuplicateUpdate:
-                await self.session.close()
-                raise
+        except BaseException:
+            await self.session.close()  # whatever failed, the connection goes back
+            raise
         return self
 
     async def _insert_marker(self, update_id: int) -> None:
@@ -125,34 +130,49 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Commit, marking the update processed in the same transaction as its effects.
 
-        In one_transaction mode, keep what is done so far through a later rollback instead;
-        `finish()` commits it.
+        In one_transaction mode, keep what is done so far instead (`finish()` commits it); a
+        flush that fails goes back to the last kept point before the error is raised.
         """
-        if self._one_transaction:
-            await self.session.flush()
-            self._point = await self.session.begin_nested()
+        if not self._one_transaction:
+            await self._commit_now()
             return
-        await self.finish()
+        try:
+            await self.session.flush()
+        except BaseException:
+            await self.rollback()
+            raise
+        self._point = await self.session.begin_nested()
+        self.kept_work = True
 
     async def finish(self) -> None:
-        """Commit for real (the marker first, if a rollback took it)."""
+        """Commit everything done so far, at once (what one_transaction mode defers)."""
+        await self._commit_now()
+
+    async def _commit_now(self) -> None:
         if self._update_id is not None and not self._marker_inserted:
             # Rolled back since the unit of work began: the marker goes in with this commit.
             await self._mark(self._update_id)
-        await self.session.commit()
-        self._forget()
-        self._point = None
+        await self._end(self.session.commit())
         self._update_id = None
-        self._marker_inserted = False
         actions, self._after_commit = self._after_commit, []
         for action in actions:
-            action()
+            # In a context of its own: a task it starts must not inherit this update's.
+            contextvars.Context().run(action)
+
+    async def _end(self, ending: Awaitable[None]) -> None:
+        """Commit or roll back the whole transaction, and forget what it held."""
+        await ending
+        self._forget()
+        self._point = None
+        self.kept_work = False
+        self._marker_inserted = False
 
     async def rollback(self) -> None:
-        """Undo what was done since the last commit (point)."""
-        self._forget()
+        """Undo what was done since the last commit (in one_transaction mode, the last point)."""
         point = self._point
         if point is not None:
+            self._known.clear()
+            self.session.info.clear()
             try:
                 # Also after a failed flush, which has already deactivated the savepoint.
                 await point.rollback()
@@ -163,9 +183,13 @@ class UnitOfWork:
                 return
         self._after_commit = []
         # The marker goes with the rest; a later commit of this unit of work inserts it again.
-        self._marker_inserted = False
-        self._point = None
-        await self.session.rollback()
+        await self._end(self.session.rollback())
+
+    async def abandon(self) -> None:
+        """Give up the whole transaction, the marker with it: nothing of this is committed."""
+        self._after_commit = []
+        self._update_id = None
+        await self._end(self.session.rollback())
 
 
 async def forget_processed_updates(session: AsyncSession, before: datetime) -> int:

@@ -325,9 +325,6 @@ async def on_error(update: object, context: Context) -> None:
     the handler behind it run.
     """
     reference = "E-" + secrets.token_hex(4)
-    scope = current_scope()
-    if scope is not None:
-        await scope.fail()  # back to the last commit point (the marker goes if there is none)
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
     log.error(
@@ -338,14 +335,14 @@ async def on_error(update: object, context: Context) -> None:
     )
     if not isinstance(update, Update):
         return  # a job's error: nobody to reply to, no handlers to stop
-    if update.effective_chat is not None and (
-        update.effective_chat.type == Chat.PRIVATE and not isinstance(error, Forbidden)
-    ):
-        try:
+    try:
+        scope = current_scope()
+        if scope is not None:
+            await scope.fail()
+        chat = update.effective_chat
+        if chat is not None and chat.type == Chat.PRIVATE and not isinstance(error, Forbidden):
             await answer_press(update, context)
-            await context.bot.send_message(
-                update.effective_chat.id, texts.something_went_wrong(reference)
-            )
-        except TelegramError as exc:
-            log.warning("could not send the error reply %s: %s", reference, type(exc).__name__)
+            await context.bot.send_message(chat.id, texts.something_went_wrong(reference))
+    except Exception as exc:  # the reply failed too: say so by type only, and stop anyway
+        log.warning("could not send the error reply %s: %s", reference, type(exc).__name__)
     raise ApplicationHandlerStop

@@ -35,6 +35,7 @@ class UpdateScope:
         self.uow: UnitOfWork = deps.uow(update.update_id, one_transaction=True)
         self._role: Role | None = None
         self._lent = 0  # handlers' `async with` blocks open on the unit of work right now
+        self._broken = False  # a rollback failed: nothing more is committed
         self._owner = asyncio.current_task()
 
     async def open(self) -> None:
@@ -56,15 +57,22 @@ class UpdateScope:
         return asyncio.current_task() is self._owner
 
     async def settle(self) -> None:
-        """Commit what the update has done so far, before the bot speaks to Telegram."""
+        """Commit what the update has kept so far, before the bot speaks to Telegram."""
         if self._lent:
             raise RuntimeError("Telegram was called inside a unit of work: reply after it")
-        if self.uow.session.in_transaction():
+        if not self._broken and self.uow.session.in_transaction():
             await self.uow.finish()
 
     async def fail(self) -> None:
-        """Undo what an unexpected error left half done (back to the last commit point)."""
-        await self.uow.rollback()
+        """After an unexpected error: keep what services committed, drop the rest; with
+        nothing committed, drop the marker too, so a redelivery gets another chance."""
+        try:
+            await self.uow.rollback()
+            if not self.uow.kept_work:
+                await self.uow.abandon()
+        except Exception as exc:  # the database itself failed: commit nothing more
+            self._broken = True
+            log.warning("could not roll back update work: %s", type(exc).__name__)
 
     async def close(self) -> None:
         try:

@@ -67,9 +67,13 @@ def _view(deps: Deps, sheet: InformationSheet) -> SheetView:
 
 
 async def _student_and_draft(
-    uow: UnitOfWork, deps: Deps, telegram_user_id: int
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, *, active: bool = True
 ) -> tuple[Student, InformationSheet]:
-    """The student and their open draft, in one query; NoSheet if either is missing."""
+    """The student and their open draft, in one query; NoSheet if either is missing.
+
+    `active`: the student is doing something (answering, choosing), so their last activity
+    moves on; merely looking at the sheet does not move it.
+    """
     found = (
         await uow.session.execute(
             select(Student, InformationSheet)
@@ -83,7 +87,8 @@ async def _student_and_draft(
     if found is None:
         raise NoSheet
     student, draft = found
-    student.last_activity_at = deps.clock.now()
+    if active:
+        student.last_activity_at = deps.clock.now()
     return student, draft
 
 
@@ -153,7 +158,7 @@ async def start_over(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Shee
 
 async def current(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> SheetView:
     """The open draft, or NoSheet."""
-    _, draft = await _student_and_draft(uow, deps, telegram_user_id)
+    _, draft = await _student_and_draft(uow, deps, telegram_user_id, active=False)
     return _view(deps, draft)
 
 
@@ -224,11 +229,12 @@ async def receive_text(
     The parts of one text are judged together, as one answer; a part that may be followed by
     more waits, sealed in the draft, and nothing is said about it yet.
     """
-    _, draft = await _student_and_draft(uow, deps, telegram_user_id)
+    student, draft = await _student_and_draft(uow, deps, telegram_user_id, active=False)
     asked = SheetStep(draft.step).field
     if asked is None:  # a held part always waits on a question, so none is held here
-        return Typed(_view(deps, draft), asked)
+        return Typed(_view(deps, draft), asked)  # nothing answered, nothing changed
     now = deps.clock.now()
+    student.last_activity_at = now
     rejected: list[AnswerRejected] = []
     earlier = split_texts.waiting_part(deps, draft)
     latest_may_be_a_part = split_texts.may_be_a_part(text)

@@ -32,9 +32,13 @@ async def test_a_connection_the_server_closed_is_replaced_without_a_ping(
     try:
         async with admin.connect() as conn:
             await conn.execute(text(f"SELECT pg_terminate_backend({int(first)})"))
+            gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            async with asyncio.timeout(10):  # the server has let the backend go...
+                while (await conn.execute(gone, {"pid": int(first)})).scalar_one():
+                    await asyncio.sleep(0.05)
     finally:
         await admin.dispose()
-    await asyncio.sleep(0.2)  # the closed socket reaches the pooled connection
+    await asyncio.sleep(0.2)  # ...and the event loop has read the closed socket
     async with engine.connect() as conn:
         second = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     assert second != first

@@ -34,7 +34,9 @@ async def test_a_connection_the_server_closed_is_replaced_without_a_ping(
             await conn.execute(text(f"SELECT pg_terminate_backend({int(first)})"))
             gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
             async with asyncio.timeout(10):  # the server has let the backend go...
+                # (each look in a transaction of its own: activity is read once per transaction)
                 while (await conn.execute(gone, {"pid": int(first)})).scalar_one():
+                    await conn.rollback()
                     await asyncio.sleep(0.05)
     finally:
         await admin.dispose()

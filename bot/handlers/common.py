@@ -227,31 +227,26 @@ def boundary(handler: Callback) -> Callback:
 
     @functools.wraps(handler)
     async def wrapped(update: Update, context: Context) -> None:
-        await _guarded(handler, update, context)
+        try:
+            await handler(update, context)
+        except DuplicateUpdate:
+            log.info("update %s was already handled; skipped", update.update_id)
+        except (StaleAction, InvalidCallback):
+            await expired(update, context)
+        except NotAuthorised:
+            await refuse(update, context)
+        except PolicyNotAcknowledged:
+            await answer_press(update, context)
+            await send_policy(update, context)
+        except NoSheet:
+            if update.callback_query is not None:
+                await expired(update, context)  # a press from a sheet that is no longer open
+            else:
+                await say(update, context, texts.NOT_STARTED)
+        except UnknownCase:
+            await say(update, context, texts.UNKNOWN_CASE)
 
     return wrapped
-
-
-async def _guarded(handler: Callback, update: Update, context: Context) -> None:
-    """The kind replies of the boundary, for one run of `handler`."""
-    try:
-        await handler(update, context)
-    except DuplicateUpdate:
-        log.info("update %s was already handled; skipped", update.update_id)
-    except (StaleAction, InvalidCallback):
-        await expired(update, context)
-    except NotAuthorised:
-        await refuse(update, context)
-    except PolicyNotAcknowledged:
-        await answer_press(update, context)
-        await send_policy(update, context)
-    except NoSheet:
-        if update.callback_query is not None:
-            await expired(update, context)  # a press from a sheet that is no longer open
-        else:
-            await say(update, context, texts.NOT_STARTED)
-    except UnknownCase:
-        await say(update, context, texts.UNKNOWN_CASE)
 
 
 async def refuse(update: Update, context: Context) -> None:

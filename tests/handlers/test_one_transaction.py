@@ -26,6 +26,7 @@ from tests.handlers.conftest import (
     submit_sheet,
 )
 from tests.handlers.test_booking_journey import adviser_with_tuesdays, book_first_in_person
+from tests.handlers.test_reminders import move_first_to_phone_at_two
 
 
 @dataclass
@@ -115,12 +116,7 @@ async def test_booking_moving_and_cancelling_take_one_transaction_per_update(
     await submit_sheet(student)
     await book_first_in_person(student)
     await student.press(texts.BTN_CALENDAR)
-    await student.send("/appointments")
-    await student.press("Move Tue 01 Dec 10:00")
-    await student.press("By phone")
-    await student.press("Tue 1 Dec")
-    await student.press("14:00")
-    await student.press(texts.BTN_CONFIRM_MOVE)
+    await move_first_to_phone_at_two(student)
     await student.send("/appointments")
     await student.press("Cancel Tue 01 Dec 14:00")
     await student.press("Yes, cancel it")

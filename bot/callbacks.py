@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from bot.vocabulary import AppointmentMode, ConsentScope, ServiceCancelReason, SheetField
+from bot.vocabulary import (
+    AppointmentMode,
+    BreakGlassReason,
+    CasePart,
+    ConsentScope,
+    DisclosureBasis,
+    LegalDuty,
+    NoteKind,
+    RecipientKind,
+    ServiceCancelReason,
+    SheetField,
+)
 
 MAX_BYTES = 64
 ANY_MODE = "any"
@@ -58,6 +69,9 @@ class Action(StrEnum):
     REASSIGN_PICK = "rp"
     REASSIGN_TO = "rt"
     REASSIGN_CONFIRMED = "ry"
+    # -- case records: reading a case, break-glass, close, reopen, assign
+    # -- case records: notes and documents
+    # -- case records: consent recorded by staff, consent requests, disclosures
 
 
 class InvalidCallback(ValueError):
@@ -79,6 +93,29 @@ class Press:
     window_id: str | None = None
     ref: str | None = None
     reason: str | None = None
+    # Case records. A press's arguments are encoded in the order of these fields, so a shape
+    # in _SHAPES lists them in this order too.
+    case: str | None = None
+    part: CasePart | None = None
+    page: int | None = None
+    note_kind: NoteKind | None = None
+    glass: BreakGlassReason | None = None
+    recipient: RecipientKind | None = None
+    basis: DisclosureBasis | None = None
+    duty: LegalDuty | None = None
+    document_id: str | None = None
+    request_id: str | None = None
+
+
+# Case references in button data: six characters that cannot be misread (cases.py's alphabet).
+_CASE_REFERENCE = re.compile(r"^[2-9A-HJKMNP-Z]{6}$")
+# Disclosure bases in button data (the values themselves are long).
+BASIS_CODES: dict[DisclosureBasis, str] = {
+    DisclosureBasis.CONSENT: "c",
+    DisclosureBasis.WELFARE: "w",
+    DisclosureBasis.LEGAL_OBLIGATION: "l",
+}
+_BASES_BY_CODE = {code: basis for basis, code in BASIS_CODES.items()}
 
 
 def encode(press: Press) -> str:
@@ -107,6 +144,26 @@ def encode(press: Press) -> str:
         parts.append(press.ref)
     if press.reason is not None:
         parts.append(press.reason)
+    if press.case is not None:
+        parts.append(press.case)
+    if press.part is not None:
+        parts.append(press.part.value)
+    if press.page is not None:
+        parts.append(str(press.page))
+    if press.note_kind is not None:
+        parts.append(press.note_kind.value)
+    if press.glass is not None:
+        parts.append(press.glass.value)
+    if press.recipient is not None:
+        parts.append(press.recipient.value)
+    if press.basis is not None:
+        parts.append(BASIS_CODES[press.basis])
+    if press.duty is not None:
+        parts.append(press.duty.value)
+    if press.document_id is not None:
+        parts.append(press.document_id)
+    if press.request_id is not None:
+        parts.append(press.request_id)
     data = ":".join(parts)
     if len(data.encode()) > MAX_BYTES:
         raise ValueError("callback data over 64 bytes")
@@ -141,6 +198,9 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.REASSIGN_PICK: ("ref",),
     Action.REASSIGN_TO: ("staff_id", "ref"),
     Action.REASSIGN_CONFIRMED: ("staff_id", "ref"),
+    # -- case records: reading a case, break-glass, close, reopen, assign
+    # -- case records: notes and documents
+    # -- case records: consent recorded by staff, consent requests, disclosures
 }
 # Booking steps taken to move an existing appointment carry its short reference last.
 _MAY_CARRY_REF = frozenset(
@@ -200,7 +260,27 @@ def _parse(name: str, raw: str) -> object:
         if not re.fullmatch(r"[0-9a-f]{8}", raw):
             raise ValueError
         return raw
-    if name in ("staff_id", "appointment_id", "window_id"):
+    if name == "case":
+        if not _CASE_REFERENCE.match(raw):
+            raise ValueError
+        return raw
+    if name == "part":
+        return CasePart(raw)
+    if name == "page":
+        if not raw.isdigit() or len(raw) > 4:
+            raise ValueError
+        return int(raw)
+    if name == "note_kind":
+        return NoteKind(raw)
+    if name == "glass":
+        return BreakGlassReason(raw)
+    if name == "recipient":
+        return RecipientKind(raw)
+    if name == "basis":
+        return _BASES_BY_CODE[raw]
+    if name == "duty":
+        return LegalDuty(raw)
+    if name in ("staff_id", "appointment_id", "window_id", "document_id", "request_id"):
         if not _ROW_ID.match(raw):
             raise ValueError
         return raw

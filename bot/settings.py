@@ -31,6 +31,16 @@ DEFAULT_CATEGORIES = (
     "Other",
 )
 
+# What a closed case came to; the coordinator may change the list (USS_CASE_OUTCOMES).
+DEFAULT_CASE_OUTCOMES = (
+    "Advice given",
+    "Resolved in the student's favour",
+    "Not resolved in the student's favour",
+    "Referred elsewhere",
+    "Withdrawn by the student",
+    "No further contact",
+)
+
 ENV_PREFIX = "USS_"
 
 # How to fix each setting, shown when it is missing or malformed.
@@ -87,6 +97,7 @@ class Settings(BaseSettings):
     email_domains: Annotated[tuple[str, ...], NoDecode] = ("city.ac.uk",)
     categories: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CATEGORIES
     description_max_chars: int = Field(default=1000, ge=100, le=2500)
+    case_outcomes: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CASE_OUTCOMES
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 14)
     security_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
     security_digest: bool = True
@@ -103,7 +114,7 @@ class Settings(BaseSettings):
     # For containers whose secrets come from the environment and whose files hold none.
     allow_readable_secrets: bool = False
 
-    @field_validator("email_domains", "categories", mode="before")
+    @field_validator("email_domains", "categories", "case_outcomes", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -172,6 +183,15 @@ class Settings(BaseSettings):
     def _some_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("at least one category is needed")
+        return value
+
+    @field_validator("case_outcomes")
+    @classmethod
+    def _some_outcomes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one case outcome is needed")
+        if len(value) > 20 or any(len(v) > 60 for v in value):
+            raise ValueError("at most 20 outcomes of at most 60 characters each")
         return value
 
     @property

@@ -133,8 +133,60 @@ class ConsentScope(StrEnum):
 class ConsentChannel(StrEnum):
     INFORMATION_SHEET = "information_sheet"
     BOT = "bot"
+    # The student's answer in the chat to a request an adviser sent.
+    BOT_REQUESTED = "bot_requested"
     EMAIL = "email"
     VERBAL = "verbal"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class CasePart(StrEnum):
+    """The parts of a case a reader can open; each read is audited with its part."""
+
+    SUMMARY = "summary"
+    SHEET = "sheet"
+    CONSENT = "consent"
+    APPOINTMENTS = "appointments"
+    NOTES = "notes"
+    DOCUMENTS = "documents"
+    DISCLOSURES = "disclosures"
+
+
+class NoteKind(StrEnum):
+    APPOINTMENT = "appointment"
+    PHONE_CALL = "phone"
+    EMAIL = "email"
+    MEETING = "meeting"
+    ACTION = "action"
+    OTHER = "other"
+
+
+class BreakGlassReason(StrEnum):
+    """Why an adviser opens a case assigned to someone else."""
+
+    COVERING = "covering"
+    STUDENT_CONTACTED_ME = "contacted"
+    URGENT_DEADLINE = "urgent"
+    SUPERVISION = "supervision"
+    OTHER = "other"
+
+
+class DraftPurpose(StrEnum):
+    """What a staff member is in the middle of typing (see bot/services/staff_drafts.py)."""
+
+    NOTE = "note"
+    CORRECTION = "correction"
+    BREAK_GLASS = "break_glass"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    CONSENT = "consent"
+    CONSENT_REQUEST = "consent_request"
+    DISCLOSURE = "disclosure"
+    ATTACH = "attach"
 
 
 class AuditAction(StrEnum):
@@ -163,6 +215,18 @@ class AuditAction(StrEnum):
     # disclosure to Security could have been, so the number of entries never tells.
     SECURITY_ASSESSED = "security.assessed"
     REMOVED_FLAG_CHANGED = "case.removed_flag_changed"
+    CASE_OPENED = "case.opened"
+    CASE_CLOSED = "case.closed"
+    CASE_REOPENED = "case.reopened"
+    CASE_ASSIGNED = "case.assigned"
+    CASE_READ = "case.read"
+    CASE_BREAK_GLASS = "case.break_glass"
+    CASE_SEARCHED = "case.searched"
+    NOTE_ADDED = "case.note_added"
+    DOCUMENT_ADDED = "case.document_added"
+    DOCUMENT_READ = "case.document_read"
+    CONSENT_REQUESTED = "consent.requested"
+    DISCLOSURE_REFUSED = "disclosure.refused"
 
 
 class NoticeChange(StrEnum):
@@ -178,7 +242,31 @@ class DisclosureBasis(StrEnum):
     """Why something about a student left the service: consent, or a policy exception."""
 
     CONSENT = "consent"
+    # The policy's exceptions: concern for the student's health or wellbeing (to the Student
+    # Health Centre or Learning Success only), a duty in law, and Security's times.
+    WELFARE = "welfare"
+    LEGAL_OBLIGATION = "legal obligation"
     SECURITY_TIMES = "security: appointment times"
+
+
+class RecipientKind(StrEnum):
+    """Whom an adviser contacts on a student's behalf."""
+
+    SCHOOL = "school"
+    UNIVERSITY = "university"
+    EXTERNAL = "external"
+    HEALTH_CENTRE = "health_centre"
+    LEARNING_SUCCESS = "learning_success"
+    AUTHORITY = "authority"
+
+
+class LegalDuty(StrEnum):
+    """The statute or duty a legal-obligation disclosure names."""
+
+    CHILDREN_ACT = "children_act_1989"
+    TERRORISM_ACT = "terrorism_act_2000"
+    COURT_ORDER = "court_order"
+    OTHER = "other"
 
 
 class RejectReason(StrEnum):

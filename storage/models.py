@@ -45,6 +45,10 @@ SHEET_ANSWERS_BLOCK = 1024
 OUTBOX_RECIPIENT_BYTES = 32
 OUTBOX_BODY_BYTES = 16384
 OUTBOX_ESCALATION_BYTES = 1024
+CASE_EPISODE_BYTES = 1024
+DISCLOSURE_BLOCK = 1024
+CONSENT_DETAILS_BLOCK = 512
+STAFF_DRAFT_BLOCK = 1024
 
 
 def new_id() -> str:
@@ -130,6 +134,9 @@ class InformationSheet(RowWithId, Base):
     # arrives or `fragment_until` passes; the parts are then judged as one answer.
     fragment_enc: Mapped[bytes | None]
     fragment_until: Mapped[datetime | None] = mapped_column(index=True)
+    # A keyed blind index of the full name, normalised (case and spacing), so staff can find a
+    # case by the exact name without any search over plaintext.
+    full_name_index: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ConsentEntry(RowWithId, Base):
@@ -153,6 +160,9 @@ class ConsentEntry(RowWithId, Base):
     )
     recorded_at: Mapped[datetime]
     note_enc: Mapped[bytes | None]
+    # What staff recorded with it (the email's date and reference, a limitation, the purpose
+    # of a request), sealed JSON; None for the student's own choices.
+    details_enc: Mapped[bytes | None]
 
 
 class StaffMember(RowWithId, Base):
@@ -398,3 +408,148 @@ class ChatHold(RowWithId, Base):
 
 SEALED_COLUMNS[OutboxMessage] = ("recipient_enc", "body_enc", "escalation_enc")
 SEALED_COLUMNS[Appointment] = ("security_enc",)
+
+
+class Case(RowWithId, Base):
+    """A student's case: opened when a sheet is submitted, closed and reopened by staff.
+
+    The reference staff type is random (never sequential), so it tells neither the caseload
+    nor the order. The last activity is what retention counts from.
+    """
+
+    __tablename__ = "cases"
+
+    student_id: Mapped[str] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), index=True
+    )
+    reference: Mapped[str] = mapped_column(String(8), unique=True)
+    # The submitted sheet that opened it.
+    sheet_id: Mapped[str | None] = mapped_column(
+        ForeignKey("information_sheets.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    assigned_staff_id: Mapped[str | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), index=True
+    )
+    opened_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CaseEpisode(RowWithId, Base):
+    """One open (and, once closed, closed) stretch of a case; a reopen starts a new one."""
+
+    __tablename__ = "case_episodes"
+    __table_args__ = (UniqueConstraint("case_id", "position"),)
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(String(48))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(48))
+    # The reason it was reopened and the outcome it closed with, sealed together and padded.
+    details_enc: Mapped[bytes]
+
+
+class CaseAccessGrant(RowWithId, Base):
+    """An adviser opened a case assigned to someone else, with a reason: for a few hours they
+    may go on reading it without being asked again. Each grant is audited with its reason."""
+
+    __tablename__ = "case_access_grants"
+
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    granted_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    reason_enc: Mapped[bytes]
+
+
+class CaseNote(RowWithId, Base):
+    """A case note. Never edited or deleted (database triggers refuse it): a correction is a
+    new note naming the one it corrects."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (UniqueConstraint("case_id", "position"),)
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    body_enc: Mapped[bytes]
+    author_staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
+    corrects_note_id: Mapped[str | None] = mapped_column(ForeignKey("case_notes.id"))
+    reason_enc: Mapped[bytes | None]
+
+
+class CaseDocument(RowWithId, Base):
+    """A document for a case (a letter, evidence), its bytes sealed to the case and itself."""
+
+    __tablename__ = "case_documents"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # Name, media type and SHA-256, sealed together.
+    meta_enc: Mapped[bytes]
+    content_enc: Mapped[bytes]
+    size: Mapped[int] = mapped_column(Integer)
+    added_by: Mapped[str] = mapped_column(String(48))
+    created_at: Mapped[datetime]
+
+
+class Disclosure(RowWithId, Base):
+    """Something about a student that left the service, with its basis: consent or an
+    exception. Everything but who made it, when and for which case is sealed and padded, so
+    a copy of the database cannot tell a welfare concern from any other disclosure."""
+
+    __tablename__ = "disclosures"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    made_at: Mapped[datetime] = mapped_column(index=True)
+    details_enc: Mapped[bytes]
+
+
+class ConsentRequest(RowWithId, Base):
+    """An adviser asked the student in the chat for one scope; answered once, or never."""
+
+    __tablename__ = "consent_requests"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    purpose_enc: Mapped[bytes]
+    requested_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    entry_id: Mapped[str | None] = mapped_column(ForeignKey("consent_entries.id"))
+
+
+class StaffDraft(RowWithId, Base):
+    """What a staff member is in the middle of typing (a note, a reason, consent details):
+    kept in the database so a restart resumes it. One at a time per staff member."""
+
+    __tablename__ = "staff_drafts"
+
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), unique=True)
+    purpose: Mapped[str] = mapped_column(String(24))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(24))
+    content_enc: Mapped[bytes]
+    updated_at: Mapped[datetime]
+
+
+class PurgePermit(Base):
+    """Present only inside a retention purge's transaction: the one path that may delete
+    case notes, which triggers otherwise refuse to change or remove."""
+
+    __tablename__ = "purge_permit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+SEALED_COLUMNS[ConsentEntry] = ("decision_enc", "note_enc", "details_enc")
+SEALED_COLUMNS[CaseEpisode] = ("details_enc",)
+SEALED_COLUMNS[CaseNote] = ("body_enc", "reason_enc")
+SEALED_COLUMNS[CaseAccessGrant] = ("reason_enc",)
+SEALED_COLUMNS[CaseDocument] = ("meta_enc", "content_enc")
+SEALED_COLUMNS[Disclosure] = ("details_enc",)
+SEALED_COLUMNS[ConsentRequest] = ("purpose_enc",)
+SEALED_COLUMNS[StaffDraft] = ("content_enc",)

@@ -23,6 +23,7 @@ from bot.handlers import (
     reassign,
     security,
     staff,
+    staff_input,
 )
 from bot.handlers.common import (
     App,
@@ -58,18 +59,24 @@ async def help_command(update: Update, context: Context) -> None:
 
 @boundary
 async def text(update: Update, context: Context) -> None:
-    if await role_for(update, context) is Role.STUDENT:
+    role = await role_for(update, context)
+    if role is Role.STUDENT:
         await intake.student_text(update, context)
-    else:
+    elif role is Role.SECURITY:
         await say(update, context, texts.STAFF_TEXT)
+    else:
+        await staff_input.staff_text(update, context)
 
 
 @boundary
 async def other(update: Update, context: Context) -> None:
-    if await role_for(update, context) is Role.STUDENT:
+    role = await role_for(update, context)
+    if role is Role.STUDENT:
         await intake.student_other(update, context)
-    else:
+    elif role is Role.SECURITY:
         await say(update, context, texts.STAFF_TEXT)
+    else:
+        await staff_input.staff_other(update, context)
 
 
 @boundary
@@ -98,6 +105,9 @@ def register(app: App) -> None:
     adviser_day.register(app)
     security.register(app)
     reassign.register(app)
+    # -- case records: reading a case, break-glass, close, reopen, assign
+    # -- case records: notes and documents
+    # -- case records: consent recorded by staff, consent requests, disclosures
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))

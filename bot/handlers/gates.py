@@ -54,6 +54,9 @@ STAFF_COMMANDS: dict[str, Gate] = {
     "today": _ADVISING,
     "week": _ADVISING,
     "removed": _ADVISING,
+    # -- case records: reading a case, break-glass, close, reopen, assign
+    # -- case records: notes and documents
+    # -- case records: consent recorded by staff, consent requests, disclosures
 }
 
 # Every kind of button, with who may press it. None: anyone in a private chat (the student's
@@ -98,6 +101,9 @@ PRESS_GATES: dict[Action, Gate | None] = {
     Action.REASSIGN_PICK: _COORDINATOR,
     Action.REASSIGN_TO: _COORDINATOR,
     Action.REASSIGN_CONFIRMED: _COORDINATOR,
+    # -- case records: reading a case, break-glass, close, reopen, assign
+    # -- case records: notes and documents
+    # -- case records: consent recorded by staff, consent requests, disclosures
 }
 
 # What a Security member may still do: onboarding and the policy, nothing else.

@@ -7,12 +7,14 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot import keyboards, texts
 from bot.callbacks import Action
+from bot.handlers import staff_input
 from bot.handlers.common import (
     App,
     Context,
     boundary,
     deps_of,
     press_of,
+    role_for,
     say,
     settle_press,
     show_sheet,
@@ -24,7 +26,7 @@ from bot.services import consent, intake
 from bot.services.errors import NoSheet
 from bot.services.sheet import FIELD_ORDER, AnswerRejected, QuestionKind, question
 from bot.services.sheet_store import SheetView
-from bot.vocabulary import SheetStep
+from bot.vocabulary import Role, SheetStep
 
 
 async def _show_sheet(update: Update, context: Context, view: SheetView) -> None:
@@ -210,6 +212,9 @@ async def on_sheet_consent(update: Update, context: Context) -> None:
 @boundary
 async def cancel(update: Update, context: Context) -> None:
     """/cancel: offer to discard an unfinished sheet (confirmed first)."""
+    if await role_for(update, context) is not Role.STUDENT:
+        await staff_input.staff_cancel(update, context)
+        return
     async with uow_for(update, context) as uow:
         drafting = await intake.has_draft(uow, deps_of(context), user_id(update))
     if drafting:

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import texts
-from bot.services import audit, outbox, security, staff
+from bot.services import audit, cases, outbox, security, staff
 from bot.services.deps import Deps
 from bot.services.errors import StaleAction
 from bot.services.reminders import REMINDER, reminder_key
 from bot.services.sheet_store import latest_submitted_sheet, read_answers
-from bot.services.students import case_ref, student_chat_id
+from bot.services.students import student_chat_id
 from bot.vocabulary import (
     ADVISING_ROLES,
     AppointmentMode,
@@ -90,7 +90,7 @@ async def agenda(uow: UnitOfWork, deps: Deps, telegram_user_id: int, days: int) 
                 answers.get(SheetField.FULL_NAME) or "",
                 answers.get(SheetField.CATEGORY) or "",
                 appointment.starts_at <= now,
-                case_ref(appointment.student_id),
+                await cases.reference_for_student(uow, appointment.student_id),
             )
         )
     await uow.commit()
@@ -130,6 +130,7 @@ async def mark(
         appointment.id,
         outcome=outcome.value,
     )
+    await cases.touch(uow, deps, appointment.student_id)
     await uow.commit()
 
 
@@ -184,6 +185,7 @@ async def _cancel_for_service(
         appointment.id,
         reason=reason.value,
     )
+    await cases.touch(uow, deps, appointment.student_id)
 
 
 def _local_span(

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot import texts
-from bot.services import audit, outbox, security, staff
+from bot.services import audit, cases, outbox, security, staff
 from bot.services.availability import Slot, booking_rules, free_slots
 from bot.services.consent import current_consents
 from bot.services.deps import Deps
@@ -19,7 +19,7 @@ from bot.services.reminders import MOVE_HOLD, REMINDER, reminder_key
 from bot.services.schedule import schedules_of
 from bot.services.sheet_store import latest_submitted_sheet, read_answers
 from bot.services.staff_directory import staff_chat_id
-from bot.services.students import case_ref, find_student, upcoming_appointments
+from bot.services.students import find_student, upcoming_appointments
 from bot.vocabulary import (
     ADVISING_ROLES,
     AppointmentMode,
@@ -149,6 +149,7 @@ async def book(
         await audit.record(
             uow, deps, AuditAction.APPOINTMENT_BOOKED, actor, appointment.id, staff=staff_id
         )
+        await cases.assign_first_adviser(uow, deps, student.id, staff_id)
         await uow.commit()
     except IntegrityError:
         await uow.rollback()
@@ -191,7 +192,7 @@ async def tell_adviser(
             answers=answers,
             consents={s: state.granted for s, state in consents.items()},
             deadline_soon=soon,
-            case=case_ref(appointment.student_id),
+            case=await cases.reference_for_student(uow, appointment.student_id),
         )
         chat_id = staff_chat_id(deps, adviser)
         for part_number, part in enumerate(texts.split_message(html, limit=3900)):
@@ -330,6 +331,7 @@ async def cancel_mine(
     actor = audit.student_actor(student_id)
     await security.sync(uow, deps, appointment, actor=actor)
     await audit.record(uow, deps, AuditAction.APPOINTMENT_CANCELLED, actor, appointment.id)
+    await cases.touch(uow, deps, appointment.student_id)
     await uow.commit()
     return _view(appointment)
 
@@ -415,6 +417,7 @@ async def reschedule(
         await audit.record(
             uow, deps, AuditAction.APPOINTMENT_MOVED, actor, appointment.id, staff=slot.staff_id
         )
+        await cases.touch(uow, deps, student_id)
         await uow.commit()
     except IntegrityError:
         await uow.rollback()

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.services import audit
+from bot.services import audit, cases
 from bot.services.deps import Deps
 from bot.services.errors import ConsentMissing, NoSheet
 from bot.services.sheet_store import latest_submitted_sheet
@@ -117,6 +117,7 @@ async def record_consent(
         scope=scope.value,
         channel=channel.value,
     )
+    await cases.touch(uow, deps, student_id)
     return entry
 
 

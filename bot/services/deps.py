@@ -16,6 +16,12 @@ from storage.uow import UnitOfWork
 TELEGRAM_PURPOSE = "telegram-user"
 STUDENT_NUMBER_PURPOSE = "student-number"
 GROUP_CHAT_PURPOSE = "telegram-group-chat"
+FULL_NAME_PURPOSE = "full-name"
+
+
+def normal_name(name: str) -> str:
+    """A name as its blind index sees it: case and spacing do not matter, spelling does."""
+    return " ".join(name.casefold().split())
 
 
 @dataclass
@@ -66,3 +72,6 @@ class Deps:
 
     def student_number_key(self, number: str) -> str:
         return self.index.digest(STUDENT_NUMBER_PURPOSE, number)
+
+    def full_name_key(self, name: str) -> str:
+        return self.index.digest(FULL_NAME_PURPOSE, normal_name(name))

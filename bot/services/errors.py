@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from bot.vocabulary import ConsentScope, Role
+from bot.vocabulary import CaseStatus, ConsentScope, Role
 
 
 class DomainError(Exception):
@@ -29,6 +29,22 @@ class StaleAction(DomainError):
 
 class UnknownCase(DomainError):
     """No case has that reference."""
+
+
+class CaseStateWrong(DomainError):
+    """The case is not in a state that allows this (closing a closed case, say)."""
+
+    def __init__(self, status: CaseStatus) -> None:
+        super().__init__(status.value)
+        self.status = status
+
+
+class BreakGlassNeeded(DomainError):
+    """The case is another adviser's (or nobody's yet): opening it needs a reason."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__("a reason is needed")
+        self.reference = reference
 
 
 class NoSheet(DomainError):

@@ -12,7 +12,7 @@ from enum import Enum
 
 from sqlalchemy import select
 
-from bot.services import audit, security, split_texts
+from bot.services import audit, cases, security, split_texts
 from bot.services.consent import SCOPES, record_consent
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, StaleAction
@@ -400,6 +400,7 @@ async def choose_consent(
         await audit.record(
             uow, deps, AuditAction.SHEET_SUBMITTED, audit.student_actor(student.id), draft.id
         )
+        await cases.open_for_sheet(uow, deps, student, draft)
         await security.record_sheet_answer(uow, deps, student)
     await uow.commit()
     return _view(deps, draft)

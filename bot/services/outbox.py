@@ -43,6 +43,8 @@ ADVISER_SUMMARY = "adviser_summary"
 ADVISER_MOVE = "adviser_move"
 ADVISER_CANCELLATION = "adviser_cancellation"
 ADVISER_HANDOVER = "adviser_handover"
+# To staff about a case (assigned to them, a consent answer): the case reference, no details.
+CASE_NOTICE = "case_notice"
 STUDENT_NOTICE = "student_notice"
 AUDIT_HEAD = "audit_head"
 # Sent without protect_content, so the reader can copy or forward them to keep elsewhere:
@@ -56,6 +58,7 @@ TO_STAFF_KINDS = frozenset(
         ADVISER_MOVE,
         ADVISER_CANCELLATION,
         ADVISER_HANDOVER,
+        CASE_NOTICE,
         COORDINATOR_ALERT,
         SECURITY_NOTICE,
         SECURITY_DIGEST,

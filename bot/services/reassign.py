@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import texts
-from bot.services import audit, outbox, staff
+from bot.services import audit, cases, outbox, staff
 from bot.services.availability import booking_rules, within_published_times
 from bot.services.booking import tell_adviser, upcoming_by_ref
 from bot.services.deps import Deps
 from bot.services.errors import SlotTaken, StaleAction
 from bot.services.schedule import schedule_of
 from bot.services.staff_directory import staff_chat_id
-from bot.services.students import case_ref, student_by_case, student_chat_id
+from bot.services.students import student_chat_id
 from bot.vocabulary import ADVISING_ROLES, AppointmentMode, AuditAction, Role
 from storage.models import Appointment, StaffMember, Student
 from storage.uow import UnitOfWork
@@ -84,7 +84,7 @@ async def _handovers(
                 appointment.starts_at,
                 appointment.ends_at,
                 AppointmentMode(appointment.mode),
-                case_ref(appointment.student_id),
+                await cases.reference_for_student(uow, appointment.student_id),
                 staff.staff_name(deps, adviser) if adviser is not None else "",
                 needs,
             )
@@ -109,7 +109,7 @@ async def needing_adviser(uow: UnitOfWork, deps: Deps, telegram_user_id: int) ->
 async def of_case(uow: UnitOfWork, deps: Deps, telegram_user_id: int, case: str) -> list[Handover]:
     """One student's upcoming bookings, to hand over whoever holds them (UnknownCase if none)."""
     await _coordinator(uow, deps, telegram_user_id)
-    student = await student_by_case(uow, case)
+    student = await cases.student_by_case(uow, case)
     rows = await uow.session.execute(
         select(Appointment)
         .where(
@@ -222,7 +222,9 @@ async def reassign(
             kind=outbox.ADVISER_HANDOVER,
             chat_id=staff_chat_id(deps, previous),
             html=texts.adviser_told_handed_over(
-                appointment.starts_at, zone, case_ref(appointment.student_id)
+                appointment.starts_at,
+                zone,
+                await cases.reference_for_student(uow, appointment.student_id),
             ),
             dedupe_key=f"handed-over:{appointment.id}:{uuid4().hex}",
             ordering_key=f"adviser:{appointment.id}",

@@ -16,15 +16,13 @@ from uuid import uuid4
 from sqlalchemy import select
 
 from bot import texts
-from bot.services import audit, outbox, staff
+from bot.services import audit, cases, outbox, staff
 from bot.services.deps import Deps
 from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answers
 from bot.services.staff_directory import active_staff_chats
 from bot.services.students import (
-    case_ref,
     removed_flag,
     seal_removed_flag,
-    student_by_case,
     student_chat_id,
     upcoming_appointments,
 )
@@ -123,7 +121,7 @@ async def set_removed_by_staff(
     appointments, or that the times it had are withdrawn.
     """
     me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="removed")
-    student = await student_by_case(uow, case)
+    student = await cases.student_by_case(uow, case)
     before = await is_removed(uow, deps, student)
     actor = audit.staff_actor(me.id)
     notices = await _set_removed(uow, deps, student, removed, actor=actor)
@@ -146,7 +144,9 @@ async def set_removed_by_staff(
             uow, deps, kind=outbox.STUDENT_NOTICE, dedupe_key=key, student_id=student.id
         )
     await uow.commit()
-    return FlagChange(case_ref(student.id), removed, before != removed, notices)
+    return FlagChange(
+        await cases.reference_for_student(uow, student.id), removed, before != removed, notices
+    )
 
 
 # ---------------------------------------------------------------- what Security knows

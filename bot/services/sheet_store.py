@@ -86,6 +86,8 @@ def write_answers(deps: Deps, sheet: InformationSheet, answers: Answers) -> None
     )
     number = answers.get(SheetField.STUDENT_NUMBER)
     sheet.student_number_index = deps.student_number_key(number) if number else None
+    name = answers.get(SheetField.FULL_NAME)
+    sheet.full_name_index = deps.full_name_key(name) if name else None
 
 
 def view_of(

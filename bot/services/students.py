@@ -7,7 +7,6 @@ from typing import cast
 from sqlalchemy import select
 
 from bot.services.deps import Deps
-from bot.services.errors import UnknownCase
 from bot.vocabulary import YesNo
 from storage.models import REMOVED_FLAG_BYTES, Appointment, Student
 from storage.uow import NOT_ASKED, UnitOfWork
@@ -76,31 +75,6 @@ async def upcoming_appointments(uow: UnitOfWork, deps: Deps, student_id: str) ->
         .order_by(Appointment.starts_at)
     )
     return list(rows.scalars())
-
-
-CASE_REF_LENGTH = 8
-
-
-def case_ref(student_id: str) -> str:
-    """The short case reference staff see and type (/removed 1A2B3C4D on)."""
-    return student_id[:CASE_REF_LENGTH].upper()
-
-
-async def student_by_case(uow: UnitOfWork, case: str) -> Student:
-    """The student with this case reference (as typed by staff), or UnknownCase."""
-    case = case.strip().lower()
-    if len(case) != CASE_REF_LENGTH or any(c not in "0123456789abcdef" for c in case):
-        raise UnknownCase
-    found = list(
-        (
-            await uow.session.execute(
-                select(Student).where(Student.id.startswith(case, autoescape=True))
-            )
-        ).scalars()
-    )
-    if len(found) != 1:
-        raise UnknownCase
-    return found[0]
 
 
 def student_chat_id(deps: Deps, student: Student) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import build_application
 from bot.clock import FixedClock
 from bot.handlers.common import App
-from bot.services import staff
+from bot.services import cases, staff
 from bot.services.deps import Deps
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
@@ -176,3 +176,9 @@ async def submit_sheet(chat: LocalChat, *, consent: bool = True, removed: bool =
     while chat.last_text.startswith(("Consent ", "Last step")):
         await chat.press("Yes" if consent else "No")
     assert chat.last_text.startswith("Thank you.")
+
+
+async def case_reference(bot: Bot, student_id: str) -> str:
+    """The reference staff see for the student's current case."""
+    async with bot.deps.uow() as uow:
+        return await cases.reference_for_student(uow, student_id)

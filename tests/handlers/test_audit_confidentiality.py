@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from bot import texts
 from bot.clock import FixedClock
-from bot.services.students import case_ref
+from bot.services.cases import legacy_reference
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, Role
 from storage import audit as audit_log
@@ -47,7 +47,7 @@ async def journey(bot: Bot, chat: LocalChat, adviser: LocalChat, *, removed: boo
             select(Student).where(Student.telegram_index == bot.deps.telegram_key(chat.user.id))
         )
         assert student is not None
-        case = case_ref(student.id)
+        case = legacy_reference(student.id)
     # Staff record what the student said, so each journey has a flag change.
     await adviser.send(f"/removed {case} {'on' if removed else 'off'}")
     await deliver(bot)

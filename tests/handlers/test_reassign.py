@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.services import booking, security, staff
-from bot.services.students import case_ref
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, Role
 from storage import audit as audit_log
@@ -18,6 +17,7 @@ from tests.handlers.conftest import (
     STUDENT,
     Bot,
     add_staff,
+    case_reference,
     submit_sheet,
 )
 from tests.handlers.test_booking_journey import (
@@ -83,7 +83,7 @@ async def test_a_deactivated_advisers_booking_is_listed_and_handed_to_a_free_adv
     await coordinator.send("/reassign")
     listing = coordinator.last_text
     assert listing.startswith("Bookings that need a new adviser")
-    assert f"case {case_ref(before.student_id)}" in listing
+    assert f"case {await case_reference(bot, before.student_id)}" in listing
     assert "with Alex Adviser (cannot see students now)" in listing
     assert "Sam Jones" not in listing
     await coordinator.press(f"Reassign {WHEN}")
@@ -122,7 +122,7 @@ async def test_an_active_advisers_booking_is_handed_over_by_case_and_they_are_to
     bot: Bot, student: LocalChat
 ) -> None:
     coordinator = await booked_with_others(bot, student)
-    case = case_ref((await appointment(bot)).student_id)
+    case = await case_reference(bot, (await appointment(bot)).student_id)
     await coordinator.send("/reassign")
     assert coordinator.last_text.startswith("No upcoming booking needs a new adviser.")
     await coordinator.send(f"/reassign {case.lower()}")
@@ -156,7 +156,7 @@ async def test_an_adviser_booked_at_that_time_is_not_offered(bot: Bot, student: 
     held = await appointment(bot)
     async with bot.deps.uow() as uow:
         await booking.book(uow, bot.deps, 1002, await staff_id(bot, SECOND), held.starts_at)
-    case = case_ref((await appointment(bot)).student_id)
+    case = await case_reference(bot, (await appointment(bot)).student_id)
     await coordinator.send(f"/reassign {case}")
     await coordinator.press(f"Reassign {WHEN}")
     assert coordinator.buttons() == ["Casey Coordinator (outside their times)", texts.BTN_CANCEL]
@@ -184,7 +184,7 @@ async def test_with_nobody_free_the_coordinator_is_told_so(bot: Bot, student: Lo
         security.nothing_told(bot.deps, other)
         uow.session.add(other)
         await uow.commit()
-    await coordinator.send(f"/reassign {case_ref(held.student_id)}")
+    await coordinator.send(f"/reassign {await case_reference(bot, held.student_id)}")
     await coordinator.press(f"Reassign {WHEN}", message=coordinator.last)
     assert coordinator.last_text == texts.REASSIGN_NOBODY
 
@@ -194,7 +194,7 @@ async def test_a_choice_overtaken_by_a_booking_is_refused_without_effect(
 ) -> None:
     coordinator = await booked_with_others(bot, student)
     held = await appointment(bot)
-    await coordinator.send(f"/reassign {case_ref(held.student_id)}")
+    await coordinator.send(f"/reassign {await case_reference(bot, held.student_id)}")
     await coordinator.press(f"Reassign {WHEN}")
     await coordinator.press("✓ Blair Second")
     other = bot.chat(LocalUser(1002, "Robin", "Other"))
@@ -212,7 +212,7 @@ async def test_only_the_coordinator_may_reassign_and_forged_presses_change_nothi
     coordinator = await booked_with_others(bot, student)
     held = await appointment(bot)
     adviser = bot.chat(ADVISER)
-    await adviser.send(f"/reassign {case_ref(held.student_id)}")
+    await adviser.send(f"/reassign {await case_reference(bot, held.student_id)}")
     assert adviser.last_text == texts.NOT_AUTHORISED
     forged = f"ry:{await staff_id(bot, SECOND)}:{held.id[:8]}"
     replies = await press_as_stranger(bot, forged)
@@ -250,5 +250,5 @@ async def test_an_unknown_case_and_a_case_without_bookings_get_clear_replies(
             for s in (await uow.session.execute(select(Student.id))).scalars()
             if s not in student_ids
         ]
-    await coordinator.send(f"/reassign {case_ref(others[0])}")
+    await coordinator.send(f"/reassign {await case_reference(bot, others[0])}")
     assert coordinator.last_text == texts.REASSIGN_CASE_NONE

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot import texts
 from bot.clock import FixedClock
 from bot.services import security
-from bot.services.students import case_ref
+from bot.services.cases import legacy_reference
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, DisclosureBasis, Role
 from storage import audit as audit_log
@@ -22,6 +22,7 @@ from tests.handlers.conftest import (
     SECURITY,
     Bot,
     add_staff,
+    case_reference,
     submit_sheet,
 )
 from tests.handlers.test_booking_journey import (
@@ -185,7 +186,7 @@ async def student_case(bot: Bot) -> str:
     async with bot.deps.uow() as uow:
         student_id = await uow.session.scalar(select(Student.id))
     assert student_id is not None
-    return case_ref(student_id)
+    return legacy_reference(student_id)
 
 
 async def test_staff_set_and_clear_the_flag_security_and_the_student_are_told(
@@ -250,7 +251,11 @@ async def test_the_case_reference_is_on_the_summary_and_the_agenda(
 ) -> None:
     await removed_student_booked(bot, student)
     await deliver(bot)
-    case = await student_case(bot)
+    async with bot.deps.uow() as uow:
+        student_id = await uow.session.scalar(select(Student.id))
+    assert student_id is not None
+    case = await case_reference(bot, student_id)
+    assert len(case) == 6 and case != legacy_reference(student_id)
     adviser = bot.chat(ADVISER)
     assert f"CONFIDENTIAL: USS intake summary (case {case})" in adviser.last_text
     clock: FixedClock = bot.deps.clock  # type: ignore[assignment]

@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.services import booking, consent, security, staff
+from bot.services.cases import legacy_reference
 from bot.services.sheet_store import latest_submitted_sheet, read_answers, write_answers
-from bot.services.students import case_ref, find_student
+from bot.services.students import find_student
 from bot.transport import LocalUser
 from bot.vocabulary import AppointmentMode, ConsentChannel, ConsentScope, Role, SheetField
 from storage.models import StaffMember
@@ -125,7 +126,7 @@ async def test_no_marker_ever_reaches_a_security_chat(
     student = bot.chat(user)
     await submit_sheet(student, removed=removed_on_sheet)
     student_id = await fill_with_markers(bot, user.id, marks)
-    case = case_ref(student_id)
+    case = legacy_reference(student_id)
 
     async with deps.uow() as uow:
         first = await slot_of(bot, adviser_id, AppointmentMode.IN_PERSON)

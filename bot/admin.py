@@ -10,7 +10,7 @@ from bot import failures
 from bot.app import build_deps
 from bot.clock import SystemClock
 from bot.services import audit as audit_service
-from bot.services import outbox, staff
+from bot.services import outbox, sheet_store, staff
 from bot.services.deps import Deps
 from bot.services.errors import AlreadyStaff
 from bot.services.term_import import import_weekly_csv
@@ -44,9 +44,21 @@ async def migrate(settings: Settings) -> int:
             print(f"Not migrated: {problem}.", file=sys.stderr)
             return 1
         print(f"Database is at revision {await migrations.current_revision(engine)}.")
+        if keys is not None and audit_key is not None and settings.index_key is not None:
+            indexed = await _index_names(settings, engine)
+            if indexed:
+                print(f"Indexed the full names of {indexed} earlier sheets for /find.")
     finally:
         await engine.dispose()
     return 0
+
+
+async def _index_names(settings: Settings, engine: AsyncEngine) -> int:
+    deps = _deps(settings, engine)
+    async with deps.uow() as uow:
+        indexed = await sheet_store.index_names(uow, deps)
+        await uow.commit()
+    return indexed
 
 
 async def require_current_schema(settings: Settings) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.services.deps import Deps
 from bot.vocabulary import ConsentScope, SheetField, SheetStatus, SheetStep, YesNo
@@ -106,3 +106,22 @@ def view_of(
         consent_scope=scope,
         submitted_at=sheet.submitted_at,
     )
+
+
+async def index_names(uow: UnitOfWork, deps: Deps) -> int:
+    """Give sheets written before the full-name index existed their index (the caller
+    commits); returns how many were indexed. Nothing to do on a database that has them."""
+    rows = await uow.session.execute(
+        select(InformationSheet).where(InformationSheet.full_name_index.is_(None))
+    )
+    indexed = 0
+    for sheet in rows.scalars():
+        name = read_answers(deps, sheet).get(SheetField.FULL_NAME)
+        if name:
+            await uow.session.execute(
+                update(InformationSheet)
+                .where(InformationSheet.id == sheet.id)
+                .values(full_name_index=deps.full_name_key(name))
+            )
+            indexed += 1
+    return indexed

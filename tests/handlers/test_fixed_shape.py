@@ -48,7 +48,8 @@ Snapshot = dict[str, list[Row]]
 # Columns whose values are random ids, keyed digests or hashes: a reader sees only which
 # rows share a value, so they are compared by that structure, never by value.
 # "mac": the audit chain's keyed MACs, as opaque to a reader without the audit key.
-_OPAQUE_SUFFIXES = ("id", "_index", "_key", "hash", "_digest", "_by", "mac")
+# A case reference is random, like an id.
+_OPAQUE_SUFFIXES = ("id", "_index", "_key", "hash", "_digest", "_by", "mac", "reference")
 # Who did what: "student:<id>", "staff:<id>", "system"; the kind is clear, the id opaque.
 _PREFIXED = ("actor", "subject")
 

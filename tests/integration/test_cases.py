@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.clock import FixedClock
-from bot.services import cases, intake, staff
+from bot.services import cases, intake, sheet_store, staff
 from bot.services.deps import Deps
 from bot.services.errors import CaseStateWrong, UnknownCase
 from bot.vocabulary import CaseStatus, ConsentScope, Role
-from storage.models import Case, CaseEpisode, StaffMember, Student
+from storage.models import Case, CaseEpisode, InformationSheet, StaffMember, Student
 from tests.integration.test_intake_service import STUDENT, fill_to_review
 
 
@@ -158,3 +158,18 @@ async def test_a_new_sheet_while_the_case_is_open_stays_in_that_case(
         student = await uow.session.scalar(select(Student))
     assert student is not None and case.student_id == student.id
     assert case.last_activity_at == clock.now()
+
+
+async def test_sheets_from_before_the_name_index_are_indexed_once(deps: Deps) -> None:
+    await submit(deps)
+    async with deps.uow() as uow:
+        await uow.session.execute(update(InformationSheet).values(full_name_index=None))
+        await uow.commit()
+    async with deps.uow() as uow:
+        assert await sheet_store.index_names(uow, deps) == 1
+        await uow.commit()
+    async with deps.uow() as uow:
+        assert await sheet_store.index_names(uow, deps) == 0
+        sheet = await uow.session.scalar(select(InformationSheet))
+    assert sheet is not None
+    assert sheet.full_name_index == deps.full_name_key("  sam   JONES ")

@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.services import consent, security
+from bot.services import cases, consent, security
 from bot.services.deps import Deps
 from bot.services.sheet_store import latest_submitted_sheet, read_answers
 from bot.services.students import removed_flag
@@ -22,7 +22,7 @@ from bot.vocabulary import ConsentScope, SheetField, YesNo
 from storage.crypto import FieldContext, KeyRing
 from storage.engine import make_sessions
 from storage.migrate import KeysNeeded, current_revision, downgrade, head_revision, upgrade
-from storage.models import Appointment, Base, OutboxMessage, Student, UTCDateTime
+from storage.models import Appointment, Base, Case, OutboxMessage, Student, UTCDateTime
 from tests.conftest import START, Database, unmigrated_engine
 
 
@@ -306,3 +306,35 @@ async def test_0009_needs_no_keys_on_an_empty_database_and_goes_back_down(
     assert flags["u" * 32] is None
     token = flags["s" * 32]
     assert keys.decrypt(bytes(token), FieldContext("students", "removed_enc", "s" * 32)) == b"yes"
+
+
+async def test_0016_gives_every_student_with_a_sheet_one_open_case(
+    at_0007: AsyncEngine, keys: KeyRing, deps: Deps
+) -> None:
+    await _legacy_rows(at_0007, keys)
+    await upgrade(at_0007, "0015", keys=keys, audit_key=deps.audit_key)
+    with pytest.raises(KeysNeeded, match="USS_DATA_KEYS"):
+        await upgrade(at_0007)
+    assert await current_revision(at_0007) == "0015"
+    await upgrade(at_0007, keys=keys, audit_key=deps.audit_key)
+    old = Deps(
+        make_sessions(at_0007), deps.cipher, deps.index, deps.clock, deps.settings, deps.audit_key
+    )
+    async with old.uow() as uow:
+        students = (await uow.session.execute(sa.select(Student.id))).scalars().all()
+        opened = (await uow.session.execute(sa.select(Case))).scalars().all()
+        assert sorted(c.student_id for c in opened) == sorted(students)
+        for case in opened:
+            assert case.status == "open"
+            assert cases.normalise_reference(case.reference) == case.reference
+            found = await cases.case_by_reference(uow, case.reference)
+            assert found.id == case.id
+            (episode,) = await cases.episodes(uow, old, case)
+            assert episode.position == 1 and episode.outcome is None
+            booked = await uow.session.scalar(
+                sa.select(Appointment.staff_id).where(Appointment.student_id == case.student_id)
+            )
+            assert case.assigned_staff_id == booked
+    assert len({c.reference for c in opened}) == len(opened)
+    await downgrade(at_0007, "0015", keys=keys)
+    assert await current_revision(at_0007) == "0015"

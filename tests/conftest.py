@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -70,14 +72,39 @@ async def _postgres_answers() -> bool:
     return _postgres_ok
 
 
+_sqlite_template: Path | None = None
+
+
+async def _copy_of_migrated_sqlite(factory: pytest.TempPathFactory, path: Path) -> None:
+    """A copy of a database migrated once per session: every migration run for each test would
+    cost more than most tests (the migrations themselves are tested in test_migrations)."""
+    global _sqlite_template
+    if _sqlite_template is None:
+        template = factory.mktemp("template") / "uss-template.db"
+        engine = make_engine(f"sqlite:///{template}")
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+        _sqlite_template = template
+    source = sqlite3.connect(_sqlite_template)
+    target = sqlite3.connect(path)
+    try:
+        source.backup(target)  # page by page, including anything still in the WAL
+    finally:
+        target.close()
+        source.close()
+
+
 @pytest.fixture(params=ENGINES)
 async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[Database]:
     """A migrated, empty database: a temporary SQLite file, or a fresh PostgreSQL schema."""
     kind = request.param
     if kind == "sqlite":
-        url = f"sqlite:///{tmp_path}/uss-test.db"
+        path = Path(str(tmp_path)) / "uss-test.db"
+        await _copy_of_migrated_sqlite(request.getfixturevalue("tmp_path_factory"), path)
+        url = f"sqlite:///{path}"
         engine = make_engine(url)
-        await upgrade(engine)
         yield Database(kind, url, engine)
         await engine.dispose()
         return

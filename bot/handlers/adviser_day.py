@@ -77,6 +77,8 @@ async def on_no_show(update: Update, context: Context) -> None:
 async def on_cancel_ask(update: Update, context: Context) -> None:
     press = press_of(update)
     assert press.appointment_id is not None
+    async with uow_for(update, context) as uow:
+        await adviser_day.cancellable(uow, deps_of(context), user_id(update), press.appointment_id)
     await settle_press(update, context)
     await say(
         update,

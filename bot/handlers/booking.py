@@ -73,11 +73,13 @@ async def start_move(update: Update, context: Context) -> None:
 
 
 async def _still_moving(update: Update, context: Context, ref: str | None) -> None:
-    """A step of a move keeps the appointment's reminders held (and checks it is theirs)."""
-    if ref is None:
-        return
+    """A step of a move keeps the appointment's reminders held (and checks it is theirs); a
+    step of a new booking checks the sheet is in (NoSheet: the press has expired)."""
     async with uow_for(update, context) as uow:
-        await booking.still_moving(uow, deps_of(context), user_id(update), ref)
+        if ref is None:
+            await booking.require_sheet(uow, deps_of(context), user_id(update))
+        else:
+            await booking.still_moving(uow, deps_of(context), user_id(update), ref)
 
 
 @boundary

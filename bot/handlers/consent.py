@@ -40,6 +40,8 @@ async def on_open(update: Update, context: Context) -> None:
     """Show one scope's full wording with Yes and No."""
     press = press_of(update)
     assert press.scope is not None
+    async with uow_for(update, context) as uow:
+        await consent.my_consents(uow, deps_of(context), user_id(update))  # NoSheet: expired
     await settle_press(update, context)
     position = consent.SCOPES.index(press.scope) + 1
     await say(

@@ -106,6 +106,19 @@ PRESS_GATES: dict[Action, Gate | None] = {
     # -- case records: consent recorded by staff, consent requests, disclosures
 }
 
+# Buttons anyone may press that belong to no journey (a plain "Done").
+_ANYONE_MAY_PRESS = frozenset({Action.CLOSE})
+
+
+def _students_own(update: Update) -> bool:
+    """A press of a button from a student's own journey (ungated, not for anyone)."""
+    query = update.callback_query
+    if query is None:
+        return False
+    action = decode(query.data).action
+    return PRESS_GATES[action] is None and action not in _ANYONE_MAY_PRESS
+
+
 # What a Security member may still do: onboarding and the policy, nothing else.
 _SECURITY_COMMANDS = frozenset({"start", "help", "policy"})
 
@@ -179,6 +192,11 @@ async def staff_gate(update: Update, context: Context) -> None:
         return
     found = gate_for(update, context.bot.username)
     if found is None:
+        if _students_own(update) and await role_for(update, context) in STAFF_ROLES:
+            # A student's own sheet, consent or booking button, pressed by staff (it can only
+            # be forged or very old): staff have no sheet to answer, so it has expired.
+            await expired(update, context)
+            raise ApplicationHandlerStop
         return
     gate, name = found
     try:

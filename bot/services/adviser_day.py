@@ -107,6 +107,16 @@ async def _mine(
     return me, appointment
 
 
+async def cancellable(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, appointment_id: str
+) -> None:
+    """StaleAction unless the appointment is this adviser's (or any, for the coordinator) and
+    still booked: asked before the reasons are offered."""
+    _, appointment = await _mine(uow, deps, telegram_user_id, appointment_id)
+    if not appointment.is_booked:
+        raise StaleAction
+
+
 async def mark(
     uow: UnitOfWork,
     deps: Deps,

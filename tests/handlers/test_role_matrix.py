@@ -1,0 +1,259 @@
+"""Who may do what: every command and every kind of button, for every kind of person.
+
+The expected outcome of each cell is written below. A command registered or a button kind
+added without a row fails the test, so nothing new reaches users unexamined. Commands are
+sent with the subject's case reference as their argument where they take one (the others
+with none, so nothing is changed by the sweep); buttons are pressed with well-formed forged
+data, as anyone could type it into a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+
+import pytest
+from sqlalchemy import select
+from telegram.ext import CommandHandler
+
+from bot import texts
+from bot.callbacks import Action
+from bot.services import staff
+from bot.services.policy import current_policy
+from bot.transport import LocalChat, LocalUser, SentMessage
+from bot.vocabulary import Role
+from storage.models import Student
+from tests.handlers.conftest import (
+    ADVISER,
+    COORDINATOR,
+    SECURITY,
+    STUDENT,
+    Bot,
+    add_staff,
+    case_reference,
+    submit_sheet,
+)
+from tests.handlers.test_booking_journey import adviser_with_tuesdays, book_first_in_person
+from tests.handlers.test_gates import forged
+
+
+class Outcome(Enum):
+    REFUSED = "R"  # the kind refusal, and nothing of what was asked
+    POLICY = "P"  # the policy to acknowledge first
+    SECURITY_ONLY = "X"  # Security's one line
+    EXPIRED = "E"  # "that button has expired" (the service found nothing of theirs)
+    SERVED = "S"  # the command's or button's own reply
+    REASON = "G"  # asked for a reason first (break-glass)
+    QUIET = "Q"  # the press is answered and its keyboard goes; no message
+
+
+# The columns, in the order of each row's letters.
+PEOPLE = (
+    "stranger",
+    "student",
+    "subject",
+    "adviser",
+    "other adviser",
+    "unacknowledged",
+    "deactivated",
+    "coordinator",
+    "security",
+)
+OTHER_ADVISER = LocalUser(2002, "Blair", "Other")
+UNACKNOWLEDGED = LocalUser(2003, "Nia", "Newcomer")
+DEACTIVATED = LocalUser(2004, "Fay", "Former")
+STRANGER = LocalUser(6001, "Stan", "Stranger")
+OTHER_STUDENT = LocalUser(1002, "Robin", "Other")
+
+# Commands: letters for stranger, student, subject, adviser (the case's), another adviser, an
+# adviser who has not acknowledged the policy, a deactivated adviser, the coordinator, Security.
+# A deactivated adviser is treated as a student; Security may start, ask for help and read
+# the policy, and nothing else.
+COMMANDS: dict[str, str] = {
+    # the student's own journey: anyone in a private chat gets an answer about themselves
+    "start": "S S S S S S S S S",
+    "help": "S S S S S S S S X",
+    "privacy": "S S S S S S S S X",
+    "cancel": "S S S S S S S S X",
+    "mysheet": "S S S S S S S S X",
+    "book": "S S S S S S S S X",
+    "appointments": "S S S S S S S S X",
+    "consent": "S S S S S S S S X",
+    # staff
+    "policy": "R R R P P P R P P",
+    "invite": "R R R R R R R S X",
+    "staff": "R R R R R R R S X",
+    "reassign": "R R R R R R R S X",
+    "availability": "R R R S S P R S X",
+    "today": "R R R S S P R S X",
+    "week": "R R R S S P R S X",
+    "removed": "R R R S S P R S X",
+}
+# Commands that take the subject's case reference as their argument in the sweep.
+TAKES_CASE: frozenset[str] = frozenset()
+
+# Buttons: the same columns. A student's own sheet, consent and booking buttons answer anyone
+# who writes to the bot as a student about their own sheet (a stranger is a student to be);
+# staff have no sheet, so to them such a button has expired.
+BUTTONS: dict[Action, str] = {
+    Action.PRIVACY_CONTINUE: "S S S E E E S E X",
+    Action.PRIVACY_NOT_NOW: "S S S E E E S E X",
+    Action.RESUME: "E S E E E E E E X",
+    Action.START_OVER: "S S S E E E S E X",
+    Action.START_OVER_CONFIRMED: "S S S E E E S E X",
+    Action.CHOOSE: "E E E E E E E E X",
+    Action.SKIP: "E E E E E E E E X",
+    Action.EDIT: "E E E E E E E E X",
+    Action.REVIEW_OK: "E E E E E E E E X",
+    Action.SHEET_CONSENT: "E E E E E E E E X",
+    Action.CONSENT_OPEN: "E E S E E E E E X",
+    Action.CONSENT_SET: "E E S E E E E E X",
+    Action.CONSENT_CLOSE: "S S S E E E S E X",
+    Action.DISCARD_CONFIRMED: "E S E E E E E E X",
+    Action.DISCARD_KEEP: "E S E E E E E E X",
+    Action.POLICY_ACK: "R R R S S S R S S",
+    Action.DEACTIVATE_ASK: "R R R R R R R S X",
+    Action.DEACTIVATE_CONFIRMED: "R R R R R R R S X",
+    Action.CLOSE: "Q Q Q Q Q Q Q Q X",
+    Action.BOOK_START: "S S S E E E S E X",
+    Action.BOOK_MODE: "E E S E E E E E X",
+    Action.BOOK_DAY: "E E S E E E E E X",
+    Action.BOOK_TIME: "E E S E E E E E X",
+    Action.BOOK_CONFIRM: "E E S E E E E E X",
+    Action.APPOINTMENT_CANCEL_ASK: "E E E E E E E E X",
+    Action.APPOINTMENT_CANCEL_CONFIRMED: "E E E E E E E E X",
+    Action.MOVE_START: "E E E E E E E E X",
+    Action.CALENDAR: "E E E E E E E E X",
+    Action.WINDOW_REMOVE: "R R R E E P R E X",
+    Action.CANCEL_TIME_OFF_BOOKINGS: "R R R E E P R E X",
+    Action.MARK_ATTENDED: "R R R E E P R E X",
+    Action.MARK_NO_SHOW: "R R R E E P R E X",
+    Action.SERVICE_CANCEL_ASK: "R R R E E P R E X",
+    Action.SERVICE_CANCEL: "R R R E E P R E X",
+    Action.MANAGE_PICK: "R R R R R R R S X",
+    Action.MANAGE_SET: "R R R R R R R E X",
+    Action.REASSIGN_PICK: "R R R R R R R E X",
+    Action.REASSIGN_TO: "R R R R R R R E X",
+    Action.REASSIGN_CONFIRMED: "R R R R R R R E X",
+}
+
+
+def expected(row: str) -> dict[str, Outcome]:
+    letters = row.split()
+    assert len(letters) == len(PEOPLE), row
+    return {who: Outcome(letter) for who, letter in zip(PEOPLE, letters, strict=True)}
+
+
+def outcome_of(replies: list[SentMessage], reason_asked: Callable[[str], bool]) -> Outcome | str:
+    """What a person got back, or the first words of anything unexpected (an error)."""
+    shown = [m.plain_text for m in replies]
+    if shown == [texts.NOT_AUTHORISED]:
+        return Outcome.REFUSED
+    if shown == [texts.SECURITY_ONLY]:
+        return Outcome.SECURITY_ONLY
+    policy = current_policy().filename
+    if len(replies) == 1 and replies[0].document is not None and replies[0].document[0] == policy:
+        return Outcome.POLICY
+    if not replies:
+        return Outcome.QUIET
+    first = shown[0]
+    if "Something went wrong" in " ".join(shown):
+        return f"an error: {first[:60]!r}"
+    if first.startswith(texts.EXPIRED_PLAIN):
+        return Outcome.EXPIRED
+    if reason_asked(first):
+        return Outcome.REASON
+    return Outcome.SERVED
+
+
+async def cast_of_people(bot: Bot) -> tuple[dict[str, LocalChat], str]:
+    """Everyone in the matrix, and the subject's case reference."""
+    await adviser_with_tuesdays(bot)
+    await add_staff(bot, COORDINATOR, Role.COORDINATOR)
+    await add_staff(bot, OTHER_ADVISER, Role.ADVISER)
+    await add_staff(bot, UNACKNOWLEDGED, Role.ADVISER, acknowledged=False)
+    await add_staff(bot, DEACTIVATED, Role.ADVISER)
+    await add_staff(bot, SECURITY, Role.SECURITY)
+    async with bot.deps.uow() as uow:
+        member = await staff.find_staff(uow, bot.deps, DEACTIVATED.id)
+        assert member is not None
+        member.active = False
+        await uow.commit()
+    subject = bot.chat(STUDENT)
+    await submit_sheet(subject)
+    await book_first_in_person(subject)
+    other_student = bot.chat(OTHER_STUDENT)
+    await other_student.send("/start")
+    await other_student.press("Continue")  # mid-sheet
+    async with bot.deps.uow() as uow:
+        student_id = await uow.session.scalar(
+            select(Student.id).where(Student.telegram_index == bot.deps.telegram_key(STUDENT.id))
+        )
+    assert student_id is not None
+    chats = {
+        "stranger": bot.chat(STRANGER),
+        "student": other_student,
+        "subject": subject,
+        "adviser": bot.chat(ADVISER),
+        "other adviser": bot.chat(OTHER_ADVISER),
+        "unacknowledged": bot.chat(UNACKNOWLEDGED),
+        "deactivated": bot.chat(DEACTIVATED),
+        "coordinator": bot.chat(COORDINATOR),
+        "security": bot.chat(SECURITY),
+    }
+    return chats, await case_reference(bot, student_id)
+
+
+def registered_commands(bot: Bot) -> set[str]:
+    return {
+        command
+        for group in bot.app.handlers.values()
+        for handler in group
+        if isinstance(handler, CommandHandler)
+        for command in handler.commands
+    }
+
+
+def asks_a_reason(text: str) -> bool:
+    return False
+
+
+async def test_every_command_and_button_has_a_row(bot: Bot) -> None:
+    assert registered_commands(bot) == set(COMMANDS)
+    assert set(BUTTONS) == set(Action)
+    assert set(COMMANDS) >= TAKES_CASE
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+async def test_each_person_gets_what_the_matrix_says_for_the_command(
+    bot: Bot, command: str
+) -> None:
+    chats, case = await cast_of_people(bot)
+    sent = f"/{command} {case}" if command in TAKES_CASE else f"/{command}"
+    wrong: list[str] = []
+    for who, want in expected(COMMANDS[command]).items():
+        replies = await chats[who].send(sent)
+        got = outcome_of(replies, asks_a_reason)
+        if got != want:
+            wrong.append(f"{who}: expected {want.name}, got {got} {shown(replies)}")
+    assert wrong == [], "\n".join(wrong)
+
+
+@pytest.mark.parametrize("action", list(BUTTONS), ids=lambda a: a.name)
+async def test_each_person_gets_what_the_matrix_says_for_the_button(
+    bot: Bot, action: Action
+) -> None:
+    chats, _ = await cast_of_people(bot)
+    wrong: list[str] = []
+    for who, want in expected(BUTTONS[action]).items():
+        chat = chats[who]
+        await chat.send("/help")
+        replies = await chat.deliver(bot.factory.callback(chat.user, chat.last, forged(action)))
+        got = outcome_of(replies, asks_a_reason)
+        if got != want:
+            wrong.append(f"{who}: expected {want.name}, got {got} {shown(replies)}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def shown(replies: list[SentMessage]) -> list[str]:
+    return [m.plain_text[:70] for m in replies]

@@ -70,6 +70,15 @@ class Action(StrEnum):
     REASSIGN_TO = "rt"
     REASSIGN_CONFIRMED = "ry"
     # -- case records: reading a case, break-glass, close, reopen, assign
+    CASE_PART = "vp"
+    CASE_CLEAR = "vc"
+    CASE_DOCUMENT = "vd"
+    CASE_GLASS = "vg"
+    CASE_CLOSE_ASK = "vx"
+    CASE_CLOSE = "vo"
+    CASE_REOPEN = "vr"
+    CASE_ASSIGN_ASK = "va"
+    CASE_ASSIGN = "vt"
     # -- case records: notes and documents
     # -- case records: consent recorded by staff, consent requests, disclosures
 
@@ -199,6 +208,14 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.REASSIGN_TO: ("staff_id", "ref"),
     Action.REASSIGN_CONFIRMED: ("staff_id", "ref"),
     # -- case records: reading a case, break-glass, close, reopen, assign
+    Action.CASE_PART: ("case", "part", "page"),
+    Action.CASE_DOCUMENT: ("case", "document_id"),
+    Action.CASE_GLASS: ("case", "glass"),
+    Action.CASE_CLOSE_ASK: ("case",),
+    Action.CASE_CLOSE: ("index", "case"),
+    Action.CASE_REOPEN: ("case",),
+    Action.CASE_ASSIGN_ASK: ("case",),
+    Action.CASE_ASSIGN: ("staff_id", "case"),
     # -- case records: notes and documents
     # -- case records: consent recorded by staff, consent requests, disclosures
 }

@@ -6,10 +6,41 @@ Like bot/texts.py, HTML is escaped here, where messages are built, and only here
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from html import escape
+from typing import TYPE_CHECKING, cast
+from zoneinfo import ZoneInfo
 
-from bot.vocabulary import BreakGlassReason
+from bot import texts
+from bot.message_parts import read_length, split_message
+from bot.vocabulary import (
+    AppointmentStatus,
+    BreakGlassReason,
+    CasePart,
+    CaseStatus,
+    ConsentChannel,
+    DisclosureBasis,
+    LegalDuty,
+    NoteKind,
+    RecipientKind,
+    SheetField,
+)
+
+if TYPE_CHECKING:
+    from bot.services.case_view import (
+        AppointmentLine,
+        ConsentLine,
+        ConsentPart,
+        DisclosureLine,
+        DocumentLine,
+        NoteLine,
+        SheetPart,
+        Shown,
+        Summary,
+    )
+    from bot.services.cases import Episode
 
 
 def case_assigned_to_you(reference: str) -> str:
@@ -42,6 +73,398 @@ def break_glass_reported(reference: str, adviser: str, reason: str) -> str:
 
 
 # ---------------------------------------------------------------- reading a case
+CASE_USAGE = "Usage: /case REFERENCE (the six characters on the intake summary)."
+FIND_USAGE = "Usage: /find followed by the student's exact student number or exact full name."
+# One reply for every search that finds nothing: it never tells whether the student ever
+# used the service.
+FIND_NONE = (
+    "No case matches that exactly. Searches match the whole student number or the whole "
+    "name as the student wrote it (capitals and spacing do not matter)."
+)
+PAGE_BODY_LIMIT = 3600  # of the 4,096 units a message may hold: room for title and footer
+
+PART_LABELS: Mapping[CasePart, str] = {
+    CasePart.SUMMARY: "Summary",
+    CasePart.SHEET: "Sheet",
+    CasePart.CONSENT: "Consent",
+    CasePart.APPOINTMENTS: "Appointments",
+    CasePart.NOTES: "Notes",
+    CasePart.DOCUMENTS: "Documents",
+    CasePart.DISCLOSURES: "Disclosures",
+}
+BTN_PREVIOUS = "‹ Previous"
+BTN_NEXT = "Next ›"
+BTN_CLEAR = "Clear from chat"
+BTN_CLOSE_CASE = "Close the case"
+BTN_REOPEN_CASE = "Reopen the case"
+BTN_ASSIGN = "Give to another adviser"
+DOCUMENT_BUTTON_MAX = 40
+CLEAR_TOO_OLD = (
+    "Telegram lets me delete my own messages for 48 hours only, and that one is older. "
+    "Please delete it yourself: press and hold it (or right-click it) and choose Delete."
+)
+CLEARED = "Cleared."
+
+STATUS_NAMES: Mapping[CaseStatus, str] = {CaseStatus.OPEN: "open", CaseStatus.CLOSED: "closed"}
+CHANNEL_NAMES: Mapping[ConsentChannel, str] = {
+    ConsentChannel.INFORMATION_SHEET: "on the information sheet",
+    ConsentChannel.BOT: "in the bot",
+    ConsentChannel.BOT_REQUESTED: "in the bot (asked by an adviser)",
+    ConsentChannel.EMAIL: "by email",
+    ConsentChannel.VERBAL: "verbally",
+}
+APPOINTMENT_STATUS_NAMES: Mapping[AppointmentStatus, str] = {
+    AppointmentStatus.BOOKED: "booked",
+    AppointmentStatus.CANCELLED: "cancelled",
+    AppointmentStatus.CANCELLED_BY_SERVICE: "cancelled by the service",
+    AppointmentStatus.ATTENDED: "attended",
+    AppointmentStatus.NO_SHOW: "no-show",
+}
+NOTE_KIND_NAMES: Mapping[NoteKind, str] = {
+    NoteKind.APPOINTMENT: "appointment",
+    NoteKind.PHONE_CALL: "phone call",
+    NoteKind.EMAIL: "email",
+    NoteKind.MEETING: "meeting",
+    NoteKind.ACTION: "action taken",
+    NoteKind.OTHER: "other",
+}
+BASIS_NAMES: Mapping[DisclosureBasis, str] = {
+    DisclosureBasis.CONSENT: "the student's consent",
+    DisclosureBasis.WELFARE: "welfare concern",
+    DisclosureBasis.LEGAL_OBLIGATION: "obligation in law",
+    DisclosureBasis.SECURITY_TIMES: "Security: appointment times only",
+}
+RECIPIENT_NAMES: Mapping[RecipientKind, str] = {
+    RecipientKind.SCHOOL: "academic school or department",
+    RecipientKind.UNIVERSITY: "another University department",
+    RecipientKind.EXTERNAL: "an organisation outside the University",
+    RecipientKind.HEALTH_CENTRE: "Student Health Centre",
+    RecipientKind.LEARNING_SUCCESS: "Learning Success",
+    RecipientKind.AUTHORITY: "an authority under a legal duty",
+}
+DUTY_NAMES: Mapping[LegalDuty, str] = {
+    LegalDuty.CHILDREN_ACT: "Children Act 1989",
+    LegalDuty.TERRORISM_ACT: "Terrorism Act 2000",
+    LegalDuty.COURT_ORDER: "a court order",
+    LegalDuty.OTHER: "other",
+}
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One message of a case part; `items` are the positions (in the part's list) of the
+    entries it shows, so the screen can offer a button for each (a document to send)."""
+
+    text: str
+    items: tuple[int, ...] = ()
+
+
+def _moment(moment: datetime, zone: ZoneInfo) -> str:
+    return escape(texts.format_moment(moment, zone))
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _paginate(title: str, blocks: Sequence[tuple[str, int | None]], empty: str) -> list[CasePage]:
+    """Pack blocks (HTML, and the item each shows) into pages; a block too long for one page
+    is cut cleanly between tags and entities (bot/message_parts.py) across several."""
+    pieces = [
+        (piece, item) for block, item in blocks for piece in split_message(block, PAGE_BODY_LIMIT)
+    ]
+    bodies: list[tuple[list[str], list[int]]] = []
+    used = PAGE_BODY_LIMIT + 1
+    for piece, item in pieces:
+        units = read_length(piece)
+        if used + 2 + units > PAGE_BODY_LIMIT:
+            bodies.append(([], []))
+            used = -2
+        bodies[-1][0].append(piece)
+        if item is not None and item not in bodies[-1][1]:
+            bodies[-1][1].append(item)
+        used += 2 + units
+    if not bodies:
+        return [CasePage(f"{title}\n\n<i>{escape(empty)}</i>")]
+    total = len(bodies)
+    return [
+        CasePage(
+            f"{title}\n\n"
+            + "\n\n".join(text)
+            + (f"\n\n<i>Page {n} of {total}</i>" if total > 1 else ""),
+            tuple(items),
+        )
+        for n, (text, items) in enumerate(bodies, start=1)
+    ]
+
+
+def _title(reference: str, part: CasePart) -> str:
+    return f"<b>CONFIDENTIAL · Case {escape(reference)}</b> · {PART_LABELS[part]}"
+
+
+def _episode_lines(episodes: Sequence[Episode], zone: ZoneInfo) -> list[str]:
+    lines = []
+    for e in episodes:
+        opened = "Opened" if e.reopen_reason is None else "Reopened"
+        line = f"{e.position}. {opened} {_moment(e.opened_at, zone)}"
+        if e.reopen_reason is not None:
+            line += f" (reason: {escape(e.reopen_reason)})"
+        if e.closed_at is not None:
+            line += f"; closed {_moment(e.closed_at, zone)}"
+            if e.outcome:
+                line += f": <b>{escape(e.outcome)}</b>"
+        else:
+            line += "; open now"
+        lines.append(line)
+    return lines
+
+
+def _summary_blocks(s: Summary, zone: ZoneInfo) -> list[tuple[str, int | None]]:
+    adviser = escape(s.adviser) if s.adviser else "<i>not assigned yet</i>"
+    head = "\n".join(
+        [
+            f"Reference: <b>{escape(s.reference)}</b>",
+            f"Status: <b>{STATUS_NAMES[s.status]}</b>",
+            f"Adviser: {adviser}",
+            f"Opened: {_moment(s.opened_at, zone)}",
+            f"Last activity: {_moment(s.last_activity_at, zone)}",
+            f"Notes: {s.notes} · Documents: {s.documents} · Disclosures: {s.disclosures}",
+        ]
+    )
+    episodes = "<b>Episodes</b>\n" + "\n".join(_episode_lines(s.episodes, zone))
+    return [(head, None), (episodes, None)]
+
+
+def _sheet_blocks(s: SheetPart, zone: ZoneInfo) -> list[tuple[str, int | None]]:
+    if s.answers is None:
+        return []
+    blocks: list[tuple[str, int | None]] = []
+    if s.submitted_at is not None:
+        blocks.append((f"Submitted {_moment(s.submitted_at, zone)}", None))
+    blocks.extend(
+        (f"<b>{escape(texts.FIELD_LABELS[f])}</b>: {texts.answer_text(f, s.answers.get(f))}", None)
+        for f in SheetField
+        if f in s.answers
+    )
+    return blocks
+
+
+def _consent_entry(line: ConsentLine, zone: ZoneInfo) -> str:
+    who = (
+        f"recorded by {escape(line.recorded_by)}"
+        if line.recorded_by is not None
+        else "by the student"
+    )
+    parts = [
+        f"<b>{_moment(line.recorded_at, zone)}</b>: {escape(texts.CONSENT_SHORT[line.scope])}: "
+        f"<b>{texts.consent_state(line.granted)}</b>",
+        f"{CHANNEL_NAMES[line.channel]}, {who} · wording {escape(line.wording_version)}",
+    ]
+    if line.email_date is not None or line.email_reference:
+        day = escape(texts.format_date(line.email_date)) if line.email_date else "no date"
+        parts.append(f"Email of {day}; reference: {escape(line.email_reference or '')}")
+    if line.nature:
+        parts.append(f"Nature of the permission: {escape(line.nature)}")
+    if line.limitation:
+        parts.append(f"Limited to: {escape(line.limitation)}")
+    if line.purpose:
+        parts.append(f"Asked for: {escape(line.purpose)}")
+    return "\n".join(parts)
+
+
+def _consent_blocks(c: ConsentPart, zone: ZoneInfo) -> list[tuple[str, int | None]]:
+    now = "<b>Now</b>\n" + "\n".join(
+        f"• {escape(texts.CONSENT_SHORT[scope])}: <b>{texts.consent_state(state.granted)}</b>"
+        for scope, state in c.current.items()
+    )
+    history = [(_consent_entry(line, zone), None) for line in c.history]
+    if history:
+        history[0] = ("<b>History, newest first</b>\n" + history[0][0], None)
+    return [(now, None), *history]
+
+
+def _appointment_blocks(
+    items: Sequence[AppointmentLine], zone: ZoneInfo
+) -> list[tuple[str, int | None]]:
+    blocks: list[tuple[str, int | None]] = []
+    for a in items:
+        status = APPOINTMENT_STATUS_NAMES[a.status]
+        if a.moved:
+            status += " (moved)"
+        blocks.append(
+            (
+                f"{texts.appointment_line(a.starts_at, a.ends_at, a.mode, zone)}\n"
+                f"with {escape(a.adviser)} · <b>{status}</b>",
+                None,
+            )
+        )
+    return blocks
+
+
+def _note_head(note: NoteLine, zone: ZoneInfo) -> str:
+    return (
+        f"<b>Note {note.position}</b> · {NOTE_KIND_NAMES[note.kind]} · {escape(note.author)} · "
+        f"{_moment(note.created_at, zone)}"
+    )
+
+
+def _note_block(note: NoteLine, zone: ZoneInfo) -> str:
+    lines = [_note_head(note, zone)]
+    if note.corrects is not None:
+        reason = f" (why: {escape(note.reason)})" if note.reason else ""
+        lines.append(f"<i>Corrects note {note.corrects}</i>{reason}")
+    lines.append(escape(note.body))
+    for fix in note.corrected_by:
+        reason = f" (why: {escape(fix.reason)})" if fix.reason else ""
+        lines.append(
+            f"⚠ <b>Corrected by note {fix.position}</b>{reason}, {_moment(fix.created_at, zone)}:"
+            f"\n<i>{escape(fix.body)}</i>"
+        )
+    return "\n".join(lines)
+
+
+def _document_blocks(items: Sequence[DocumentLine], zone: ZoneInfo) -> list[tuple[str, int | None]]:
+    return [
+        (
+            f"<b>{escape(d.name)}</b>\n{escape(d.media_type)} · {_size(d.size)} · "
+            f"{_moment(d.created_at, zone)} · added by "
+            f"{escape(d.added_by) if d.added_by is not None else 'the student'}",
+            i,
+        )
+        for i, d in enumerate(items)
+    ]
+
+
+def _disclosure_block(d: DisclosureLine, zone: ZoneInfo) -> str:
+    lines = [
+        f"<b>{_moment(d.made_at, zone)}</b> · {escape(d.adviser)} · basis: {BASIS_NAMES[d.basis]}"
+    ]
+    if d.withheld:
+        lines.append(
+            "<i>A welfare disclosure: whom it went to and what was said are known only to the "
+            "adviser who made it.</i>"
+        )
+        return "\n".join(lines)
+    if d.recipient_kind is not None or d.recipient:
+        kind = RECIPIENT_NAMES[d.recipient_kind] if d.recipient_kind else ""
+        lines.append(f"To: {escape(kind)}: {escape(d.recipient or '')}")
+    if d.scope is not None:
+        lines.append(f"Consent: {escape(texts.CONSENT_SHORT[d.scope])}")
+    if d.limitation:
+        lines.append(f"Limited to: {escape(d.limitation)}")
+    if d.statute is not None:
+        statute = DUTY_NAMES[d.statute]
+        if d.statute_text:
+            statute = f"{statute}: {d.statute_text}"
+        lines.append(f"Duty: {escape(statute)}")
+    if d.content:
+        lines.append(f"Shared or asked: {escape(d.content)}")
+    return "\n".join(lines)
+
+
+CASE_EMPTY: Mapping[CasePart, str] = {
+    CasePart.SUMMARY: "Nothing to show.",
+    CasePart.SHEET: "There is no information sheet on this case.",
+    CasePart.CONSENT: "No consent recorded.",
+    CasePart.APPOINTMENTS: "No appointments.",
+    CasePart.NOTES: "No notes yet.",
+    CasePart.DOCUMENTS: "No documents.",
+    CasePart.DISCLOSURES: "Nothing has been disclosed.",
+}
+
+
+def case_pages(shown: Shown, zone: ZoneInfo) -> list[CasePage]:
+    """Every page of one part of a case, newest entries first."""
+    value = shown.value
+    blocks: list[tuple[str, int | None]]
+    if shown.part is CasePart.SUMMARY:
+        blocks = _summary_blocks(cast("Summary", value), zone)
+    elif shown.part is CasePart.SHEET:
+        blocks = _sheet_blocks(cast("SheetPart", value), zone)
+    elif shown.part is CasePart.CONSENT:
+        blocks = _consent_blocks(cast("ConsentPart", value), zone)
+    elif shown.part is CasePart.APPOINTMENTS:
+        blocks = _appointment_blocks(cast("list[AppointmentLine]", value), zone)
+    elif shown.part is CasePart.NOTES:
+        blocks = [(_note_block(n, zone), None) for n in cast("list[NoteLine]", value)]
+    elif shown.part is CasePart.DOCUMENTS:
+        blocks = _document_blocks(cast("list[DocumentLine]", value), zone)
+    else:
+        blocks = [(_disclosure_block(d, zone), None) for d in cast("list[DisclosureLine]", value)]
+    return _paginate(_title(shown.reference, shown.part), blocks, CASE_EMPTY[shown.part])
+
+
+def btn_document(name: str) -> str:
+    label = f"Send {name}"
+    return label if len(label) <= DOCUMENT_BUTTON_MAX else label[: DOCUMENT_BUTTON_MAX - 1] + "…"
+
+
+def find_results(references: Sequence[str]) -> str:
+    lines = "\n".join(f"• /case {escape(r)}" for r in references)
+    return f"<b>Cases found</b> (newest first):\n{lines}"
+
+
+def break_glass_question(reference: str) -> str:
+    return (
+        f"Case <b>{escape(reference)}</b> is not assigned to you. Why do you need to open it? "
+        "Your reason is recorded, and the coordinator is told that you opened it."
+    )
+
+
+BREAK_GLASS_TYPE = (
+    "Type the reason in a few words (at most 300 characters), or /cancel to leave the case closed."
+)
+BREAK_GLASS_BAD = "Please type a reason of 1 to 300 characters, or /cancel."
+
+
+def close_ask(reference: str) -> str:
+    return f"How does case <b>{escape(reference)}</b> end? Choose the outcome:"
+
+
+def closed(reference: str, outcome: str) -> str:
+    return (
+        f"Case <b>{escape(reference)}</b> is closed: {escape(outcome)}. "
+        f"You can reopen it from /case {escape(reference)}."
+    )
+
+
+def reopen_ask(reference: str) -> str:
+    return (
+        f"Why is case <b>{escape(reference)}</b> being reopened? Type the reason (at most 500 "
+        "characters), or /cancel."
+    )
+
+
+REOPEN_BAD = "Please type a reason of 1 to 500 characters, or /cancel."
+
+
+def reopened(reference: str) -> str:
+    return f"Case <b>{escape(reference)}</b> is open again."
+
+
+CASE_ALREADY: Mapping[CaseStatus, str] = {
+    CaseStatus.OPEN: "That case is open already.",
+    CaseStatus.CLOSED: "That case is closed already.",
+}
+
+
+def assign_ask(reference: str) -> str:
+    return f"Who should have case <b>{escape(reference)}</b>?"
+
+
+ASSIGN_NOBODY = "There is no active adviser to give it to."
+
+
+def assigned(reference: str, adviser: str) -> str:
+    return (
+        f"Case <b>{escape(reference)}</b> is now {escape(adviser)}'s. They have been told its "
+        "reference, and nothing else."
+    )
+
 
 # ---------------------------------------------------------------- notes and documents
 

@@ -13,7 +13,7 @@ from telegram import Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ContextTypes, ExtBot
 
-from bot import keyboards, texts
+from bot import case_keyboards, case_texts, keyboards, texts
 from bot.callbacks import InvalidCallback, Press, decode
 from bot.handlers.scope import current_scope
 from bot.message_parts import TEXT_LIMIT, utf16_length
@@ -21,6 +21,7 @@ from bot.screens import Screen, sheet_screen
 from bot.services import groups, intake, staff
 from bot.services.deps import Deps
 from bot.services.errors import (
+    BreakGlassNeeded,
     NoSheet,
     NotAuthorised,
     PolicyNotAcknowledged,
@@ -244,9 +245,23 @@ def boundary(handler: Callback) -> Callback:
             else:
                 await say(update, context, texts.NOT_STARTED)
         except UnknownCase:
+            await answer_press(update, context)
             await say(update, context, texts.UNKNOWN_CASE)
+        except BreakGlassNeeded as exc:
+            await ask_break_glass(update, context, exc.reference)
 
     return wrapped
+
+
+async def ask_break_glass(update: Update, context: Context, reference: str) -> None:
+    """The case is another adviser's: ask why, with a button for each kind of reason."""
+    await answer_press(update, context)
+    await say(
+        update,
+        context,
+        case_texts.break_glass_question(reference),
+        case_keyboards.break_glass(reference),
+    )
 
 
 async def refuse(update: Update, context: Context) -> None:

@@ -17,6 +17,7 @@ from bot.handlers import (
     adviser_day,
     availability,
     booking,
+    cases,
     consent,
     gates,
     intake,
@@ -106,6 +107,7 @@ def register(app: App) -> None:
     security.register(app)
     reassign.register(app)
     # -- case records: reading a case, break-glass, close, reopen, assign
+    cases.register(app)
     # -- case records: notes and documents
     # -- case records: consent recorded by staff, consent requests, disclosures
     staff.register(app)

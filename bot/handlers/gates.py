@@ -55,6 +55,8 @@ STAFF_COMMANDS: dict[str, Gate] = {
     "week": _ADVISING,
     "removed": _ADVISING,
     # -- case records: reading a case, break-glass, close, reopen, assign
+    "case": _ADVISING,
+    "find": _ADVISING,
     # -- case records: notes and documents
     # -- case records: consent recorded by staff, consent requests, disclosures
 }
@@ -102,6 +104,15 @@ PRESS_GATES: dict[Action, Gate | None] = {
     Action.REASSIGN_TO: _COORDINATOR,
     Action.REASSIGN_CONFIRMED: _COORDINATOR,
     # -- case records: reading a case, break-glass, close, reopen, assign
+    Action.CASE_PART: _ADVISING,
+    Action.CASE_CLEAR: _ADVISING,
+    Action.CASE_DOCUMENT: _ADVISING,
+    Action.CASE_GLASS: _ADVISING,
+    Action.CASE_CLOSE_ASK: _ADVISING,
+    Action.CASE_CLOSE: _ADVISING,
+    Action.CASE_REOPEN: _ADVISING,
+    Action.CASE_ASSIGN_ASK: _COORDINATOR,
+    Action.CASE_ASSIGN: _COORDINATOR,
     # -- case records: notes and documents
     # -- case records: consent recorded by staff, consent requests, disclosures
 }

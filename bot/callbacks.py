@@ -71,6 +71,10 @@ class Action(StrEnum):
     REASSIGN_CONFIRMED = "ry"
     # -- case records: reading a case, break-glass, close, reopen, assign
     # -- case records: notes and documents
+    NOTE_DONE = "nd"
+    NOTE_KIND = "nk"
+    NOTE_SAVE = "ns"
+    NOTE_DISCARD = "nx"
     # -- case records: consent recorded by staff, consent requests, disclosures
 
 
@@ -200,6 +204,10 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.REASSIGN_CONFIRMED: ("staff_id", "ref"),
     # -- case records: reading a case, break-glass, close, reopen, assign
     # -- case records: notes and documents
+    Action.NOTE_DONE: ("case",),
+    Action.NOTE_KIND: ("case", "note_kind"),
+    Action.NOTE_SAVE: ("case",),
+    Action.NOTE_DISCARD: ("case",),
     # -- case records: consent recorded by staff, consent requests, disclosures
 }
 # Booking steps taken to move an existing appointment carry its short reference last.

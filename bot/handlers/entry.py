@@ -18,8 +18,10 @@ from bot.handlers import (
     availability,
     booking,
     consent,
+    documents,
     gates,
     intake,
+    notes,
     reassign,
     security,
     staff,
@@ -71,7 +73,9 @@ async def text(update: Update, context: Context) -> None:
 @boundary
 async def other(update: Update, context: Context) -> None:
     role = await role_for(update, context)
-    if role is Role.STUDENT:
+    if role is Role.STUDENT and documents.carries_a_file(update):
+        await documents.from_student(update, context)
+    elif role is Role.STUDENT:
         await intake.student_other(update, context)
     elif role is Role.SECURITY:
         await say(update, context, texts.STAFF_TEXT)
@@ -107,6 +111,8 @@ def register(app: App) -> None:
     reassign.register(app)
     # -- case records: reading a case, break-glass, close, reopen, assign
     # -- case records: notes and documents
+    notes.register(app)
+    documents.register(app)
     # -- case records: consent recorded by staff, consent requests, disclosures
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))

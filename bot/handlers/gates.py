@@ -56,6 +56,9 @@ STAFF_COMMANDS: dict[str, Gate] = {
     "removed": _ADVISING,
     # -- case records: reading a case, break-glass, close, reopen, assign
     # -- case records: notes and documents
+    "note": _ADVISING,
+    "correct": _ADVISING,
+    "attach": _ADVISING,
     # -- case records: consent recorded by staff, consent requests, disclosures
 }
 
@@ -103,6 +106,10 @@ PRESS_GATES: dict[Action, Gate | None] = {
     Action.REASSIGN_CONFIRMED: _COORDINATOR,
     # -- case records: reading a case, break-glass, close, reopen, assign
     # -- case records: notes and documents
+    Action.NOTE_DONE: _ADVISING,
+    Action.NOTE_KIND: _ADVISING,
+    Action.NOTE_SAVE: _ADVISING,
+    Action.NOTE_DISCARD: _ADVISING,
     # -- case records: consent recorded by staff, consent requests, disclosures
 }
 

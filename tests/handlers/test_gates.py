@@ -14,7 +14,14 @@ from bot.handlers.gates import PRESS_GATES, STAFF_COMMANDS, Gate
 from bot.services import staff
 from bot.services.policy import current_policy
 from bot.transport import LocalChat, LocalUser, SentMessage
-from bot.vocabulary import AuditAction, ConsentScope, Role, ServiceCancelReason, SheetField
+from bot.vocabulary import (
+    AuditAction,
+    ConsentScope,
+    NoteKind,
+    Role,
+    ServiceCancelReason,
+    SheetField,
+)
 from storage.audit import entries as audit_entries
 from tests.handlers.conftest import ADVISER, COORDINATOR, SECURITY, STUDENT, Bot, add_staff
 
@@ -37,6 +44,8 @@ _SAMPLE: dict[str, object] = {
     "window_id": "b" * 32,
     "ref": "abcdef12",
     "reason": ServiceCancelReason.OTHER.value,
+    "case": "K7PM3Q",
+    "note_kind": NoteKind.OTHER,
 }
 
 

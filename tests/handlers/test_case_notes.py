@@ -291,7 +291,7 @@ def _app_parts(text: str) -> list[str]:
 
 
 NOTE_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=10_000
+    alphabet=st.characters(codec="utf-8"), min_size=1, max_size=10_000
 ) | st.sampled_from(["<b>bold</b> & <i>", "</b><a href='x'>", "&amp; &lt;", "\u202e\u0000"])
 
 

@@ -174,11 +174,6 @@ DOCUMENT_PROGRAM = (
     "That file is a program, not a document, so it was not kept (whatever its name says). "
     f"I accept {ACCEPTED_FORMATS}, up to 20 MB."
 )
-DOCUMENT_BEFORE_SHEET = (
-    "Thank you, but I can only keep documents for your case, and you don't have one yet. "
-    "Please fill in and send your information sheet first; after that you can send "
-    "documents here and they go straight into your case file."
-)
 
 
 def attach_started(reference: str) -> str:

@@ -64,7 +64,8 @@ async def _fetch(context: Context, upload: Upload) -> bytes:
 
 
 async def from_student(update: Update, context: Context) -> None:
-    """A student sent a file: it goes into their case, or they are told how to get one."""
+    """A student sent a file: it goes into their case; before they have one (no sheet sent
+    yet), they get the usual answer to anything but text (bot/handlers/intake.py)."""
     upload = upload_of(update.effective_message)
     assert upload is not None
     deps = deps_of(context)
@@ -72,7 +73,6 @@ async def from_student(update: Update, context: Context) -> None:
         async with uow_for(update, context) as uow:
             await documents.student_case(uow, deps, user_id(update))
     except NoCaseYet:
-        await say(update, context, case_texts.DOCUMENT_BEFORE_SHEET)
         await intake.student_other(update, context)
         return
     try:

@@ -278,7 +278,7 @@ async def test_a_student_without_a_sheet_sending_a_document_gets_a_kind_reply(
     replies = await student.deliver(
         bot.factory.document(STUDENT, content=a_pdf(), file_name="letter.pdf")
     )
-    assert [r.plain_text for r in replies] == [case_texts.DOCUMENT_BEFORE_SHEET, texts.NOT_STARTED]
+    assert [r.plain_text for r in replies] == [texts.NOT_STARTED]
     assert bot.api.downloads == []
     assert await stored_documents(bot) == []
 

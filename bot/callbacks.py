@@ -80,6 +80,10 @@ class Action(StrEnum):
     CASE_ASSIGN_ASK = "va"
     CASE_ASSIGN = "vt"
     # -- case records: notes and documents
+    NOTE_DONE = "nd"
+    NOTE_KIND = "nk"
+    NOTE_SAVE = "ns"
+    NOTE_DISCARD = "nx"
     # -- case records: consent recorded by staff, consent requests, disclosures
 
 
@@ -217,6 +221,10 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.CASE_ASSIGN_ASK: ("case",),
     Action.CASE_ASSIGN: ("staff_id", "case"),
     # -- case records: notes and documents
+    Action.NOTE_DONE: ("case",),
+    Action.NOTE_KIND: ("case", "note_kind"),
+    Action.NOTE_SAVE: ("case",),
+    Action.NOTE_DISCARD: ("case",),
     # -- case records: consent recorded by staff, consent requests, disclosures
 }
 # Booking steps taken to move an existing appointment carry its short reference last.

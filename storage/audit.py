@@ -15,6 +15,7 @@ import hmac
 import json
 import re
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -239,6 +240,18 @@ class RekeyReport:
     rotated: int
 
 
+@asynccontextmanager
+async def rekey_permit(session: AsyncSession) -> AsyncIterator[None]:
+    """Hold the rotation's permit row for the block: the triggers of the audit log and of the
+    records kept as written (case notes, disclosures) let sealed columns be re-encrypted only
+    while it exists. It is removed at the end of the block; if the block fails, the caller's
+    rollback removes it with everything else, so no other transaction ever sees it."""
+    session.add(AuditRekeyPermit(id=1))
+    await session.flush()
+    yield
+    await session.execute(delete(AuditRekeyPermit))
+
+
 async def rekey(session: AsyncSession, cipher: FieldCipher) -> RekeyReport:
     """Re-encrypt every entry's sealed content under the key ring's current key.
 
@@ -246,8 +259,12 @@ async def rekey(session: AsyncSession, cipher: FieldCipher) -> RekeyReport:
     stay valid. The append-only triggers allow this update only while the permit row exists,
     which it does only inside this transaction (the caller commits).
     """
-    session.add(AuditRekeyPermit(id=1))
-    await session.flush()
+    async with rekey_permit(session):
+        return await rekey_entries(session, cipher)
+
+
+async def rekey_entries(session: AsyncSession, cipher: FieldCipher) -> RekeyReport:
+    """`rekey`'s work, for a caller already holding the permit (see `rekey_permit`)."""
     examined = rotated = 0
     for row in (await session.execute(select(AuditEntry).order_by(AuditEntry.seq))).scalars():
         examined += 1
@@ -255,5 +272,4 @@ async def rekey(session: AsyncSession, cipher: FieldCipher) -> RekeyReport:
             row.sealed = cipher.keys.rotate(row.sealed, _context(row.seq))
             rotated += 1
     await session.flush()
-    await session.execute(delete(AuditRekeyPermit))
     return RekeyReport(examined, rotated)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.audit import rekey
+from storage.audit import rekey_entries, rekey_permit
 from storage.crypto import FieldCipher
 from storage.models import SEALED_COLUMNS
 
@@ -25,9 +25,19 @@ class RotationReport:
 async def rotate_all(session: AsyncSession, cipher: FieldCipher) -> RotationReport:
     """Rewrite every token not already under the current key (the caller commits).
 
+    The whole rotation holds the rekey permit: the records kept as written (case notes,
+    disclosures) refuse any update without it, as the audit log does.
+
     Tokens already under it are opened too: a wrong key with the current key's id must stop
     the rotation (DecryptionError), not report success and invite removing the old keys.
     """
+    async with rekey_permit(session):
+        examined, rotated = await _rotate_sealed_columns(session, cipher)
+        audit = await rekey_entries(session, cipher)
+    return RotationReport(examined, rotated, audit.examined, audit.rotated)
+
+
+async def _rotate_sealed_columns(session: AsyncSession, cipher: FieldCipher) -> tuple[int, int]:
     examined = rotated = 0
     for model, columns in SEALED_COLUMNS.items():
         rows = (await session.execute(select(model))).scalars()
@@ -44,5 +54,4 @@ async def rotate_all(session: AsyncSession, cipher: FieldCipher) -> RotationRepo
                 else:
                     cipher.keys.decrypt(token, context)
     await session.flush()
-    audit = await rekey(session, cipher)
-    return RotationReport(examined, rotated, audit.examined, audit.rotated)
+    return examined, rotated

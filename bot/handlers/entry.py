@@ -19,8 +19,10 @@ from bot.handlers import (
     booking,
     cases,
     consent,
+    documents,
     gates,
     intake,
+    notes,
     reassign,
     security,
     staff,
@@ -72,7 +74,9 @@ async def text(update: Update, context: Context) -> None:
 @boundary
 async def other(update: Update, context: Context) -> None:
     role = await role_for(update, context)
-    if role is Role.STUDENT:
+    if role is Role.STUDENT and documents.carries_a_file(update):
+        await documents.from_student(update, context)
+    elif role is Role.STUDENT:
         await intake.student_other(update, context)
     elif role is Role.SECURITY:
         await say(update, context, texts.STAFF_TEXT)
@@ -109,6 +113,8 @@ def register(app: App) -> None:
     # -- case records: reading a case, break-glass, close, reopen, assign
     cases.register(app)
     # -- case records: notes and documents
+    notes.register(app)
+    documents.register(app)
     # -- case records: consent recorded by staff, consent requests, disclosures
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))

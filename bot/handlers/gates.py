@@ -58,6 +58,9 @@ STAFF_COMMANDS: dict[str, Gate] = {
     "case": _ADVISING,
     "find": _ADVISING,
     # -- case records: notes and documents
+    "note": _ADVISING,
+    "correct": _ADVISING,
+    "attach": _ADVISING,
     # -- case records: consent recorded by staff, consent requests, disclosures
 }
 
@@ -114,6 +117,10 @@ PRESS_GATES: dict[Action, Gate | None] = {
     Action.CASE_ASSIGN_ASK: _COORDINATOR,
     Action.CASE_ASSIGN: _COORDINATOR,
     # -- case records: notes and documents
+    Action.NOTE_DONE: _ADVISING,
+    Action.NOTE_KIND: _ADVISING,
+    Action.NOTE_SAVE: _ADVISING,
+    Action.NOTE_DISCARD: _ADVISING,
     # -- case records: consent recorded by staff, consent requests, disclosures
 }
 

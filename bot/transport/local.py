@@ -25,6 +25,11 @@ from bot.transport.html_check import HtmlError, check_html
 
 CALLBACK_DATA_LIMIT = CALLBACK_DATA_BYTES
 ANSWER_TEXT_LIMIT = 200
+# The largest file a bot may download through the public Bot API (getFile refuses more).
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+# Where python-telegram-bot fetches files from: `{base_file_url}/{file_path}`, and the base
+# file URL ends in `/file/bot<token>`.
+FILE_URL_MARK = "/file/bot"
 # What Telegram answers for a refused token, by HTTP status.
 TOKEN_REFUSALS = {401: "Unauthorized", 404: "Not Found"}
 NOT_MODIFIED = (
@@ -142,6 +147,11 @@ class LocalBotApi:
         self._updates: list[dict[str, Any]] = []
         self._update_event = asyncio.Event()
         self.commands: list[dict[str, Any]] = []
+        # Files people sent, by file id: (file_unique_id, size Telegram reports, content).
+        self._files: dict[str, tuple[str, int, bytes]] = {}
+        self._file_ids = itertools.count(1)
+        # The file paths downloaded, in order.
+        self.downloads: list[str] = []
 
     # ------------------------------------------------------------------ inspection
     def messages(self, chat_id: int) -> list[SentMessage]:
@@ -203,6 +213,26 @@ class LocalBotApi:
         if status is not None and status not in TOKEN_REFUSALS:
             raise ValueError("Telegram refuses a token with 401 or 404")
         self._token_refusal = status
+
+    def put_file(self, content: bytes, *, size: int | None = None) -> tuple[str, str]:
+        """Keep a file a person sends, as Telegram's servers would; its (file_id,
+        file_unique_id). `size` is what Telegram reports, if not the content's length."""
+        n = next(self._file_ids)
+        file_id, unique_id = f"file{n}", f"ufile{n}"
+        self._files[file_id] = (unique_id, len(content) if size is None else size, content)
+        return file_id, unique_id
+
+    def download(self, url: str) -> tuple[int, bytes]:
+        """Answer a file download (`{base_file_url}/{file_path}`) as Telegram's file server."""
+        after = url.split(FILE_URL_MARK, 1)[1]
+        file_path = after.partition("/")[2]
+        file_id = file_path.rpartition("/")[2]
+        self.downloads.append(file_path)
+        found = self._files.get(file_id)
+        if found is None:
+            body = {"ok": False, "error_code": 404, "description": "Not Found"}
+            return 404, json.dumps(body).encode()
+        return 200, found[2]
 
     def register_query(self, query_id: str) -> None:
         self._queries.add(query_id)
@@ -491,6 +521,21 @@ class LocalBotApi:
         self._check_chat(int(params["chat_id"]))
         return True
 
+    def _m_getFile(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id") or "")
+        found = self._files.get(file_id)
+        if found is None:
+            raise bad_request("invalid file_id")
+        unique_id, size, _ = found
+        if size > DOWNLOAD_LIMIT:
+            raise bad_request("file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "file_size": size,
+            "file_path": f"documents/{file_id}",
+        }
+
     def _m_getChat(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
         chat_id = int(params["chat_id"])
         return {
@@ -539,6 +584,8 @@ class LocalRequest(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        if FILE_URL_MARK in url:
+            return self.api.download(url)
         api_method = url.rstrip("/").rsplit("/", 1)[-1]
         params: dict[str, Any] = {}
         files: dict[str, Any] = {}

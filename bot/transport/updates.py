@@ -116,9 +116,28 @@ class UpdateFactory:
         }
         return self._wrap("message", self._message(user, None, sticker=sticker))
 
-    def photo(self, user: LocalUser) -> dict[str, Any]:
-        photo = [{"file_id": "ph", "file_unique_id": "phu", "width": 90, "height": 90}]
-        return self._wrap("message", self._message(user, None, photo=photo))
+    def photo(
+        self,
+        user: LocalUser,
+        *,
+        content: bytes | None = None,
+        file_size: int | None = None,
+        caption: str | None = None,
+    ) -> dict[str, Any]:
+        """A photo message; with `content`, a file the bot can fetch (getFile, download)."""
+        file_id, unique_id = "ph", "phu"
+        if content is not None:
+            file_id, unique_id = self.api.put_file(content, size=file_size)
+        size: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "width": 90,
+            "height": 90,
+        }
+        if content is not None or file_size is not None:
+            size["file_size"] = file_size if file_size is not None else len(content or b"")
+        extra: dict[str, Any] = {"caption": caption} if caption else {}
+        return self._wrap("message", self._message(user, None, photo=[size], **extra))
 
     def voice(self, user: LocalUser) -> dict[str, Any]:
         return self._wrap(
@@ -128,15 +147,31 @@ class UpdateFactory:
             ),
         )
 
-    def document(self, user: LocalUser) -> dict[str, Any]:
-        return self._wrap(
-            "message",
-            self._message(
-                user,
-                None,
-                document={"file_id": "d", "file_unique_id": "du", "file_name": "notes.pdf"},
-            ),
-        )
+    def document(
+        self,
+        user: LocalUser,
+        *,
+        content: bytes | None = None,
+        file_name: str | None = "notes.pdf",
+        mime_type: str | None = None,
+        file_size: int | None = None,
+        caption: str | None = None,
+    ) -> dict[str, Any]:
+        """A file sent as a document. With `content`, a file the bot can fetch (getFile,
+        download); `file_size` is what Telegram reports (the content's length if not given),
+        and `mime_type` what the sender's app claims."""
+        document: dict[str, Any] = {"file_id": "d", "file_unique_id": "du"}
+        if content is not None:
+            file_id, unique_id = self.api.put_file(content, size=file_size)
+            document = {"file_id": file_id, "file_unique_id": unique_id}
+        if file_name is not None:
+            document["file_name"] = file_name
+        if mime_type is not None:
+            document["mime_type"] = mime_type
+        if content is not None or file_size is not None:
+            document["file_size"] = file_size if file_size is not None else len(content or b"")
+        extra: dict[str, Any] = {"caption": caption} if caption else {}
+        return self._wrap("message", self._message(user, None, document=document, **extra))
 
     def location(self, user: LocalUser) -> dict[str, Any]:
         return self._wrap(

@@ -91,12 +91,18 @@ COMMANDS: dict[str, str] = {
     # case records: the case's adviser and the coordinator read it; another adviser is asked why
     "case": "R R R S G P R S X",
     "find": "R R R S S P R S X",
+    "note": "R R R S G P R S X",
+    "correct": "R R R S G P R S X",
+    "attach": "R R R S G P R S X",
 }
 # The argument each command is sent with in the sweep ({case}: the subject's case reference);
 # the others are sent bare, which shows their usage and changes nothing.
 ARGUMENTS: dict[str, str] = {
     "case": "{case}",
     "find": "210012345",
+    "note": "{case}",
+    "correct": "{case} 1",
+    "attach": "{case}",
 }
 
 # Buttons: the same columns. A student's own sheet, consent and booking buttons answer anyone
@@ -151,6 +157,10 @@ BUTTONS: dict[Action, str] = {
     Action.CASE_REOPEN: "R R R S S P R S X",
     Action.CASE_ASSIGN_ASK: "R R R R R R R S X",
     Action.CASE_ASSIGN: "R R R R R R R S X",
+    Action.NOTE_DONE: "R R R E E P R E X",
+    Action.NOTE_KIND: "R R R E E P R E X",
+    Action.NOTE_SAVE: "R R R E E P R E X",
+    Action.NOTE_DISCARD: "R R R E E P R E X",
 }
 
 

@@ -1,0 +1,237 @@
+"""Case records at rest, on both engines: every sealed column of a case holds no plaintext,
+reads back exactly, and is re-encrypted by a key rotation (notes and disclosures included,
+which the database otherwise keeps as written)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.services import audit, cases, consent, staff, staff_drafts
+from bot.services.deps import Deps
+from bot.vocabulary import (
+    ConsentChannel,
+    ConsentScope,
+    DisclosureBasis,
+    DraftPurpose,
+    NoteKind,
+    RecipientKind,
+    Role,
+)
+from storage.crypto import FieldCipher, KeyRing, new_key_material, parse_key_spec
+from storage.models import (
+    CONSENT_DETAILS_BLOCK,
+    DISCLOSURE_BLOCK,
+    SEALED_COLUMNS,
+    Case,
+    CaseAccessGrant,
+    CaseDocument,
+    CaseNote,
+    ConsentRequest,
+    Disclosure,
+)
+from storage.rotation import rotate_all
+from tests.conftest import Database
+from tests.integration.test_cases import submit
+from tests.integration.test_storage_protection import _raw_contents
+
+NOTE = "Canarynote the student told me about zqxjk"
+CORRECTION_REASON = "Canaryreason wrong date zqxjk"
+DOCUMENT_NAME = "canary-zqxjk-letter.pdf"
+DOCUMENT_BYTES = b"%PDF-1.4 Canarydocumentbytes zqxjk"
+DISCLOSED = "Canarydisclosed the appeal deadline zqxjk"
+RECIPIENT = "Canaryrecipient Registry zqxjk"
+EMAIL_REFERENCE = "Canaryemail subject zqxjk"
+LIMITATION = "Canarylimit only the appeal zqxjk"
+PURPOSE = "Canarypurpose to contact Registry zqxjk"
+GLASS_REASON = "Canaryglass covering zqxjk"
+REOPEN_REASON = "Canaryreopen new letter zqxjk"
+DRAFT_TEXT = "Canarydraft half a note zqxjk"
+STAFF_TG = 2001
+
+CANARIES = [
+    NOTE,
+    CORRECTION_REASON,
+    DOCUMENT_NAME,
+    DOCUMENT_BYTES.decode(),
+    DISCLOSED,
+    RECIPIENT,
+    EMAIL_REFERENCE,
+    LIMITATION,
+    PURPOSE,
+    GLASS_REASON,
+    REOPEN_REASON,
+    DRAFT_TEXT,
+]
+
+
+async def fill_a_case(deps: Deps) -> Case:
+    """A case with a canary in every sealed column case records have."""
+    await submit(deps)
+    async with deps.uow() as uow:
+        adviser = await staff.add_staff(
+            uow, deps, telegram_user_id=STAFF_TG, name="Alex A", role=Role.COORDINATOR, actor="t"
+        )
+        await uow.commit()
+    async with deps.uow() as uow:
+        found: Case | None = await uow.session.scalar(select(Case))
+        assert found is not None
+        case = found
+        await cases.close(uow, deps, adviser, case, 0)
+        await cases.reopen(uow, deps, adviser, case, REOPEN_REASON)
+        first = CaseNote(
+            case_id=case.id,
+            position=1,
+            kind=NoteKind.PHONE_CALL.value,
+            author_staff_id=adviser.id,
+            created_at=deps.clock.now(),
+        )
+        first.body_enc = deps.cipher.seal(first, "body_enc", NOTE)  # type: ignore[assignment]
+        uow.session.add(first)
+        await uow.session.flush()
+        second = CaseNote(
+            case_id=case.id,
+            position=2,
+            kind=NoteKind.OTHER.value,
+            author_staff_id=adviser.id,
+            created_at=deps.clock.now(),
+            corrects_note_id=first.id,
+        )
+        second.body_enc = deps.cipher.seal(second, "body_enc", NOTE + " (corrected)")  # type: ignore[assignment]
+        second.reason_enc = deps.cipher.seal(second, "reason_enc", CORRECTION_REASON)
+        document = CaseDocument(
+            case_id=case.id,
+            size=len(DOCUMENT_BYTES),
+            added_by=audit.staff_actor(adviser.id),
+            created_at=deps.clock.now(),
+        )
+        document.meta_enc = deps.cipher.seal_json(
+            document,
+            "meta_enc",
+            {"name": DOCUMENT_NAME, "media_type": "application/pdf", "sha256": "0" * 64},
+        )
+        document.content_enc = deps.cipher.seal_bytes(document, "content_enc", DOCUMENT_BYTES)
+        disclosure = Disclosure(case_id=case.id, staff_id=adviser.id, made_at=deps.clock.now())
+        disclosure.details_enc = deps.cipher.seal_json(
+            disclosure,
+            "details_enc",
+            {
+                "basis": DisclosureBasis.WELFARE.value,
+                "recipient_kind": RecipientKind.HEALTH_CENTRE.value,
+                "recipient": RECIPIENT,
+                "content": DISCLOSED,
+                "statute": None,
+                "statute_text": None,
+                "scope": None,
+                "limitation": None,
+            },
+            pad_to=DISCLOSURE_BLOCK,
+        )
+        grant = CaseAccessGrant(
+            staff_id=adviser.id,
+            case_id=case.id,
+            granted_at=deps.clock.now(),
+            expires_at=deps.clock.now() + timedelta(hours=8),
+        )
+        grant.reason_enc = deps.cipher.seal_json(
+            grant, "reason_enc", {"reason": "other", "other": GLASS_REASON}
+        )
+        request = ConsentRequest(
+            case_id=case.id,
+            scope=ConsentScope.UNIVERSITY.value,
+            requested_by=adviser.id,
+            created_at=deps.clock.now(),
+        )
+        request.purpose_enc = deps.cipher.seal(request, "purpose_enc", PURPOSE)  # type: ignore[assignment]
+        uow.session.add_all([second, document, disclosure, grant, request])
+        entry = await consent.record_consent(
+            uow,
+            deps,
+            student_id=case.student_id,
+            scope=ConsentScope.SCHOOL,
+            granted=True,
+            channel=ConsentChannel.EMAIL,
+            actor=audit.staff_actor(adviser.id),
+            recorded_by_staff_id=adviser.id,
+        )
+        entry.details_enc = deps.cipher.seal_json(
+            entry,
+            "details_enc",
+            {
+                "email_date": "2026-11-20",
+                "email_reference": EMAIL_REFERENCE,
+                "limitation": LIMITATION,
+                "purpose": None,
+                "request": None,
+            },
+            pad_to=CONSENT_DETAILS_BLOCK,
+        )
+        await staff_drafts.begin(
+            uow,
+            deps,
+            adviser.id,
+            DraftPurpose.NOTE,
+            case_id=case.id,
+            content={"parts": [DRAFT_TEXT]},
+        )
+        await uow.commit()
+    return case
+
+
+async def test_no_case_record_canary_reaches_the_database_in_plaintext(
+    deps: Deps, database: Database
+) -> None:
+    await fill_a_case(deps)
+    raw = await _raw_contents(database)
+    assert len(raw) > 1000
+    for canary in CANARIES:
+        for needle in (canary.encode(), canary.lower().encode()):
+            assert needle not in raw, f"{canary!r} in plaintext in the {database.kind} database"
+
+
+async def test_a_key_rotation_re_encrypts_case_records_kept_as_written(
+    deps: Deps, key_spec: str
+) -> None:
+    case = await fill_a_case(deps)
+    material = new_key_material()
+    newer = Deps(
+        deps.sessions,
+        FieldCipher(KeyRing(parse_key_spec(f"k2:{material},{key_spec}"))),
+        deps.index,
+        deps.clock,
+        deps.settings,
+        deps.audit_key,
+    )
+    async with newer.uow() as uow:
+        report = await rotate_all(uow.session, newer.cipher)
+        await uow.commit()
+    assert report.rotated == report.examined
+    only_new = Deps(
+        deps.sessions,
+        FieldCipher(KeyRing(parse_key_spec(f"k2:{material}"))),
+        deps.index,
+        deps.clock,
+        deps.settings,
+        deps.audit_key,
+    )
+    async with only_new.uow() as uow:
+        for model in (CaseNote, CaseDocument, Disclosure, CaseAccessGrant, ConsentRequest):
+            for row in (await uow.session.execute(select(model))).scalars():
+                for column in SEALED_COLUMNS[model]:
+                    token = getattr(row, column)
+                    if token is not None:
+                        assert only_new.cipher.keys.key_id_of(token) == "k2", column
+        notes = (await uow.session.execute(select(CaseNote).order_by(CaseNote.position))).scalars()
+        assert [only_new.cipher.open(n, "body_enc", n.body_enc) for n in notes] == [
+            NOTE,
+            NOTE + " (corrected)",
+        ]
+        document = await uow.session.scalar(select(CaseDocument))
+        assert document is not None
+        assert only_new.cipher.open_bytes(document, "content_enc", document.content_enc) == (
+            DOCUMENT_BYTES
+        )
+        reopened = await cases.case_by_reference(uow, case.reference)
+        history = await cases.episodes(uow, only_new, reopened)
+    assert history[-1].reopen_reason == REOPEN_REASON

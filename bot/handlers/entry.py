@@ -18,11 +18,13 @@ from bot.handlers import (
     availability,
     booking,
     consent,
+    disclosures,
     gates,
     intake,
     reassign,
     security,
     staff,
+    staff_consent,
     staff_input,
 )
 from bot.handlers.common import (
@@ -108,6 +110,8 @@ def register(app: App) -> None:
     # -- case records: reading a case, break-glass, close, reopen, assign
     # -- case records: notes and documents
     # -- case records: consent recorded by staff, consent requests, disclosures
+    staff_consent.register(app)
+    disclosures.register(app)
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))

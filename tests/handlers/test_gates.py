@@ -14,7 +14,19 @@ from bot.handlers.gates import PRESS_GATES, STAFF_COMMANDS, Gate
 from bot.services import staff
 from bot.services.policy import current_policy
 from bot.transport import LocalChat, LocalUser, SentMessage
-from bot.vocabulary import AuditAction, ConsentScope, Role, ServiceCancelReason, SheetField
+from bot.vocabulary import (
+    AuditAction,
+    BreakGlassReason,
+    CasePart,
+    ConsentScope,
+    DisclosureBasis,
+    LegalDuty,
+    NoteKind,
+    RecipientKind,
+    Role,
+    ServiceCancelReason,
+    SheetField,
+)
 from storage.audit import entries as audit_entries
 from tests.handlers.conftest import ADVISER, COORDINATOR, SECURITY, STUDENT, Bot, add_staff
 
@@ -37,6 +49,16 @@ _SAMPLE: dict[str, object] = {
     "window_id": "b" * 32,
     "ref": "abcdef12",
     "reason": ServiceCancelReason.OTHER.value,
+    "case": "7KQ2MX",
+    "part": next(iter(CasePart)),
+    "page": 0,
+    "note_kind": next(iter(NoteKind)),
+    "glass": next(iter(BreakGlassReason)),
+    "recipient": next(iter(RecipientKind)),
+    "basis": DisclosureBasis.CONSENT,
+    "duty": next(iter(LegalDuty)),
+    "document_id": "c" * 32,
+    "request_id": "d" * 32,
 }
 
 

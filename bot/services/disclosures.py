@@ -547,7 +547,7 @@ async def register(
         .join(Case, Case.id == Disclosure.case_id)
         .where(Disclosure.made_at >= since, Disclosure.made_at < until)
     )
-    for row, reference in rows.tuples():
+    for row, reference in rows.all():
         basis = DisclosureBasis(deps.cipher.open_json(row, "details_enc", row.details_enc)["basis"])
         lines.append(RegisterLine(row.made_at.astimezone(zone).date(), reference, basis))
     notices = [

@@ -402,6 +402,11 @@ async def save(
             ),
             dedupe_key=f"disclosure-exception:{disclosure.id}",
         )
+    else:
+        # The same rows, never sent: the outbox must not tell an exception from consent.
+        await outbox.stand_in_for_coordinator_alerts(
+            uow, deps, dedupe_key=f"disclosure-exception:{disclosure.id}"
+        )
     await staff_drafts.finish(uow, me.id)
     await uow.commit()
     return Made(case.reference, grounds.basis, exception)

@@ -159,6 +159,7 @@ async def test_a_disclosure_with_consent_is_recorded_sealed_and_audited(
     bot: Bot, student: LocalChat
 ) -> None:
     reference, _ = await given_a_case(bot, student, consent=True)
+    await add_staff(bot, COORDINATOR, Role.COORDINATOR)
     adviser = bot.chat(ADVISER)
     await disclose(adviser, reference, RecipientKind.SCHOOL, DisclosureBasis.CONSENT)
     assert adviser.last_text.startswith(f"Record this for case {reference}?")
@@ -175,7 +176,12 @@ async def test_a_disclosure_with_consent_is_recorded_sealed_and_audited(
     assert view.recipient == "Dr Canaryrecipient Qzx"
     assert view.content == "Canarycontent: asked about an extension for the zqx appeal"
     assert [d["basis"] for d in await audited(bot, AuditAction.DISCLOSURE_MADE)] == ["consent"]
-    assert await coordinator_alerts(bot) == 0  # consent is no exception
+    # Consent is no exception: the coordinator is told nothing, though the outbox holds a row
+    # shaped like the alert an exception queues (a copy of it cannot tell the two apart).
+    before = len(bot.api.messages(COORDINATOR.id))
+    await deliver(bot)
+    assert len(bot.api.messages(COORDINATOR.id)) == before
+    assert await coordinator_alerts(bot) == 1
 
 
 async def test_a_refusal_says_which_consent_is_missing_and_offers_to_ask_the_student(

@@ -363,6 +363,14 @@ REGISTER_USAGE = (
 )
 
 
+BASIS_FOR_STUDENT: Mapping[DisclosureBasis, str] = {
+    DisclosureBasis.CONSENT: "with your consent",
+    DisclosureBasis.WELFARE: "out of concern for your wellbeing",
+    DisclosureBasis.LEGAL_OBLIGATION: "because the law required it",
+    DisclosureBasis.SECURITY_TIMES: "appointment times only, to Security",
+}
+
+
 def my_disclosures(items: Sequence[tuple[date, RecipientKind, str, DisclosureBasis, str]]) -> str:
     """The student's own view: every disclosure made about them, with what was shared."""
     if not items:
@@ -371,7 +379,7 @@ def my_disclosures(items: Sequence[tuple[date, RecipientKind, str, DisclosureBas
     for day, kind, recipient, basis, content in items:
         lines.append(
             f"• {day:%d/%m/%Y}, {escape(RECIPIENT_LABELS[kind])}: {escape(recipient)} "
-            f"({escape(BASIS_LABELS[basis])})\n  {escape(content)}"
+            f"({escape(BASIS_FOR_STUDENT[basis])})\n  {escape(content)}"
         )
     return "\n".join(lines)
 

@@ -319,7 +319,7 @@ async def save(uow: UnitOfWork, deps: Deps, telegram_user_id: int, reference: st
         raise StaleAction
     if view.channel is ConsentChannel.VERBAL and not view.nature:
         raise StaleAction
-    await consent.record_consent(
+    entry = await consent.record_consent(
         uow,
         deps,
         student_id=case.student_id,
@@ -347,7 +347,7 @@ async def save(uow: UnitOfWork, deps: Deps, telegram_user_id: int, reference: st
             html=case_texts.student_told_consent_recorded(
                 first_name, view.scope, view.granted, view.channel, view.limitation
             ),
-            dedupe_key=f"consent-recorded:{draft.case_id}:{deps.clock.now().isoformat()}",
+            dedupe_key=f"consent-recorded:{entry.id}",
             student_id=student.id,
         )
     await staff_drafts.finish(uow, me.id)

@@ -310,7 +310,7 @@ async def test_welfare_content_is_for_its_author_and_the_student_alone(
     sheet = "\n".join(m.plain_text for m in student.replies)
     assert "Shared about you" in sheet
     assert "Canarycontent: asked about an extension" in sheet
-    assert "Learning Success: Dr Canaryrecipient Qzx (Welfare concern)" in sheet
+    assert "Learning Success: Dr Canaryrecipient Qzx (out of concern for your wellbeing)" in sheet
 
 
 async def disclosures_rows_and_author(bot: Bot) -> list[tuple[Disclosure, str]]:

@@ -164,6 +164,15 @@ async def test_the_student_is_told_what_was_recorded_by_whom_and_how_to_change_i
     assert "Alex Adviser" not in told[0].plain_text  # the first name only
     assert "Finance" not in told[0].plain_text  # the adviser's note stays in the case record
 
+    await to_channel(adviser, reference, case_texts.BTN_BY_EMAIL)  # a second, at the same time
+    await adviser.send("23/11/2026")
+    await adviser.send("Re: Finance after all")
+    await adviser.press(case_texts.BTN_NO_LIMITATION)
+    await adviser.press(case_texts.BTN_RECORD_IT)
+    await deliver(bot)
+    [again] = student.api.messages(STUDENT.id)[before + 1 :]
+    assert "Your adviser Alex recorded that you gave your consent by email" in again.plain_text
+
 
 async def test_a_restart_resumes_the_consent_being_recorded(
     bot: Bot, make_bot: BotMaker, student: LocalChat

@@ -24,6 +24,7 @@ from bot.handlers.common import (
     uow_for,
     user_id,
 )
+from bot.services import disclosure_register
 from bot.services import disclosures as service
 from bot.services.disclosures import DisclosureDraft, DisclosureRefused, DisclosureStep
 from bot.services.errors import BreakGlassNeeded
@@ -187,12 +188,12 @@ async def register_command(update: Update, context: Context) -> None:
     deps = deps_of(context)
     today = deps.clock.now().astimezone(deps.settings.zone).date()
     try:
-        start, end = service.period(list(context.args or []), today)
-    except service.PeriodInvalid:
+        start, end = disclosure_register.period(list(context.args or []), today)
+    except disclosure_register.PeriodInvalid:
         await say(update, context, case_texts.REGISTER_USAGE)
         return
     async with uow_for(update, context) as uow:
-        found = await service.register(uow, deps, user_id(update), start, end)
+        found = await disclosure_register.register(uow, deps, user_id(update), start, end)
     lines = [(line.day, line.reference, line.basis) for line in found.lines]
     await say(update, context, case_texts.register(found.start, found.end, found.counts, lines))
 

@@ -22,7 +22,7 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.screens import consents_html, resume_text
-from bot.services import consent, disclosures, intake
+from bot.services import consent, disclosure_register, intake
 from bot.services.errors import NoSheet
 from bot.services.sheet import FIELD_ORDER, AnswerRejected, QuestionKind, question
 from bot.services.sheet_store import SheetView
@@ -247,7 +247,7 @@ async def my_sheet(update: Update, context: Context) -> None:
     async with uow_for(update, context) as uow:
         view = await intake.my_sheet(uow, deps, user_id(update))
         states = await consent.my_consents(uow, deps, user_id(update))
-        shared = await disclosures.about_me(uow, deps, user_id(update))
+        shared = await disclosure_register.about_me(uow, deps, user_id(update))
     assert view.submitted_at is not None
     answers = texts.answers_block(view.answers, FIELD_ORDER)
     choices = consents_html({s: state.granted for s, state in states.items()})

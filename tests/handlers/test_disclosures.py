@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import case_texts, texts
-from bot.services import audit, consent, disclosures, outbox
+from bot.services import audit, consent, disclosure_register, disclosures, outbox
 from bot.services.consent import StaffDetails
 from bot.services.disclosures import Grounds, Verdict, basis_holds
 from bot.services.students import register_student
@@ -167,7 +167,7 @@ async def test_a_disclosure_with_consent_is_recorded_sealed_and_audited(
     assert adviser.last_text == f"Recorded for case {reference}."
 
     [row] = await disclosure_rows(bot)
-    view = disclosures.open_disclosure(bot.deps, row, reader_staff_id=None)
+    view = disclosure_register.open_disclosure(bot.deps, row, reader_staff_id=None)
     assert (view.basis, view.recipient_kind, view.scope) == (
         DisclosureBasis.CONSENT,
         RecipientKind.SCHOOL,
@@ -242,7 +242,7 @@ async def test_a_consents_limitation_is_shown_to_the_adviser_to_confirm(
     assert "Within the limitation: only the programme director" in adviser.last_text
     await adviser.press(case_texts.BTN_RECORD_IT)
     [row] = await disclosure_rows(bot)
-    view = disclosures.open_disclosure(bot.deps, row, reader_staff_id=None)
+    view = disclosure_register.open_disclosure(bot.deps, row, reader_staff_id=None)
     assert view.limitation == "only the programme director"
 
 
@@ -288,7 +288,7 @@ async def test_an_obligation_in_law_names_its_duty_and_other_needs_it_typed(
     assert "Duty: Care Act 2014, section 42" in adviser.last_text
     await adviser.press(case_texts.BTN_RECORD_IT)
     [row] = await disclosure_rows(bot)
-    view = disclosures.open_disclosure(bot.deps, row, reader_staff_id=None)
+    view = disclosure_register.open_disclosure(bot.deps, row, reader_staff_id=None)
     assert (view.statute, view.statute_text) == (LegalDuty.OTHER, "Care Act 2014, section 42")
     assert await coordinator_alerts(bot) == 1
 
@@ -301,8 +301,8 @@ async def test_welfare_content_is_for_its_author_and_the_student_alone(
     await disclose(adviser, reference, RecipientKind.LEARNING_SUCCESS, DisclosureBasis.WELFARE)
     await adviser.press(case_texts.BTN_RECORD_IT)
     [row] = await disclosures_rows_and_author(bot)
-    other = disclosures.open_disclosure(bot.deps, row[0], reader_staff_id="f" * 32)
-    author = disclosures.open_disclosure(bot.deps, row[0], reader_staff_id=row[1])
+    other = disclosure_register.open_disclosure(bot.deps, row[0], reader_staff_id="f" * 32)
+    author = disclosure_register.open_disclosure(bot.deps, row[0], reader_staff_id=row[1])
     assert other.content is None and other.recipient is None
     assert author.content is not None and author.content.startswith("Canarycontent")
 

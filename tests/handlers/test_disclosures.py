@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
 from bot import case_texts, texts
@@ -15,7 +16,7 @@ from bot.services import audit, consent, disclosure_register, disclosures, outbo
 from bot.services.consent import StaffDetails
 from bot.services.disclosures import Grounds, Verdict, basis_holds
 from bot.services.students import register_student
-from bot.transport import LocalChat
+from bot.transport import LocalChat, check_html
 from bot.vocabulary import (
     AuditAction,
     ConsentChannel,
@@ -30,6 +31,7 @@ from storage.audit import entries as audit_entries
 from storage.models import Disclosure, OutboxMessage
 from tests.conftest import Database
 from tests.handlers.conftest import ADVISER, COORDINATOR, STUDENT, Bot, add_staff
+from tests.handlers.test_bad_input import awkward_text
 from tests.handlers.test_booking_journey import deliver
 from tests.handlers.test_staff_consent import given_a_case
 from tests.integration.test_storage_protection import _raw_contents
@@ -439,3 +441,38 @@ async def test_a_student_with_nothing_shared_is_told_so_in_mysheet(
     await student.send("/mysheet")
     assert "Nothing has been shared with anyone on your behalf." in student.last_text
     assert STUDENT.first_name  # the sheet itself is shown above it, as before
+
+
+_case_of_bot: dict[int, str] = {}
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=awkward_text, content=awkward_text)
+async def test_any_recipient_and_content_gets_a_valid_reply_and_reads_back_exactly(
+    bot: Bot, student: LocalChat, name: str, content: str
+) -> None:
+    if id(bot.app) not in _case_of_bot:
+        _case_of_bot[id(bot.app)] = (await given_a_case(bot, student))[0]
+    reference = _case_of_bot[id(bot.app)]
+    adviser = bot.chat(ADVISER)
+    known = {row.id for row in await disclosure_rows(bot)}
+    before = len(bot.api.calls)
+    await adviser.send(f"/disclose {reference}")
+    await adviser.press(LABEL[RecipientKind.HEALTH_CENTRE])
+    replies = [*(await adviser.send(name) if name.strip() else [])]
+    replies += await adviser.send(content) if content.strip() else []
+    if adviser.buttons() == [BASIS[b] for b in disclosures.ADVISER_BASES]:
+        replies += await adviser.press(BASIS[DisclosureBasis.WELFARE])
+        replies += await adviser.press(case_texts.BTN_RECORD_IT)
+    assert [c for c in bot.api.calls[before:] if not c.ok] == []
+    for reply in replies:
+        assert reply.text is not None
+        check_html(reply.text)
+        assert len(reply.plain_text) <= 4096
+    if adviser.last_text.startswith("Recorded for case"):
+        [newest] = [row for row in await disclosure_rows(bot) if row.id not in known]
+        view = disclosure_register.open_disclosure(bot.deps, newest, reader_staff_id=None)
+        assert view.recipient == " ".join(name.split())
+        assert view.content == content.strip()

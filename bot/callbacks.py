@@ -85,6 +85,21 @@ class Action(StrEnum):
     NOTE_SAVE = "ns"
     NOTE_DISCARD = "nx"
     # -- case records: consent recorded by staff, consent requests, disclosures
+    CONSENT_FOR_RECORD = "kr"
+    CONSENT_FOR_ASK = "ka"
+    CONSENT_FOR_SCOPE = "ks"
+    CONSENT_FOR_DECISION = "kd"
+    CONSENT_FOR_EMAIL = "ke"
+    CONSENT_FOR_VERBAL = "kv"
+    CONSENT_FOR_NO_LIMIT = "kl"
+    CONSENT_FOR_SAVE = "kk"
+    CONSENT_REQUEST_ANSWER = "kq"
+    DISCLOSE_RECIPIENT = "qr"
+    DISCLOSE_BASIS = "qb"
+    DISCLOSE_DUTY = "qd"
+    DISCLOSE_WITHIN_LIMIT = "ql"
+    DISCLOSE_SAVE = "qs"
+    DISCLOSE_ASK = "qa"
 
 
 class InvalidCallback(ValueError):
@@ -226,6 +241,21 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.NOTE_SAVE: ("case",),
     Action.NOTE_DISCARD: ("case",),
     # -- case records: consent recorded by staff, consent requests, disclosures
+    Action.CONSENT_FOR_RECORD: ("case",),
+    Action.CONSENT_FOR_ASK: ("case",),
+    Action.CONSENT_FOR_SCOPE: ("scope", "case"),
+    Action.CONSENT_FOR_DECISION: ("granted", "case"),
+    Action.CONSENT_FOR_EMAIL: ("case",),
+    Action.CONSENT_FOR_VERBAL: ("case",),
+    Action.CONSENT_FOR_NO_LIMIT: ("case",),
+    Action.CONSENT_FOR_SAVE: ("case",),
+    Action.CONSENT_REQUEST_ANSWER: ("granted", "request_id"),
+    Action.DISCLOSE_RECIPIENT: ("case", "recipient"),
+    Action.DISCLOSE_BASIS: ("case", "basis"),
+    Action.DISCLOSE_DUTY: ("case", "duty"),
+    Action.DISCLOSE_WITHIN_LIMIT: ("case",),
+    Action.DISCLOSE_SAVE: ("case",),
+    Action.DISCLOSE_ASK: ("scope", "case"),
 }
 # Booking steps taken to move an existing appointment carry its short reference last.
 _MAY_CARRY_REF = frozenset(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
@@ -37,6 +39,18 @@ class TelegramSender:
         """A message meant to be kept elsewhere (the audit head): it may be copied, forwarded."""
         await self._send_split(chat_id, html, protect=False)
 
+    async def send_with_buttons(
+        self, chat_id: int, html: str, buttons: Sequence[tuple[str, str]]
+    ) -> None:
+        """A message with buttons under it, one per row (a consent request to a student)."""
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label, callback_data=data)] for label, data in buttons]
+        )
+        parts = split_message(html)
+        for part in parts[:-1]:
+            await self._send(chat_id, part, protect=True)
+        await self._send(chat_id, parts[-1], protect=True, markup=markup)
+
     async def _send_split(self, chat_id: int, html: str, *, protect: bool) -> None:
         try:
             await self._send(chat_id, html, protect=protect)
@@ -47,10 +61,16 @@ class TelegramSender:
             for part in parts:
                 await self._send(chat_id, part, protect=protect)
 
-    async def _send(self, chat_id: int, html: str, *, protect: bool) -> None:
+    async def _send(
+        self, chat_id: int, html: str, *, protect: bool, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
         try:
             await self._bot.send_message(
-                chat_id, html, parse_mode=ParseMode.HTML, protect_content=protect
+                chat_id,
+                html,
+                parse_mode=ParseMode.HTML,
+                protect_content=protect,
+                reply_markup=markup,
             )
         except RetryAfter as wait:
             seconds = wait.retry_after

@@ -269,6 +269,28 @@ class LegalDuty(StrEnum):
     OTHER = "other"
 
 
+class GateRefusal(StrEnum):
+    """Why the consent gate refused a disclosure; texts says each one exactly."""
+
+    CONSENT_NEVER_ASKED = "never_asked"
+    CONSENT_REFUSED = "refused"
+    CONSENT_WITHDRAWN = "withdrawn"
+    WELFARE_WRONG_RECIPIENT = "welfare_recipient"
+    NO_DUTY_NAMED = "no_duty"
+    DUTY_TEXT_MISSING = "duty_text"
+    NOT_A_BASIS = "not_a_basis"
+
+
+class DetailProblem(StrEnum):
+    """What was wrong with a detail staff typed for a consent or a disclosure."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    DATE_FORMAT = "date_format"
+    DATE_FUTURE = "date_future"
+    USE_BUTTONS = "use_buttons"
+
+
 class RejectReason(StrEnum):
     """Why an answer was not accepted; texts turns each into a friendly sentence."""
 

@@ -19,6 +19,7 @@ from bot.handlers import (
     booking,
     cases,
     consent,
+    disclosures,
     documents,
     gates,
     intake,
@@ -26,6 +27,7 @@ from bot.handlers import (
     reassign,
     security,
     staff,
+    staff_consent,
     staff_input,
 )
 from bot.handlers.common import (
@@ -116,6 +118,8 @@ def register(app: App) -> None:
     notes.register(app)
     documents.register(app)
     # -- case records: consent recorded by staff, consent requests, disclosures
+    staff_consent.register(app)
+    disclosures.register(app)
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))

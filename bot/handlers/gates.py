@@ -62,6 +62,9 @@ STAFF_COMMANDS: dict[str, Gate] = {
     "correct": _ADVISING,
     "attach": _ADVISING,
     # -- case records: consent recorded by staff, consent requests, disclosures
+    "consentfor": _ADVISING,
+    "disclose": _ADVISING,
+    "disclosures": _COORDINATOR,
 }
 
 # Every kind of button, with who may press it. None: anyone in a private chat (the student's
@@ -122,6 +125,22 @@ PRESS_GATES: dict[Action, Gate | None] = {
     Action.NOTE_SAVE: _ADVISING,
     Action.NOTE_DISCARD: _ADVISING,
     # -- case records: consent recorded by staff, consent requests, disclosures
+    Action.CONSENT_FOR_RECORD: _ADVISING,
+    Action.CONSENT_FOR_ASK: _ADVISING,
+    Action.CONSENT_FOR_SCOPE: _ADVISING,
+    Action.CONSENT_FOR_DECISION: _ADVISING,
+    Action.CONSENT_FOR_EMAIL: _ADVISING,
+    Action.CONSENT_FOR_VERBAL: _ADVISING,
+    Action.CONSENT_FOR_NO_LIMIT: _ADVISING,
+    Action.CONSENT_FOR_SAVE: _ADVISING,
+    # The student answers an adviser's request; the service checks it is theirs, unanswered.
+    Action.CONSENT_REQUEST_ANSWER: None,
+    Action.DISCLOSE_RECIPIENT: _ADVISING,
+    Action.DISCLOSE_BASIS: _ADVISING,
+    Action.DISCLOSE_DUTY: _ADVISING,
+    Action.DISCLOSE_WITHIN_LIMIT: _ADVISING,
+    Action.DISCLOSE_SAVE: _ADVISING,
+    Action.DISCLOSE_ASK: _ADVISING,
 }
 
 # Buttons anyone may press that belong to no journey (a plain "Done").

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import keyboards, texts
+from bot import case_texts, keyboards, texts
 from bot.callbacks import Action
 from bot.handlers import staff_input
 from bot.handlers.common import (
@@ -22,7 +22,7 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.screens import consents_html, resume_text
-from bot.services import consent, intake
+from bot.services import consent, disclosure_register, intake
 from bot.services.errors import NoSheet
 from bot.services.sheet import FIELD_ORDER, AnswerRejected, QuestionKind, question
 from bot.services.sheet_store import SheetView
@@ -247,12 +247,23 @@ async def my_sheet(update: Update, context: Context) -> None:
     async with uow_for(update, context) as uow:
         view = await intake.my_sheet(uow, deps, user_id(update))
         states = await consent.my_consents(uow, deps, user_id(update))
+        shared = await disclosure_register.about_me(uow, deps, user_id(update))
     assert view.submitted_at is not None
     answers = texts.answers_block(view.answers, FIELD_ORDER)
     choices = consents_html({s: state.granted for s, state in states.items()})
-    await say(
-        update, context, texts.my_sheet(answers, choices, view.submitted_at, deps.settings.zone)
-    )
+    sheet = texts.my_sheet(answers, choices, view.submitted_at, deps.settings.zone)
+    zone = deps.settings.zone
+    made = [
+        (
+            d.made_at.astimezone(zone).date(),
+            d.recipient_kind,
+            d.recipient or "",
+            d.basis,
+            d.content or "",
+        )
+        for d in shared
+    ]
+    await say(update, context, f"{sheet}\n\n{case_texts.my_disclosures(made)}")
 
 
 async def edited(update: Update, context: Context) -> None:

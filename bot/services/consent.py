@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
 from bot import texts
 from bot.services import audit, cases
 from bot.services.deps import Deps
-from bot.services.errors import ConsentMissing, NoSheet
+from bot.services.errors import NoSheet
 from bot.services.sheet_store import latest_submitted_sheet
 from bot.services.students import find_student
 from bot.vocabulary import AuditAction, ConsentChannel, ConsentDecision, ConsentScope
-from storage.models import CONSENT_DECISION_BYTES, ConsentEntry
+from storage.models import CONSENT_DECISION_BYTES, CONSENT_DETAILS_BLOCK, ConsentEntry
 from storage.uow import UnitOfWork
 
 SCOPES: tuple[ConsentScope, ...] = tuple(ConsentScope)
@@ -41,6 +42,40 @@ class ConsentChange:
     after: bool
 
 
+@dataclass(frozen=True)
+class StaffDetails:
+    """What staff record with a consent besides the choice: how it was given, and any limit.
+
+    Email consent names the email (its date, and its subject or a reference); a request the
+    student answered in the chat names the request and its purpose.
+    """
+
+    email_date: date | None = None
+    email_reference: str | None = None
+    limitation: str | None = None
+    purpose: str | None = None
+    request: str | None = None
+
+    def sealed_form(self) -> dict[str, Any]:
+        return {
+            "email_date": self.email_date.isoformat() if self.email_date else None,
+            "email_reference": self.email_reference,
+            "limitation": self.limitation,
+            "purpose": self.purpose,
+            "request": self.request,
+        }
+
+
+@dataclass(frozen=True)
+class ScopeEntry:
+    """One ledger line of a scope, opened: what the consent gate weighs."""
+
+    granted: bool
+    recorded_at: datetime
+    channel: ConsentChannel
+    limitation: str | None
+
+
 async def ledger(uow: UnitOfWork, student_id: str) -> list[ConsentEntry]:
     result = await uow.session.execute(
         select(ConsentEntry)
@@ -62,6 +97,43 @@ def decision_of(deps: Deps, entry: ConsentEntry) -> bool:
     """Whether this ledger entry grants its scope."""
     value = deps.cipher.open_padded(entry, "decision_enc", entry.decision_enc)
     return ConsentDecision(value) is ConsentDecision.GRANTED
+
+
+def details_of(deps: Deps, entry: ConsentEntry) -> StaffDetails | None:
+    """What staff recorded with an entry (None for the student's own choices)."""
+    if entry.details_enc is None:
+        return None
+    raw = deps.cipher.open_json(entry, "details_enc", entry.details_enc)
+    return StaffDetails(
+        email_date=date.fromisoformat(raw["email_date"]) if raw.get("email_date") else None,
+        email_reference=raw.get("email_reference"),
+        limitation=raw.get("limitation"),
+        purpose=raw.get("purpose"),
+        request=raw.get("request"),
+    )
+
+
+async def scope_history(
+    uow: UnitOfWork, deps: Deps, student_id: str, scope: ConsentScope
+) -> list[ScopeEntry]:
+    """Every choice recorded for one scope, oldest first; the last is the scope's state."""
+    result = await uow.session.execute(
+        select(ConsentEntry)
+        .where(ConsentEntry.student_id == student_id, ConsentEntry.scope == scope.value)
+        .order_by(ConsentEntry.position)
+    )
+    history = []
+    for entry in result.scalars():
+        details = details_of(deps, entry)
+        history.append(
+            ScopeEntry(
+                decision_of(deps, entry),
+                entry.recorded_at,
+                ConsentChannel(entry.channel),
+                details.limitation if details else None,
+            )
+        )
+    return history
 
 
 async def current_consents(
@@ -89,8 +161,13 @@ async def record_consent(
     actor: str,
     recorded_by_staff_id: str | None = None,
     note: str | None = None,
+    details: StaffDetails | None = None,
 ) -> ConsentEntry:
-    """Append one choice to the ledger and audit it (the caller commits)."""
+    """Append one choice to the ledger and audit it (the caller commits).
+
+    `note` is a verbal consent's nature in the adviser's own words; `details` what staff
+    recorded with it (both sealed).
+    """
     last = await uow.session.scalar(
         select(func.max(ConsentEntry.position)).where(ConsentEntry.student_id == student_id)
     )
@@ -106,6 +183,10 @@ async def record_consent(
     )
     _seal_decision(deps, entry, granted)
     entry.note_enc = deps.cipher.seal(entry, "note_enc", note)
+    if details is not None:
+        entry.details_enc = deps.cipher.seal_json(
+            entry, "details_enc", details.sealed_form(), pad_to=CONSENT_DETAILS_BLOCK
+        )
     uow.session.add(entry)
     await audit.record(
         uow,
@@ -119,15 +200,6 @@ async def record_consent(
     )
     await cases.touch(uow, deps, student_id)
     return entry
-
-
-async def require_consent(
-    uow: UnitOfWork, deps: Deps, student_id: str, scope: ConsentScope
-) -> None:
-    """Refuse an action on a student's behalf unless the matching scope is granted now."""
-    state = (await current_consents(uow, deps, student_id))[scope]
-    if state.granted is not True:
-        raise ConsentMissing(scope)
 
 
 async def my_consents(

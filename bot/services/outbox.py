@@ -7,8 +7,10 @@ recognisable. Messages sharing an ordering key (one appointment) go out strictly
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -118,6 +120,32 @@ class CopyableSender(Sender, Protocol):
     async def send_copyable(self, chat_id: int, html: str) -> None: ...
 
 
+@runtime_checkable
+class ButtonSender(Sender, Protocol):
+    """A sender that can put buttons under a message (a consent request to a student)."""
+
+    async def send_with_buttons(
+        self, chat_id: int, html: str, buttons: Sequence[tuple[str, str]]
+    ) -> None: ...
+
+
+# A queued body that carries buttons starts with this mark, then JSON of text and buttons
+# (each a label and its button data). Text built by texts never holds this control character.
+_WITH_BUTTONS = "\x1ebuttons\x1e"
+
+
+def _with_buttons(html: str, buttons: Sequence[tuple[str, str]]) -> str:
+    return _WITH_BUTTONS + json.dumps({"html": html, "buttons": [list(b) for b in buttons]})
+
+
+def unpack_body(body: str) -> tuple[str, list[tuple[str, str]]]:
+    """A queued body's text and its buttons (none for most messages)."""
+    if not body.startswith(_WITH_BUTTONS):
+        return body, []
+    packed = json.loads(body.removeprefix(_WITH_BUTTONS))
+    return packed["html"], [(label, data) for label, data in packed["buttons"]]
+
+
 @dataclass(frozen=True)
 class DispatchReport:
     sent: int = 0
@@ -149,16 +177,19 @@ async def enqueue(
     ordering_key: str | None = None,
     escalation: str | None = None,
     student_id: str | None = None,
+    buttons: Sequence[tuple[str, str]] = (),
 ) -> OutboxMessage | None:
     """Queue a message in the caller's transaction; a repeated dedupe key queues nothing.
 
     Keys are stored as keyed digests: they name appointments and chats, and the database holds
-    no such link in the clear.
+    no such link in the clear. `buttons` (label, button data) go under the message.
     """
     if await already_queued(uow, deps, dedupe_key):
         return None
     message = await _new_message(uow, deps, kind, dedupe_key, ordering_key, student_id)
     body = texts.message_reference(html, reference(message.id), to_staff=kind in TO_STAFF_KINDS)
+    if buttons:
+        body = _with_buttons(body, buttons)
     _seal(deps, message, str(chat_id), body, escalation)
     _add(uow, deps, message)
     return message
@@ -385,10 +416,13 @@ async def _dispatch_round(deps: Deps, sender: Sender, limit: int) -> DispatchRep
                 continue
             try:
                 async with claim.sending(message_id):
+                    html, buttons = unpack_body(body)
                     if kind in COPYABLE_KINDS and isinstance(sender, CopyableSender):
-                        await sender.send_copyable(chat_id, body)
+                        await sender.send_copyable(chat_id, html)
+                    elif buttons and isinstance(sender, ButtonSender):
+                        await sender.send_with_buttons(chat_id, html, buttons)
                     else:
-                        await sender.send(chat_id, body)
+                        await sender.send(chat_id, html)
             except DeliveryFailed as failure:
                 if failure.retry_after is not None:
                     await _hold_chat(deps, chat_id, timedelta(seconds=failure.retry_after))

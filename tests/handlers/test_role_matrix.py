@@ -94,6 +94,9 @@ COMMANDS: dict[str, str] = {
     "note": "R R R S G P R S X",
     "correct": "R R R S G P R S X",
     "attach": "R R R S G P R S X",
+    "consentfor": "R R R S G P R S X",
+    "disclose": "R R R S G P R S X",
+    "disclosures": "R R R R R R R S X",
 }
 # The argument each command is sent with in the sweep ({case}: the subject's case reference);
 # the others are sent bare, which shows their usage and changes nothing.
@@ -103,6 +106,8 @@ ARGUMENTS: dict[str, str] = {
     "note": "{case}",
     "correct": "{case} 1",
     "attach": "{case}",
+    "consentfor": "{case}",
+    "disclose": "{case}",
 }
 
 # Buttons: the same columns. A student's own sheet, consent and booking buttons answer anyone
@@ -161,6 +166,22 @@ BUTTONS: dict[Action, str] = {
     Action.NOTE_KIND: "R R R E E P R E X",
     Action.NOTE_SAVE: "R R R E E P R E X",
     Action.NOTE_DISCARD: "R R R E E P R E X",
+    Action.CONSENT_FOR_RECORD: "R R R E E P R E X",
+    Action.CONSENT_FOR_ASK: "R R R E E P R E X",
+    Action.CONSENT_FOR_SCOPE: "R R R E E P R E X",
+    Action.CONSENT_FOR_DECISION: "R R R E E P R E X",
+    Action.CONSENT_FOR_EMAIL: "R R R E E P R E X",
+    Action.CONSENT_FOR_VERBAL: "R R R E E P R E X",
+    Action.CONSENT_FOR_NO_LIMIT: "R R R E E P R E X",
+    Action.CONSENT_FOR_SAVE: "R R R E E P R E X",
+    Action.DISCLOSE_RECIPIENT: "R R R E E P R E X",
+    Action.DISCLOSE_BASIS: "R R R E E P R E X",
+    Action.DISCLOSE_DUTY: "R R R E E P R E X",
+    Action.DISCLOSE_WITHIN_LIMIT: "R R R E E P R E X",
+    Action.DISCLOSE_SAVE: "R R R E E P R E X",
+    Action.DISCLOSE_ASK: "R R R S S P R S X",
+    # The student's answer to an adviser's request: only the student it was sent to.
+    Action.CONSENT_REQUEST_ANSWER: "E E E E E E E E X",
 }
 
 

@@ -196,14 +196,18 @@ async def test_changing_consent_appends_and_reports_what_changed(deps: Deps) -> 
     assert count == 6  # five from the sheet, one change: nothing overwritten
 
 
-async def test_require_consent_refuses_unless_granted(deps: Deps) -> None:
+async def test_the_consent_gate_refuses_unless_the_matching_scope_is_granted(deps: Deps) -> None:
     await test_changing_consent_appends_and_reports_what_changed(deps)
-    from bot.services.errors import ConsentMissing
+    from bot.services.disclosures import Grounds, basis_holds
     from bot.services.students import find_student
+    from bot.vocabulary import DisclosureBasis, GateRefusal, RecipientKind
 
     async with deps.uow() as uow:
         student = await find_student(uow, deps, STUDENT)
         assert student is not None
-        await consent.require_consent(uow, deps, student.id, ConsentScope.EXTERNAL)
-        with pytest.raises(ConsentMissing):
-            await consent.require_consent(uow, deps, student.id, ConsentScope.SCHOOL)
+        external = Grounds(RecipientKind.EXTERNAL, DisclosureBasis.CONSENT)
+        school = Grounds(RecipientKind.SCHOOL, DisclosureBasis.CONSENT)
+        assert (await basis_holds(uow, deps, student.id, external)).holds
+        refused = await basis_holds(uow, deps, student.id, school)
+    assert refused.refusal is GateRefusal.CONSENT_REFUSED
+    assert refused.scope is ConsentScope.SCHOOL

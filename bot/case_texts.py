@@ -145,6 +145,7 @@ RECIPIENT_NAMES: Mapping[RecipientKind, str] = {
     RecipientKind.HEALTH_CENTRE: "Student Health Centre",
     RecipientKind.LEARNING_SUCCESS: "Learning Success",
     RecipientKind.AUTHORITY: "an authority under a legal duty",
+    RecipientKind.SECURITY: "University Security",
 }
 DUTY_NAMES: Mapping[LegalDuty, str] = {
     LegalDuty.CHILDREN_ACT: "Children Act 1989",
@@ -805,6 +806,7 @@ RECIPIENT_LABELS: Mapping[RecipientKind, str] = {
     RecipientKind.HEALTH_CENTRE: "Student Health Centre",
     RecipientKind.LEARNING_SUCCESS: "Learning Success",
     RecipientKind.AUTHORITY: "An authority, under a legal duty",
+    RecipientKind.SECURITY: "University Security",
 }
 BASIS_LABELS: Mapping[DisclosureBasis, str] = {
     DisclosureBasis.CONSENT: "The student's consent",
@@ -904,7 +906,9 @@ def refusal(why: GateRefusal, scope: ConsentScope | None, kind: RecipientKind) -
         if scope is not None
         else "\n\nChoose another basis if one applies, or /cancel."
     )
-    return f"<b>Not recorded, and not allowed:</b> {reasons[why]}{ask}"
+    # Security's refusals are the booking service's alone; an adviser never meets them.
+    reason = reasons.get(why, reasons[GateRefusal.NOT_A_BASIS])
+    return f"<b>Not recorded, and not allowed:</b> {reason}{ask}"
 
 
 def btn_ask_for(scope: ConsentScope) -> str:

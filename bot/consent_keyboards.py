@@ -6,8 +6,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import case_texts
 from bot.callbacks import Action, Press, encode
-from bot.services.disclosures import ADVISER_BASES
-from bot.vocabulary import ConsentScope, LegalDuty, RecipientKind
+from bot.services.disclosures import ADVISER_BASES, ADVISER_RECIPIENTS
+from bot.vocabulary import ConsentScope, LegalDuty
 
 
 def _button(label: str, press: Press) -> InlineKeyboardButton:
@@ -79,7 +79,7 @@ def recipients(case: str) -> InlineKeyboardMarkup:
                 case_texts.RECIPIENT_LABELS[kind],
                 Press(Action.DISCLOSE_RECIPIENT, case=case, recipient=kind),
             )
-            for kind in RecipientKind
+            for kind in ADVISER_RECIPIENTS
         )
     )
 

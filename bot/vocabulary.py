@@ -250,7 +250,8 @@ class DisclosureBasis(StrEnum):
 
 
 class RecipientKind(StrEnum):
-    """Whom an adviser contacts on a student's behalf."""
+    """Whom an adviser contacts on a student's behalf (or, for Security's times, the booking
+    service: never an adviser's choice)."""
 
     SCHOOL = "school"
     UNIVERSITY = "university"
@@ -258,6 +259,7 @@ class RecipientKind(StrEnum):
     HEALTH_CENTRE = "health_centre"
     LEARNING_SUCCESS = "learning_success"
     AUTHORITY = "authority"
+    SECURITY = "security"
 
 
 class LegalDuty(StrEnum):
@@ -279,6 +281,12 @@ class GateRefusal(StrEnum):
     NO_DUTY_NAMED = "no_duty"
     DUTY_TEXT_MISSING = "duty_text"
     NOT_A_BASIS = "not_a_basis"
+    # Security's times: the student is not recorded as removed from their course, or the
+    # appointment is not a booked in-person one that has yet to end.
+    SECURITY_NOT_REMOVED = "security_not_removed"
+    SECURITY_NOT_IN_PERSON = "security_not_in_person"
+    SECURITY_NOT_BOOKED = "security_not_booked"
+    SECURITY_ENDED = "security_ended"
 
 
 class DetailProblem(StrEnum):

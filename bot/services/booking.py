@@ -145,7 +145,10 @@ async def book(
         actor = audit.student_actor(student.id)
         removed = await security.is_removed(uow, deps, student)
         await security.sync(uow, deps, appointment, actor=actor, removed=removed)
-        security_told = security.brings_to_campus(appointment, removed)
+        # Told only if the consent gate let the times go.
+        security_told = security.brings_to_campus(
+            appointment, removed
+        ) and await security.may_tell_times(uow, deps, appointment)
         await audit.record(
             uow, deps, AuditAction.APPOINTMENT_BOOKED, actor, appointment.id, staff=staff_id
         )

@@ -3,9 +3,11 @@
 Nothing about a student leaves the service unless its basis holds now: the student's consent
 for the scope that matches the recipient (its latest ledger entry grants it), or one of the
 policy's exceptions: a welfare concern, to the Student Health Centre or Learning Success
-only; an obligation in law, with the statute or duty named. `basis_holds` is that one
-predicate, and it fails closed: anything it does not positively allow is refused. Every
-Disclosure row is written here, after the predicate is asked again at the moment of saving.
+only; an obligation in law, with the statute or duty named; an in-person appointment's times,
+to Security, for a student removed from their course (the rule is in `security_basis`; the
+notices in `security` ask this gate). `basis_holds` is that one predicate, and it fails closed:
+anything it does not positively allow is refused. Every Disclosure row is written here, after
+the predicate is asked again at the moment of saving.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot import case_texts
-from bot.services import audit, case_access, consent, outbox, staff, staff_drafts
+from bot.services import audit, case_access, consent, outbox, security_basis, staff, staff_drafts
 from bot.services.deps import Deps
 from bot.services.errors import DomainError, StaleAction
 from bot.services.staff_consent import DetailRejected, clean_line, clean_text
@@ -31,7 +33,7 @@ from bot.vocabulary import (
     LegalDuty,
     RecipientKind,
 )
-from storage.models import DISCLOSURE_BLOCK, Case, Disclosure, StaffMember
+from storage.models import DISCLOSURE_BLOCK, Appointment, Case, Disclosure, StaffMember
 from storage.uow import UnitOfWork
 
 COMMAND = "disclose"
@@ -57,6 +59,8 @@ ADVISER_BASES = (
     DisclosureBasis.WELFARE,
     DisclosureBasis.LEGAL_OBLIGATION,
 )
+# Whom an adviser may choose; Security is told by the booking service alone.
+ADVISER_RECIPIENTS = tuple(kind for kind in RecipientKind if kind is not RecipientKind.SECURITY)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class Grounds:
     basis: DisclosureBasis
     duty: LegalDuty | None = None
     duty_text: str | None = None
+    # Security's times: the appointment whose times would be told.
+    appointment: Appointment | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,11 @@ async def basis_holds(uow: UnitOfWork, deps: Deps, student_id: str, grounds: Gro
         if grounds.duty is LegalDuty.OTHER and not (grounds.duty_text or "").strip():
             return Verdict(GateRefusal.DUTY_TEXT_MISSING)
         return Verdict(None)
+    if grounds.basis is DisclosureBasis.SECURITY_TIMES:
+        refusal = await security_basis.security_refusal(
+            uow, deps, student_id, grounds.recipient, grounds.appointment
+        )
+        return Verdict(refusal)
     return Verdict(GateRefusal.NOT_A_BASIS)
 
 
@@ -273,6 +284,8 @@ async def start(
 async def choose_recipient(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int, reference: str, kind: RecipientKind
 ) -> DisclosureDraft:
+    if kind not in ADVISER_RECIPIENTS:
+        raise StaleAction
     me, case, _ = await _draft_case(
         uow, deps, telegram_user_id, (DisclosureStep.RECIPIENT,), reference
     )

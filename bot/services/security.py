@@ -5,6 +5,10 @@ policy obliges the service to tell University Security who and when, and nothing
 appointment remembers (sealed) what Security was last told of it; `sync` compares that with
 the appointment as it is now and queues, in the caller's transaction, the one notice that
 brings Security up to date. A repeat call queues nothing, so every change path can call it.
+
+Times reach Security only when the consent gate (`disclosures.basis_holds`, basis
+SECURITY_TIMES) holds at that moment; a notice that withdraws or cancels times Security already
+has says nothing new, and is never held back (Security must not keep expecting the student).
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ from uuid import uuid4
 from sqlalchemy import select
 
 from bot import texts
-from bot.services import audit, cases, outbox, staff
+from bot.services import audit, cases, disclosures, outbox, staff
 from bot.services.deps import Deps
+from bot.services.security_basis import is_removed as is_removed
+from bot.services.security_basis import removed_on_sheet
 from bot.services.sheet_store import Answers, latest_submitted_sheet, read_answers
 from bot.services.staff_directory import active_staff_chats
 from bot.services.students import (
-    removed_flag,
     seal_removed_flag,
     student_chat_id,
     upcoming_appointments,
@@ -33,6 +38,7 @@ from bot.vocabulary import (
     AuditAction,
     DisclosureBasis,
     NoticeChange,
+    RecipientKind,
     Role,
     SheetField,
     YesNo,
@@ -71,17 +77,8 @@ class SecurityNotice:
 # ---------------------------------------------------------------- the removed flag
 
 
-def _removed_on_sheet(answers: Answers) -> bool:
-    return answers.get(SheetField.REMOVED) == YesNo.YES.value
-
-
-async def is_removed(uow: UnitOfWork, deps: Deps, student: Student) -> bool:
-    """As staff last set it, or else as the student said on their latest sheet."""
-    flag = removed_flag(deps, student)
-    if flag is not None:
-        return flag is YesNo.YES
-    sheet = await latest_submitted_sheet(uow, student.id)
-    return sheet is not None and _removed_on_sheet(read_answers(deps, sheet))
+# `is_removed` (as staff last set it, or else as the latest sheet says) is the gate's own, in
+# security_basis, so the notices and the gate read the flag the same way.
 
 
 async def record_sheet_answer(uow: UnitOfWork, deps: Deps, student: Student) -> None:
@@ -89,7 +86,7 @@ async def record_sheet_answer(uow: UnitOfWork, deps: Deps, student: Student) -> 
     sheet = await latest_submitted_sheet(uow, student.id)
     if sheet is None:
         return
-    removed = _removed_on_sheet(read_answers(deps, sheet))
+    removed = removed_on_sheet(read_answers(deps, sheet))
     await _set_removed(uow, deps, student, removed, actor=audit.student_actor(student.id))
 
 
@@ -229,6 +226,15 @@ def brings_to_campus(appointment: Appointment, removed: bool) -> bool:
     )
 
 
+async def may_tell_times(uow: UnitOfWork, deps: Deps, appointment: Appointment) -> bool:
+    """The consent gate, asked for this appointment's times to go to Security now."""
+    grounds = disclosures.Grounds(
+        RecipientKind.SECURITY, DisclosureBasis.SECURITY_TIMES, appointment=appointment
+    )
+    verdict = await disclosures.basis_holds(uow, deps, appointment.student_id, grounds)
+    return verdict.holds
+
+
 def _notice(
     answers: Answers,
     times: AppointmentTimes,
@@ -271,6 +277,10 @@ async def sync(
     on_campus = brings_to_campus(appointment, removed)
     if on_campus and told.times is None and appointment.starts_at <= deps.clock.now():
         on_campus = False  # a past appointment is not news to anyone
+    if on_campus:
+        # Times go to Security only behind the gate; refused, Security hears nothing new: a
+        # stand-in, or the times it had withdrawn.
+        on_campus = await may_tell_times(uow, deps, appointment)
     wanted = times_of(deps, appointment) if on_campus else None
     booked = appointment.status == AppointmentStatus.BOOKED.value
     change = _change(told.times, wanted, cancelled=not booked)
@@ -436,7 +446,11 @@ async def queue_digest(deps: Deps) -> int:
         for appointment in rows:
             record = _told(deps, appointment)
             told = record.times
-            if told is None or told != times_of(deps, appointment):
+            if (
+                told is None
+                or told != times_of(deps, appointment)
+                or not await may_tell_times(uow, deps, appointment)
+            ):
                 entries.append((appointment, AuditAction.SECURITY_ASSESSED))
                 continue
             sheet = await latest_submitted_sheet(uow, appointment.student_id)

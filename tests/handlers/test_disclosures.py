@@ -5,6 +5,7 @@ between the adviser and the person contacted."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
 from bot import case_texts, texts
-from bot.services import audit, consent, disclosure_register, disclosures, outbox
+from bot.services import audit, consent, disclosure_register, disclosures, outbox, security
 from bot.services.consent import StaffDetails
 from bot.services.disclosures import Grounds, Verdict, basis_holds
-from bot.services.students import register_student
-from bot.transport import LocalChat, check_html
+from bot.services.students import register_student, seal_removed_flag
+from bot.transport import LocalChat, LocalUser, check_html
 from bot.vocabulary import (
+    AppointmentMode,
+    AppointmentStatus,
     AuditAction,
     ConsentChannel,
     ConsentScope,
@@ -26,13 +29,26 @@ from bot.vocabulary import (
     LegalDuty,
     RecipientKind,
     Role,
+    YesNo,
 )
 from storage.audit import entries as audit_entries
-from storage.models import Disclosure, OutboxMessage
+from storage.models import Appointment, Disclosure, OutboxMessage
 from tests.conftest import Database
-from tests.handlers.conftest import ADVISER, COORDINATOR, STUDENT, Bot, add_staff
+from tests.handlers.conftest import (
+    ADVISER,
+    COORDINATOR,
+    SECURITY,
+    STUDENT,
+    Bot,
+    add_staff,
+    submit_sheet,
+)
 from tests.handlers.test_bad_input import awkward_text
-from tests.handlers.test_booking_journey import deliver
+from tests.handlers.test_booking_journey import (
+    adviser_with_tuesdays,
+    book_first_in_person,
+    deliver,
+)
 from tests.handlers.test_staff_consent import given_a_case
 from tests.integration.test_storage_protection import _raw_contents
 
@@ -86,6 +102,7 @@ def expected(grounds: Grounds) -> GateRefusal | None:
             RecipientKind.LEARNING_SUCCESS: GateRefusal.CONSENT_REFUSED,
             RecipientKind.EXTERNAL: GateRefusal.CONSENT_WITHDRAWN,
             RecipientKind.AUTHORITY: GateRefusal.CONSENT_WITHDRAWN,
+            RecipientKind.SECURITY: GateRefusal.NOT_A_BASIS,
         }[grounds.recipient]
     if grounds.basis is DisclosureBasis.WELFARE:
         welfare = (RecipientKind.HEALTH_CENTRE, RecipientKind.LEARNING_SUCCESS)
@@ -386,6 +403,133 @@ async def test_every_disclosure_row_is_made_behind_the_gate(
     await adviser.press(case_texts.BTN_RECORD_IT)
     assert adviser.last_text.startswith("Not recorded, and not allowed")
     assert await disclosure_rows(bot) == []
+
+    # Security's times are a disclosure too: with the gate refusing, a removed student's
+    # in-person booking queues Security a stand-in and nothing it would be sent.
+    await adviser_with_tuesdays(bot, user=LocalUser(3002, "Ada", "Tuesday"))
+    await add_staff(bot, SECURITY, Role.SECURITY)
+    removed = bot.chat(LocalUser(1002, "Kim", "Lee"))
+    await submit_sheet(removed, removed=True)
+    await book_first_in_person(removed)
+    assert texts.SECURITY_TOLD_AT_BOOKING not in removed.last_text
+    async with bot.deps.uow() as uow:
+        chats = await security.security_chats(uow, bot.deps)
+    assert chats == [SECURITY.id]
+    assert await security_rows(bot) == 1  # the stand-in, shaped like a notice
+    await deliver(bot)
+    assert bot.api.messages(SECURITY.id) == []
+    assert [
+        e
+        for e in await audited(bot, AuditAction.DISCLOSURE_MADE)
+        if e.get("basis") == DisclosureBasis.SECURITY_TIMES.value
+    ] == []
+    assert len(await audited(bot, AuditAction.SECURITY_ASSESSED)) == 1
+
+    # The refusal alone held the times back: with the gate as it is, the same appointment's
+    # times go to Security.
+    monkeypatch.undo()
+    async with bot.deps.uow() as uow:
+        appointment = await uow.session.scalar(select(Appointment))
+        assert appointment is not None
+        assert await security.sync(uow, bot.deps, appointment, actor="test") == 1
+        await uow.commit()
+    await deliver(bot)
+    sent = [m.plain_text for m in bot.api.messages(SECURITY.id)]
+    assert len(sent) == 1
+    assert "Tuesday 1 December 2026 from 10:00 to 10:45" in sent[0]
+
+
+async def security_rows(bot: Bot) -> int:
+    async with bot.deps.uow() as uow:
+        return int(
+            await uow.session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.kind == outbox.SECURITY_NOTICE)
+            )
+            or 0
+        )
+
+
+async def test_security_may_have_times_only_of_a_removed_students_future_in_person_booking(
+    bot: Bot,
+) -> None:
+    deps = bot.deps
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        removed = await register_student(uow, deps, 424242)
+        seal_removed_flag(deps, removed, YesNo.YES)
+        kept = await register_student(uow, deps, 434343)
+        seal_removed_flag(deps, kept, YesNo.NO)
+        await uow.commit()
+
+    def appointment(
+        student_id: str,
+        *,
+        mode: AppointmentMode = AppointmentMode.IN_PERSON,
+        status: AppointmentStatus = AppointmentStatus.BOOKED,
+        starts_in: timedelta = timedelta(days=1),
+    ) -> Appointment:
+        # Never saved: the gate reads the appointment it is given and nothing else of it.
+        return Appointment(
+            student_id=student_id,
+            starts_at=now + starts_in,
+            ends_at=now + starts_in + timedelta(minutes=45),
+            mode=mode.value,
+            status=status.value,
+        )
+
+    async def verdict(
+        student_id: str,
+        booking: Appointment | None,
+        recipient: RecipientKind = RecipientKind.SECURITY,
+    ) -> GateRefusal | None:
+        grounds = Grounds(recipient, DisclosureBasis.SECURITY_TIMES, appointment=booking)
+        async with deps.uow() as uow:
+            return (await basis_holds(uow, deps, student_id, grounds)).refusal
+
+    assert await verdict(removed.id, appointment(removed.id)) is None
+    # Under way, not yet ended: the student is on campus now.
+    under_way = appointment(removed.id, starts_in=timedelta(minutes=-10))
+    assert await verdict(removed.id, under_way) is None
+
+    refusals = {
+        "not removed": (kept.id, appointment(kept.id), GateRefusal.SECURITY_NOT_REMOVED),
+        "by phone": (
+            removed.id,
+            appointment(removed.id, mode=AppointmentMode.PHONE),
+            GateRefusal.SECURITY_NOT_IN_PERSON,
+        ),
+        "by video": (
+            removed.id,
+            appointment(removed.id, mode=AppointmentMode.VIDEO),
+            GateRefusal.SECURITY_NOT_IN_PERSON,
+        ),
+        "ended": (
+            removed.id,
+            appointment(removed.id, starts_in=timedelta(hours=-1)),
+            GateRefusal.SECURITY_ENDED,
+        ),
+        "cancelled": (
+            removed.id,
+            appointment(removed.id, status=AppointmentStatus.CANCELLED),
+            GateRefusal.SECURITY_NOT_BOOKED,
+        ),
+        "attended": (
+            removed.id,
+            appointment(removed.id, status=AppointmentStatus.ATTENDED),
+            GateRefusal.SECURITY_NOT_BOOKED,
+        ),
+        "another student's": (kept.id, appointment(removed.id), GateRefusal.NOT_A_BASIS),
+        "no appointment": (removed.id, None, GateRefusal.NOT_A_BASIS),
+    }
+    for case, (student_id, booking, why) in refusals.items():
+        assert await verdict(student_id, booking) is why, case
+    for kind in disclosures.ADVISER_RECIPIENTS:
+        assert await verdict(removed.id, appointment(removed.id), kind) is GateRefusal.NOT_A_BASIS
+    # Nor may an adviser choose Security, or its basis.
+    assert RecipientKind.SECURITY not in disclosures.ADVISER_RECIPIENTS
+    assert DisclosureBasis.SECURITY_TIMES not in disclosures.ADVISER_BASES
 
 
 async def test_disclosure_text_and_consent_notes_never_reach_the_database_in_plaintext(

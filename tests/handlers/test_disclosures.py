@@ -13,7 +13,17 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
 from bot import case_texts, texts
-from bot.services import audit, consent, disclosure_register, disclosures, outbox, security
+from bot.callbacks import Action, Press, encode
+from bot.services import (
+    audit,
+    consent,
+    disclosure_register,
+    disclosures,
+    outbox,
+    security,
+    staff,
+    staff_drafts,
+)
 from bot.services.consent import StaffDetails
 from bot.services.disclosures import Grounds, Verdict, basis_holds
 from bot.services.students import register_student, seal_removed_flag
@@ -620,3 +630,21 @@ async def test_any_recipient_and_content_gets_a_valid_reply_and_reads_back_exact
         view = disclosure_register.open_disclosure(bot.deps, newest, reader_staff_id=None)
         assert view.recipient == " ".join(name.split())
         assert view.content == content.strip()
+
+
+async def test_an_adviser_is_never_offered_security_and_a_forged_press_for_it_has_expired(
+    bot: Bot, student: LocalChat
+) -> None:
+    reference, _ = await given_a_case(bot, student, consent=True)
+    adviser = bot.chat(ADVISER)
+    await adviser.send(f"/disclose {reference}")
+    assert adviser.buttons() == [LABEL[kind] for kind in disclosures.ADVISER_RECIPIENTS]
+    assert LABEL[RecipientKind.SECURITY] not in adviser.buttons()
+    forged = Press(Action.DISCLOSE_RECIPIENT, case=reference, recipient=RecipientKind.SECURITY)
+    await adviser.deliver(bot.factory.callback(adviser.user, adviser.last, encode(forged)))
+    assert adviser.last_text.startswith(texts.EXPIRED_PLAIN)
+    async with bot.deps.uow() as uow:
+        me = await staff.find_staff(uow, bot.deps, ADVISER.id)
+        assert me is not None
+        draft = await staff_drafts.current(uow, bot.deps, me.id)
+    assert draft is not None and draft.step == disclosures.DisclosureStep.RECIPIENT.value

@@ -565,7 +565,7 @@ def note_saved(reference: str, number: int, corrects: int | None) -> str:
 # Documents
 ACCEPTED_FORMATS = (
     "PDF, images (JPEG, PNG, HEIC, WebP, GIF), Word, Excel and PowerPoint files, OpenDocument "
-    "text and spreadsheets, RTF and plain text"
+    "text and spreadsheets, and RTF"
 )
 MEDIA_LABELS: Mapping[str, str] = {
     "application/pdf": "PDF",
@@ -585,7 +585,6 @@ MEDIA_LABELS: Mapping[str, str] = {
     "application/msword": "Word 97-2003 document",
     "application/vnd.ms-excel": "Excel 97-2003 spreadsheet",
     "application/rtf": "RTF document",
-    "text/plain": "plain text",
 }
 ATTACH_SEND_FILE = "Please send the document as a file or a photo, or /cancel to stop."
 DOCUMENT_TOO_LARGE = (

@@ -293,6 +293,10 @@ async def test_an_obligation_in_law_names_its_duty_and_other_needs_it_typed(
     view = disclosure_register.open_disclosure(bot.deps, row, reader_staff_id=None)
     assert (view.statute, view.statute_text) == (LegalDuty.OTHER, "Care Act 2014, section 42")
     assert await coordinator_alerts(bot) == 1
+    # Not shown to the student: telling them could itself be an offence (tipping off).
+    await student.send("/mysheet")
+    sheet = "\n".join(m.plain_text for m in student.replies)
+    assert "Care Act" not in sheet and "Canarycontent" not in sheet
 
 
 async def test_welfare_content_is_for_its_author_and_the_student_alone(

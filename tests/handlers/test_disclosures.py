@@ -240,6 +240,15 @@ async def test_a_consents_limitation_is_shown_to_the_adviser_to_confirm(
     await disclose(adviser, reference, RecipientKind.SCHOOL, DisclosureBasis.CONSENT)
     assert "only the programme director" in adviser.last_text
     assert adviser.buttons() == [case_texts.BTN_WITHIN_LIMIT]
+    async with bot.deps.uow() as uow:
+        reads = [
+            e.detail.get("part")
+            async for e in audit_entries(
+                uow.session, bot.deps.cipher, action=AuditAction.CASE_READ.value
+            )
+            if e.actor.startswith("staff:")
+        ]
+    assert reads == ["consent"]  # the limitation shown is a read of the consent record
     await adviser.press(case_texts.BTN_WITHIN_LIMIT)
     assert "Within the limitation: only the programme director" in adviser.last_text
     await adviser.press(case_texts.BTN_RECORD_IT)

@@ -102,6 +102,11 @@ BTN_CLEAR = "Clear from chat"
 BTN_CLOSE_CASE = "Close the case"
 BTN_REOPEN_CASE = "Reopen the case"
 BTN_ASSIGN = "Give to another adviser"
+# What the summary offers besides: the same journeys as /note, /attach, /consentfor, /disclose.
+BTN_CASE_NOTE = "Add a note"
+BTN_CASE_ATTACH = "Attach a document"
+BTN_CASE_CONSENT = "Record consent"
+BTN_CASE_DISCLOSE = "Record an action"
 DOCUMENT_BUTTON_MAX = 40
 CLEAR_TOO_OLD = (
     "Telegram lets me delete my own messages for 48 hours only, and that one is older. "

@@ -60,16 +60,19 @@ def case_screen(shown: Shown, page: CasePage, number: int, total: int) -> Inline
     if shown.part is CasePart.SUMMARY:
         summary: Summary = shown.value  # type: ignore[assignment]
         grid.extend(_journeys(reference))
-        actions = [
-            _button(case_texts.BTN_CLOSE_CASE, Press(Action.CASE_CLOSE_ASK, case=reference))
-            if summary.status is CaseStatus.OPEN
-            else _button(case_texts.BTN_REOPEN_CASE, Press(Action.CASE_REOPEN, case=reference))
-        ]
+        actions = []
+        if shown.viewer.decides:  # a break-glass reader may read and act, not close or reopen
+            actions.append(
+                _button(case_texts.BTN_CLOSE_CASE, Press(Action.CASE_CLOSE_ASK, case=reference))
+                if summary.status is CaseStatus.OPEN
+                else _button(case_texts.BTN_REOPEN_CASE, Press(Action.CASE_REOPEN, case=reference))
+            )
         if shown.viewer.coordinator:
             actions.append(
                 _button(case_texts.BTN_ASSIGN, Press(Action.CASE_ASSIGN_ASK, case=reference))
             )
-        grid.append(actions)
+        if actions:
+            grid.append(actions)
     turns = []
     if number > 0:
         turns.append(_button(case_texts.BTN_PREVIOUS, _part(reference, shown.part, number - 1)))

@@ -525,6 +525,8 @@ async def test_a_reason_to_read_another_advisers_case_is_not_a_reason_to_close_i
     await other.send(f"/case {case.reference}")
     await other.press("Covering for the adviser")
     assert "Status: open" in other.last_text
+    assert case_texts.BTN_CLOSE_CASE not in other.buttons()
+    assert case_texts.BTN_CASE_NOTE in other.buttons()  # reading and acting, not deciding
     for press in (
         Press(Action.CASE_CLOSE_ASK, case=case.reference),
         Press(Action.CASE_CLOSE, index=0, case=case.reference),

@@ -100,6 +100,11 @@ class Action(StrEnum):
     DISCLOSE_WITHIN_LIMIT = "ql"
     DISCLOSE_SAVE = "qs"
     DISCLOSE_ASK = "qa"
+    # -- case records: acting from the case summary (the same journeys as the commands)
+    CASE_NOTE = "vn"
+    CASE_ATTACH = "vf"
+    CASE_CONSENT = "vk"
+    CASE_DISCLOSE = "vq"
 
 
 class InvalidCallback(ValueError):
@@ -256,6 +261,11 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.DISCLOSE_WITHIN_LIMIT: ("case",),
     Action.DISCLOSE_SAVE: ("case",),
     Action.DISCLOSE_ASK: ("scope", "case"),
+    # -- case records: acting from the case summary (the same journeys as the commands)
+    Action.CASE_NOTE: ("case",),
+    Action.CASE_ATTACH: ("case",),
+    Action.CASE_CONSENT: ("case",),
+    Action.CASE_DISCLOSE: ("case",),
 }
 # Booking steps taken to move an existing appointment carry its short reference last.
 _MAY_CARRY_REF = frozenset(

@@ -24,6 +24,21 @@ def _part(reference: str, part: CasePart, page: int = 0) -> Press:
     return Press(Action.CASE_PART, case=reference, part=part, page=page)
 
 
+def _journeys(reference: str) -> list[list[InlineKeyboardButton]]:
+    """What may be done with the case, two to a row: each starts the same journey as its
+    command, and its press is checked again like the command (the reference is not trusted)."""
+    return [
+        [
+            _button(case_texts.BTN_CASE_NOTE, Press(Action.CASE_NOTE, case=reference)),
+            _button(case_texts.BTN_CASE_ATTACH, Press(Action.CASE_ATTACH, case=reference)),
+        ],
+        [
+            _button(case_texts.BTN_CASE_CONSENT, Press(Action.CASE_CONSENT, case=reference)),
+            _button(case_texts.BTN_CASE_DISCLOSE, Press(Action.CASE_DISCLOSE, case=reference)),
+        ],
+    ]
+
+
 def case_screen(shown: Shown, page: CasePage, number: int, total: int) -> InlineKeyboardMarkup:
     """The buttons under page `number` (from 0) of `total` of one part of a case."""
     reference = shown.reference
@@ -44,16 +59,20 @@ def case_screen(shown: Shown, page: CasePage, number: int, total: int) -> Inline
             )
     if shown.part is CasePart.SUMMARY:
         summary: Summary = shown.value  # type: ignore[assignment]
-        actions = [
-            _button(case_texts.BTN_CLOSE_CASE, Press(Action.CASE_CLOSE_ASK, case=reference))
-            if summary.status is CaseStatus.OPEN
-            else _button(case_texts.BTN_REOPEN_CASE, Press(Action.CASE_REOPEN, case=reference))
-        ]
+        grid.extend(_journeys(reference))
+        actions = []
+        if shown.viewer.decides:  # a break-glass reader may read and act, not close or reopen
+            actions.append(
+                _button(case_texts.BTN_CLOSE_CASE, Press(Action.CASE_CLOSE_ASK, case=reference))
+                if summary.status is CaseStatus.OPEN
+                else _button(case_texts.BTN_REOPEN_CASE, Press(Action.CASE_REOPEN, case=reference))
+            )
         if shown.viewer.coordinator:
             actions.append(
                 _button(case_texts.BTN_ASSIGN, Press(Action.CASE_ASSIGN_ASK, case=reference))
             )
-        grid.append(actions)
+        if actions:
+            grid.append(actions)
     turns = []
     if number > 0:
         turns.append(_button(case_texts.BTN_PREVIOUS, _part(reference, shown.part, number - 1)))

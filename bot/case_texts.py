@@ -102,6 +102,11 @@ BTN_CLEAR = "Clear from chat"
 BTN_CLOSE_CASE = "Close the case"
 BTN_REOPEN_CASE = "Reopen the case"
 BTN_ASSIGN = "Give to another adviser"
+# What the summary offers besides: the same journeys as /note, /attach, /consentfor, /disclose.
+BTN_CASE_NOTE = "Add a note"
+BTN_CASE_ATTACH = "Attach a document"
+BTN_CASE_CONSENT = "Record consent"
+BTN_CASE_DISCLOSE = "Record an action"
 DOCUMENT_BUTTON_MAX = 40
 CLEAR_TOO_OLD = (
     "Telegram lets me delete my own messages for 48 hours only, and that one is older. "
@@ -566,7 +571,7 @@ def note_saved(reference: str, number: int, corrects: int | None) -> str:
 # Documents
 ACCEPTED_FORMATS = (
     "PDF, images (JPEG, PNG, HEIC, WebP, GIF), Word, Excel and PowerPoint files, OpenDocument "
-    "text and spreadsheets, RTF and plain text"
+    "text and spreadsheets, and RTF"
 )
 MEDIA_LABELS: Mapping[str, str] = {
     "application/pdf": "PDF",
@@ -586,7 +591,6 @@ MEDIA_LABELS: Mapping[str, str] = {
     "application/msword": "Word 97-2003 document",
     "application/vnd.ms-excel": "Excel 97-2003 spreadsheet",
     "application/rtf": "RTF document",
-    "text/plain": "plain text",
 }
 ATTACH_SEND_FILE = "Please send the document as a file or a photo, or /cancel to stop."
 DOCUMENT_TOO_LARGE = (

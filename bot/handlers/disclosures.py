@@ -85,8 +85,14 @@ async def disclose(update: Update, context: Context) -> None:
     if not context.args:
         await say(update, context, case_texts.DISCLOSE_USAGE)
         return
-    async with uow_for(update, context) as uow:  # not theirs: the boundary asks why
-        draft = await service.start(uow, deps_of(context), user_id(update), context.args[0])
+    await start(update, context, context.args[0])
+
+
+async def start(update: Update, context: Context, reference: str) -> None:
+    """The first question of recording a disclosure (/disclose, or Record an action on the
+    case's summary)."""
+    async with uow_for(update, context) as uow:  # not theirs: the caller's boundary asks why
+        draft = await service.start(uow, deps_of(context), user_id(update), reference)
     await show(update, context, draft)
 
 

@@ -126,8 +126,13 @@ async def attach(update: Update, context: Context) -> None:
     if len(args) != 1:
         await say(update, context, case_texts.ATTACH_USAGE)
         return
-    async with uow_for(update, context) as uow:  # not theirs: the boundary asks why
-        reference = await documents.begin_attach(uow, deps_of(context), user_id(update), args[0])
+    await start_attach(update, context, args[0])
+
+
+async def start_attach(update: Update, context: Context, typed: str) -> None:
+    """Wait for a document for the case (/attach, or Attach a document on its summary)."""
+    async with uow_for(update, context) as uow:  # not theirs: the caller's boundary asks why
+        reference = await documents.begin_attach(uow, deps_of(context), user_id(update), typed)
         await uow.commit()
     await say(update, context, case_texts.attach_started(reference))
 

@@ -17,6 +17,7 @@ from bot.handlers import (
     adviser_day,
     availability,
     booking,
+    case_screen,
     cases,
     consent,
     disclosures,
@@ -120,6 +121,8 @@ def register(app: App) -> None:
     # -- case records: consent recorded by staff, consent requests, disclosures
     staff_consent.register(app)
     disclosures.register(app)
+    # -- case records: acting from the case summary
+    case_screen.register(app)
     staff.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))

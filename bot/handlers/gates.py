@@ -141,6 +141,11 @@ PRESS_GATES: dict[Action, Gate | None] = {
     Action.DISCLOSE_WITHIN_LIMIT: _ADVISING,
     Action.DISCLOSE_SAVE: _ADVISING,
     Action.DISCLOSE_ASK: _ADVISING,
+    # -- case records: acting from the case summary (the same journeys as the commands)
+    Action.CASE_NOTE: _ADVISING,
+    Action.CASE_ATTACH: _ADVISING,
+    Action.CASE_CONSENT: _ADVISING,
+    Action.CASE_DISCLOSE: _ADVISING,
 }
 
 # Buttons anyone may press that belong to no journey (a plain "Done").

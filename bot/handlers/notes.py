@@ -62,7 +62,13 @@ async def note(update: Update, context: Context) -> None:
     if reference is None:
         await say(update, context, case_texts.NOTE_USAGE)
         return
-    try:  # a case not theirs: the boundary asks why (break-glass)
+    await start_note(update, context, reference, text)
+
+
+async def start_note(update: Update, context: Context, reference: str, text: str = "") -> None:
+    """Begin a note for the case (/note, or Add a note on the case's summary); the caller's
+    boundary turns a case not theirs into the break-glass question."""
+    try:
         async with uow_for(update, context) as uow:
             draft = await notes.start(uow, deps_of(context), user_id(update), reference, text)
             await uow.commit()

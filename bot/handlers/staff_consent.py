@@ -77,8 +77,14 @@ async def consent_for(update: Update, context: Context) -> None:
     if not context.args:
         await say(update, context, case_texts.CONSENT_FOR_USAGE)
         return
-    async with uow_for(update, context) as uow:  # not theirs: the boundary asks why
-        draft = await service.start(uow, deps_of(context), user_id(update), context.args[0])
+    await start(update, context, context.args[0])
+
+
+async def start(update: Update, context: Context, reference: str) -> None:
+    """The first question of recording a consent (/consentfor, or Record consent on the
+    case's summary)."""
+    async with uow_for(update, context) as uow:  # not theirs: the caller's boundary asks why
+        draft = await service.start(uow, deps_of(context), user_id(update), reference)
     await show(update, context, draft)
 
 

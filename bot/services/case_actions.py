@@ -47,11 +47,22 @@ def _must_be(case: Case, status: CaseStatus) -> None:
         raise CaseStateWrong(CaseStatus(case.status))
 
 
+async def _open_to_decide(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, reference: str
+) -> tuple[StaffMember, Case]:
+    """Closing and reopening are for the case's adviser and the coordinator: a reason to read
+    another adviser's case (break-glass) is not a reason to decide it."""
+    me, case = await _open(uow, deps, telegram_user_id, reference)
+    if Role(me.role) is not Role.COORDINATOR and case.assigned_staff_id != me.id:
+        raise NotAuthorised((Role.COORDINATOR,))
+    return me, case
+
+
 async def outcomes(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int, reference: str
 ) -> tuple[str, tuple[str, ...]]:
     """The case's reference and the outcomes it may close with (it must be open)."""
-    _, case = await _open(uow, deps, telegram_user_id, reference)
+    _, case = await _open_to_decide(uow, deps, telegram_user_id, reference)
     _must_be(case, CaseStatus.OPEN)
     return case.reference, deps.settings.case_outcomes
 
@@ -60,7 +71,7 @@ async def close(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int, reference: str, outcome_index: int
 ) -> str:
     """Close the case with the outcome at `outcome_index`; returns the outcome (committed)."""
-    me, case = await _open(uow, deps, telegram_user_id, reference)
+    me, case = await _open_to_decide(uow, deps, telegram_user_id, reference)
     if not 0 <= outcome_index < len(deps.settings.case_outcomes):
         raise StaleAction
     outcome = await cases.close(uow, deps, me, case, outcome_index)
@@ -70,7 +81,7 @@ async def close(
 
 async def begin_reopen(uow: UnitOfWork, deps: Deps, telegram_user_id: int, reference: str) -> str:
     """Ask for the reason a closed case is reopened: a draft waits for it (committed)."""
-    me, case = await _open(uow, deps, telegram_user_id, reference)
+    me, case = await _open_to_decide(uow, deps, telegram_user_id, reference)
     _must_be(case, CaseStatus.CLOSED)
     await staff_drafts.begin(
         uow, deps, me.id, DraftPurpose.REOPEN, case_id=case.id, step=REASON_STEP

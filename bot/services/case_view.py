@@ -52,10 +52,12 @@ STAFF_PREFIX = "staff:"
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is reading, as the screen needs it: their own id and whether they coordinate."""
+    """Who is reading, as the screen needs it: their own id, whether they coordinate, and
+    whether they may decide the case (close or reopen it: its adviser and the coordinator)."""
 
     staff_id: str
     coordinator: bool
+    decides: bool = False
 
 
 @dataclass(frozen=True)
@@ -401,8 +403,10 @@ async def _value(
     return await disclosures(uow, deps, me, case)
 
 
-def viewer_of(me: StaffMember) -> Viewer:
-    return Viewer(me.id, Role(me.role) is Role.COORDINATOR)
+def viewer_of(me: StaffMember, case: Case | None = None) -> Viewer:
+    coordinator = Role(me.role) is Role.COORDINATOR
+    decides = coordinator or (case is not None and case.assigned_staff_id == me.id)
+    return Viewer(me.id, coordinator, decides)
 
 
 async def show(
@@ -414,7 +418,7 @@ async def show(
     )
     value = await _value(uow, deps, me, case, part)
     await uow.commit()
-    return Shown(viewer_of(me), case.reference, part, value)
+    return Shown(viewer_of(me, case), case.reference, part, value)
 
 
 @dataclass(frozen=True)

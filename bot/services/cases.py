@@ -145,9 +145,16 @@ def _episode_view(deps: Deps, episode: CaseEpisode) -> Episode:
     )
 
 
+async def lock(uow: UnitOfWork, case_id: str) -> None:
+    """Hold the case's row until the transaction ends, so two writers numbering its episodes or
+    notes take turns (PostgreSQL; SQLite's writers already do, one at a time)."""
+    await uow.session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+
+
 async def _new_episode(
     uow: UnitOfWork, deps: Deps, case: Case, *, actor: str, reopen_reason: str | None
 ) -> CaseEpisode:
+    await lock(uow, case.id)
     last = await uow.session.scalar(
         select(func.max(CaseEpisode.position)).where(CaseEpisode.case_id == case.id)
     )

@@ -16,7 +16,7 @@ from bot.services.errors import NoSheet
 from bot.services.sheet_store import latest_submitted_sheet
 from bot.services.students import find_student
 from bot.vocabulary import AuditAction, ConsentChannel, ConsentDecision, ConsentScope
-from storage.models import CONSENT_DECISION_BYTES, CONSENT_DETAILS_BLOCK, ConsentEntry
+from storage.models import CONSENT_DECISION_BYTES, CONSENT_DETAILS_BLOCK, ConsentEntry, Student
 from storage.uow import UnitOfWork
 
 SCOPES: tuple[ConsentScope, ...] = tuple(ConsentScope)
@@ -168,6 +168,9 @@ async def record_consent(
     `note` is a verbal consent's nature in the adviser's own words; `details` what staff
     recorded with it (both sealed).
     """
+    # The student's row is held until the transaction ends, so two entries recorded at once
+    # (the student and an adviser) take turns for the position.
+    await uow.session.execute(select(Student.id).where(Student.id == student_id).with_for_update())
     last = await uow.session.scalar(
         select(func.max(ConsentEntry.position)).where(ConsentEntry.student_id == student_id)
     )

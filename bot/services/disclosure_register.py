@@ -86,7 +86,11 @@ async def of_case(
 
 
 async def about_me(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> list[DisclosureView]:
-    """Every disclosure made about the student, welfare ones included (their own right)."""
+    """Every disclosure made about the student, welfare ones included (their own right), but
+    those made under an obligation in law: telling the subject of a report under the
+    Terrorism Act, or of a safeguarding referral or a court order, can itself be an offence
+    or put someone at risk, so those wait for a subject access request, where the
+    coordinator decides what may be released."""
     student = await find_student(uow, deps, telegram_user_id)
     if student is None:
         return []
@@ -96,7 +100,8 @@ async def about_me(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> list[D
         .where(Case.student_id == student.id)
         .order_by(Disclosure.made_at.desc())
     )
-    found = [open_disclosure(deps, d, reader_staff_id=None) for d in rows.scalars()]
+    opened = [open_disclosure(deps, d, reader_staff_id=None) for d in rows.scalars()]
+    found = [d for d in opened if d.basis is not DisclosureBasis.LEGAL_OBLIGATION]
     await audit.record(
         uow,
         deps,

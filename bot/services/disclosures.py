@@ -25,6 +25,7 @@ from bot.services.staff_drafts import Draft
 from bot.vocabulary import (
     ADVISING_ROLES,
     AuditAction,
+    CasePart,
     ConsentScope,
     DetailProblem,
     DisclosureBasis,
@@ -259,6 +260,8 @@ async def _after_gate(
     if not verdict.holds:
         raise await _refuse(uow, deps, me, case, content, verdict)
     if verdict.limitation:
+        # The limitation is part of the consent record: showing it is a read of the case.
+        await case_access.audit_read(uow, deps, me, case, CasePart.CONSENT)
         content = {**content, "limitation": verdict.limitation}
         return await _move(uow, deps, me, case, DisclosureStep.LIMITATION, content)
     return await _move(uow, deps, me, case, DisclosureStep.CONFIRM, content)

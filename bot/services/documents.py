@@ -12,7 +12,6 @@ import hashlib
 import io
 import re
 import struct
-import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,7 +46,6 @@ class MediaType(StrEnum):
     DOC = "application/msword"
     XLS = "application/vnd.ms-excel"
     RTF = "application/rtf"
-    TEXT = "text/plain"
 
 
 EXTENSIONS: dict[MediaType, str] = {
@@ -66,7 +64,6 @@ EXTENSIONS: dict[MediaType, str] = {
     MediaType.DOC: "doc",
     MediaType.XLS: "xls",
     MediaType.RTF: "rtf",
-    MediaType.TEXT: "txt",
 }
 
 
@@ -128,7 +125,8 @@ def identify(data: bytes) -> MediaType:
         raise DocumentRefused(Refusal.EMPTY)
     if data.startswith(_PROGRAMS):
         raise DocumentRefused(Refusal.PROGRAM)
-    found = _by_magic(data) or _office(data) or _plain_text(data)
+    # Plain text is not accepted: HTML, SVG and scripts are plain text too.
+    found = _by_magic(data) or _office(data)
     if found is None:
         raise DocumentRefused(Refusal.NOT_ACCEPTED)
     return found
@@ -232,33 +230,20 @@ def _ole_streams(data: bytes) -> set[str]:
     return names
 
 
-def _plain_text(data: bytes) -> MediaType | None:
-    """UTF-8 text (a BOM allowed) without control characters but tabs and line breaks."""
-    try:
-        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if not text.strip():
-        return None
-    allowed = {"\t", "\n", "\r", "\f"}
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
-        return None
-    return MediaType.TEXT
-
-
 _UNSAFE_IN_NAMES = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
 def clean_name(name: str | None, kind: MediaType, now: datetime) -> str:
-    """The name to keep: the sender's file name, tidied and shortened, or one made up."""
+    """The name to keep: the sender's file name tidied and shortened, or one made up, always
+    with the extension of the type found in its content (a PDF sent as `x.exe` is `x.pdf`),
+    so a file sent back opens as what it is."""
     tidy = " ".join(_UNSAFE_IN_NAMES.sub(" ", name or "").split())
-    if not tidy:
-        tidy = f"document-{now:%Y%m%d-%H%M}.{EXTENSIONS[kind]}"
-    if len(tidy) > NAME_MAX:
-        _, dot, extension = tidy.rpartition(".")
-        keep = extension if dot and len(extension) <= 8 else ""
-        tidy = tidy[: NAME_MAX - len(keep) - 1].rstrip() + ("." + keep if keep else "")
-    return tidy
+    stem, dot, given = tidy.rpartition(".")
+    if not (dot and given.isalnum() and len(given) <= 8):
+        stem = tidy  # no extension to replace
+    stem = stem.strip(" .") or f"document-{now:%Y%m%d-%H%M}"
+    extension = "." + EXTENSIONS[kind]
+    return stem[: NAME_MAX - len(extension)].rstrip(" .") + extension
 
 
 # ---------------------------------------------------------------- keeping it

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.services import audit, case_access, staff, staff_drafts
+from bot.services import audit, case_access, cases, staff, staff_drafts
 from bot.services.deps import Deps
 from bot.services.errors import DomainError, StaleAction
 from bot.services.staff_drafts import Draft
@@ -251,6 +251,7 @@ async def save(uow: UnitOfWork, deps: Deps, telegram_user_id: int, reference: st
         if corrects is None or corrects.case_id != case.id or not content.get("reason"):
             raise StaleAction
     now = deps.clock.now()
+    await cases.lock(uow, case.id)  # two advisers saving at once take turns for the number
     last = await uow.session.scalar(
         select(func.max(CaseNote.position)).where(CaseNote.case_id == case.id)
     )

@@ -10,7 +10,7 @@ of its own. Each step is a staff draft (bot/services/staff_drafts.py), so a rest
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -39,6 +39,9 @@ EMAIL_REFERENCE_MAX = 200
 NATURE_MAX = 1000
 LIMITATION_MAX = 300
 PURPOSE_MAX = 200
+# A request not answered within this is no longer open: a Yes months later, perhaps after
+# the student withdrew that consent, would not be the answer to the question asked.
+REQUEST_LIFETIME = timedelta(days=14)
 PURPOSE_BYTES = 1024  # sealed purposes are padded to this, so their length tells nothing
 COMMAND = "consentfor"
 
@@ -426,6 +429,7 @@ async def answer_request(
         or case is None
         or case.student_id != student.id
         or request.answered_at is not None
+        or request.created_at < deps.clock.now() - REQUEST_LIFETIME
     ):
         raise StaleAction
     # Answered once: of two presses racing, only the one that marks it unanswered goes on.
@@ -448,7 +452,9 @@ async def answer_request(
         granted=granted,
         channel=ConsentChannel.BOT_REQUESTED,
         actor=audit.student_actor(student.id),
-        details=consent.StaffDetails(purpose=purpose, request=request.id),
+        # The student agreed to this purpose, not to everything in the scope: the purpose is
+        # the consent's limitation, which the gate shows the adviser to confirm.
+        details=consent.StaffDetails(limitation=purpose, purpose=purpose, request=request.id),
     )
     request.answered_at = now
     request.entry_id = entry.id

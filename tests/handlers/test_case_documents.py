@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from bot import case_texts, texts
 from bot.services import documents
-from bot.services.documents import MAX_BYTES, DocumentRefused, MediaType, Refusal
+from bot.services.documents import MAX_BYTES, DocumentRefused, MediaType, Refusal, clean_name
 from bot.vocabulary import AuditAction, Role
 from storage.audit import entries as audit_entries
 from storage.models import CaseDocument
-from tests.conftest import Database
+from tests.conftest import START, Database
 from tests.handlers.conftest import COORDINATOR, STUDENT, Bot, add_staff
 from tests.handlers.test_case_notes import a_case
 from tests.integration.test_storage_protection import _raw_contents
@@ -128,7 +128,6 @@ ACCEPTED = {
     "doc": (an_ole2("WordDocument", "1Table"), MediaType.DOC),
     "xls": (an_ole2("Workbook"), MediaType.XLS),
     "rtf": (b"{\\rtf1\\ansi Dear Sir}", MediaType.RTF),
-    "text": ("Notes from the meeting: café, 3 March\n".encode(), MediaType.TEXT),
 }
 
 REFUSED = {
@@ -145,6 +144,11 @@ REFUSED = {
     "binary": (bytes(range(256)), Refusal.NOT_ACCEPTED),
     "text with NULs": (b"abc\x00def", Refusal.NOT_ACCEPTED),
     "html pretending": (b"\x00<html>", Refusal.NOT_ACCEPTED),
+    # Plain text is refused: a web page, an SVG and a script are plain text too.
+    "plain text": ("Notes from the meeting: café, 3 March\n".encode(), Refusal.NOT_ACCEPTED),
+    "a web page": (b"<html><script>alert(1)</script></html>", Refusal.NOT_ACCEPTED),
+    "an svg": (b'<svg xmlns="http://www.w3.org/2000/svg" onload="x()"/>', Refusal.NOT_ACCEPTED),
+    "a shell script": (b"#!/bin/sh\nrm -rf ~\n", Refusal.NOT_ACCEPTED),
 }
 
 
@@ -337,13 +341,30 @@ async def test_document_bytes_and_names_never_reach_the_database_in_plaintext(
 ) -> None:
     await a_case(bot)
     student = bot.chat(STUDENT)
-    content = b"Canarycontent Zqxjk: my tenancy letter\n" * 20
+    content = b"{\\rtf1\\ansi " + b"Canarycontent Zqxjk: my tenancy letter\\par " * 20 + b"}"
     await student.deliver(
-        bot.factory.document(STUDENT, content=content, file_name="Canaryname Plmkj.txt")
+        bot.factory.document(STUDENT, content=content, file_name="Canaryname Plmkj.rtf")
     )
-    assert student.last_text.startswith("Thank you. Canaryname Plmkj.txt (plain text")
+    assert student.last_text.startswith("Thank you. Canaryname Plmkj.rtf (")
     raw = await _raw_contents(database)
     assert len(raw) > 1000
     for needle in ("Canarycontent", "Zqxjk", "Canaryname", "Plmkj"):
         assert needle.encode() not in raw, f"{needle} in the {database.kind} database"
         assert needle.encode("utf-16-le") not in raw
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("payload.exe", "payload.pdf"),
+        ("letter", "letter.pdf"),
+        ("appeal.final.PDF", "appeal.final.pdf"),
+        ("../../etc/passwd", "etc passwd.pdf"),
+        ("", "document-20261124-1000.pdf"),
+        (None, "document-20261124-1000.pdf"),
+    ],
+)
+def test_a_kept_name_always_ends_with_the_type_found_in_the_content(
+    sent: str | None, kept: str
+) -> None:
+    assert clean_name(sent, MediaType.PDF, START) == kept

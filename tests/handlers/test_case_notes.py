@@ -3,6 +3,7 @@ corrected by new notes; resumed after a restart; never in the database in plaint
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -308,3 +309,28 @@ async def test_any_note_text_is_saved_and_read_back_exactly(bot: Bot, text: str)
     saved = await saved_notes(bot, known[0])
     assert len(saved) == before + 1
     assert saved[-1].text == "\n".join(parts)
+
+
+async def test_two_notes_saved_at_the_same_moment_get_numbers_one_after_the_other(
+    bot: Bot,
+) -> None:
+    await add_staff(bot, COORDINATOR, Role.COORDINATOR)
+    second = LocalUser(3002, "Dana", "Deputy")
+    await add_staff(bot, second, Role.COORDINATOR)
+    case = await a_case(bot)
+    deps = bot.deps
+    for who in (COORDINATOR, second):
+        async with deps.uow() as uow:
+            await notes.start(uow, deps, who.id, case.reference, f"Written by {who.first_name}")
+            await notes.choose_kind(uow, deps, who.id, case.reference, NoteKind.OTHER)
+            await uow.commit()
+
+    async def save(who: LocalUser) -> int:
+        async with deps.uow() as uow:
+            saved = await notes.save(uow, deps, who.id, case.reference)
+            await uow.commit()
+        return saved.number
+
+    numbers = await asyncio.gather(save(COORDINATOR), save(second))
+    assert sorted(numbers) == [1, 2]
+    assert sorted(n.number for n in await saved_notes(bot, case)) == [1, 2]

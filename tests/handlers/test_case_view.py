@@ -514,3 +514,25 @@ async def test_a_screen_too_old_to_delete_gets_a_kind_explanation(
     monkeypatch.setattr(LocalBotApi, "_m_deleteMessage", too_old)
     await adviser.press(case_texts.BTN_CLEAR)
     assert adviser.last_text == case_texts.CLEAR_TOO_OLD
+
+
+async def test_a_reason_to_read_another_advisers_case_is_not_a_reason_to_close_it(
+    bot: Bot, student: LocalChat
+) -> None:
+    case, _ = await assigned_case(bot, student)
+    await add_staff(bot, SECOND, Role.ADVISER)
+    other = bot.chat(SECOND)
+    await other.send(f"/case {case.reference}")
+    await other.press("Covering for the adviser")
+    assert "Status: open" in other.last_text
+    assert case_texts.BTN_CLOSE_CASE not in other.buttons()
+    assert case_texts.BTN_CASE_NOTE in other.buttons()  # reading and acting, not deciding
+    for press in (
+        Press(Action.CASE_CLOSE_ASK, case=case.reference),
+        Press(Action.CASE_CLOSE, index=0, case=case.reference),
+    ):
+        replies = await other.deliver(bot.factory.callback(SECOND, other.last, encode(press)))
+        assert [r.plain_text for r in replies] == [texts.NOT_AUTHORISED]
+    async with bot.deps.uow() as uow:
+        stored = await uow.session.get(Case, case.id)
+    assert stored is not None and stored.status == "open"

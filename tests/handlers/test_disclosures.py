@@ -267,6 +267,15 @@ async def test_a_consents_limitation_is_shown_to_the_adviser_to_confirm(
     await disclose(adviser, reference, RecipientKind.SCHOOL, DisclosureBasis.CONSENT)
     assert "only the programme director" in adviser.last_text
     assert adviser.buttons() == [case_texts.BTN_WITHIN_LIMIT]
+    async with bot.deps.uow() as uow:
+        reads = [
+            e.detail.get("part")
+            async for e in audit_entries(
+                uow.session, bot.deps.cipher, action=AuditAction.CASE_READ.value
+            )
+            if e.actor.startswith("staff:")
+        ]
+    assert reads == ["consent"]  # the limitation shown is a read of the consent record
     await adviser.press(case_texts.BTN_WITHIN_LIMIT)
     assert "Within the limitation: only the programme director" in adviser.last_text
     await adviser.press(case_texts.BTN_RECORD_IT)
@@ -320,6 +329,10 @@ async def test_an_obligation_in_law_names_its_duty_and_other_needs_it_typed(
     view = disclosure_register.open_disclosure(bot.deps, row, reader_staff_id=None)
     assert (view.statute, view.statute_text) == (LegalDuty.OTHER, "Care Act 2014, section 42")
     assert await coordinator_alerts(bot) == 1
+    # Not shown to the student: telling them could itself be an offence (tipping off).
+    await student.send("/mysheet")
+    sheet = "\n".join(m.plain_text for m in student.replies)
+    assert "Care Act" not in sheet and "Canarycontent" not in sheet
 
 
 async def test_welfare_content_is_for_its_author_and_the_student_alone(

@@ -10,6 +10,7 @@ from telegram.ext import CommandHandler
 
 from bot import texts
 from bot.callbacks import _SHAPES, Action, Press, encode
+from bot.handlers import staff as staff_help
 from bot.handlers.gates import PRESS_GATES, STAFF_COMMANDS, Gate
 from bot.services import staff
 from bot.services.policy import current_policy
@@ -225,3 +226,14 @@ async def test_security_may_still_start_read_help_and_the_policy(bot: Bot) -> No
     assert security.last.document is not None
     await security.send("/help")
     assert security.last_text == texts.SECURITY_ONLY
+
+
+@pytest.mark.parametrize("role", [Role.ADVISER, Role.COORDINATOR])
+def test_the_help_of_each_staff_role_names_every_command_it_may_use(role: Role) -> None:
+    shown = staff_help.help_for(role)
+    missing = [
+        command
+        for command, gate in STAFF_COMMANDS.items()
+        if role in gate.roles and f"/{command}" not in shown
+    ]
+    assert missing == []

@@ -180,6 +180,11 @@ BUTTONS: dict[Action, str] = {
     Action.DISCLOSE_WITHIN_LIMIT: "R R R E E P R E X",
     Action.DISCLOSE_SAVE: "R R R E E P R E X",
     Action.DISCLOSE_ASK: "R R R S S P R S X",
+    # From the case summary: the forged case does not exist, so staff who may act are told so.
+    Action.CASE_NOTE: "R R R S S P R S X",
+    Action.CASE_ATTACH: "R R R S S P R S X",
+    Action.CASE_CONSENT: "R R R S S P R S X",
+    Action.CASE_DISCLOSE: "R R R S S P R S X",
     # The student's answer to an adviser's request: only the student it was sent to.
     Action.CONSENT_REQUEST_ANSWER: "E E E E E E E E X",
 }

@@ -356,3 +356,23 @@ async def test_the_digest_leaves_out_what_security_was_not_told(
     await security.queue_digest(bot.deps)
     await deliver(bot)
     assert ("Sam Jones" in notices(bot)[-1]) is removed
+
+
+async def test_another_advisers_case_asks_why_before_the_flag_is_recorded(
+    bot: Bot, student: LocalChat
+) -> None:
+    await with_security(bot)
+    await submit_sheet(student)
+    await book_first_in_person(student)
+    await deliver(bot)
+    case = await current_reference(bot)
+    other = LocalUser(2002, "Blair", "Other")
+    await add_staff(bot, other, Role.ADVISER)
+    chat = bot.chat(other)
+    await chat.send(f"/removed {case} on")
+    assert chat.last_text.startswith(f"Case {case} is not assigned to you. Why")
+    await deliver(bot)
+    assert security_texts(bot) == []
+    await chat.press("The student contacted me")
+    await chat.send(f"/removed {case} on")
+    assert chat.last_text.startswith(f"Recorded: case {case} is removed from their course.")

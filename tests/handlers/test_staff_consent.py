@@ -3,10 +3,13 @@ the nature of the permission; the student told; and consent asked of the student
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from bot import case_texts, texts
 from bot.callbacks import Action, Press, encode
+from bot.clock import FixedClock
 from bot.services import cases, consent, staff
 from bot.services.consent import StaffDetails
 from bot.services.students import find_student
@@ -238,9 +241,9 @@ async def test_the_students_answer_in_the_chat_is_recorded_and_the_adviser_told(
                 select(ConsentRequest).where(ConsentRequest.entry_id == entry.id)
             )
         assert row is not None and row.answered_at is not None
-        assert details == StaffDetails(
-            purpose="to contact Registry about your appeal deadline", request=row.id
-        )
+        purpose = "to contact Registry about your appeal deadline"
+        # What the student agreed to is the purpose, so it limits the consent.
+        assert details == StaffDetails(limitation=purpose, purpose=purpose, request=row.id)
 
         before = len(adviser.api.messages(ADVISER.id))
         await deliver(bot)
@@ -293,6 +296,22 @@ async def test_a_second_press_or_another_students_press_is_refused(
     replies = await student.deliver(bot.factory.callback(STUDENT, request, yes))
     assert texts.EXPIRED_PLAIN in replies[-1].plain_text
     assert await entries_count(bot) == count + 1
+
+
+async def test_a_request_not_answered_within_two_weeks_has_expired(
+    bot: Bot, student: LocalChat
+) -> None:
+    reference, _ = await given_a_case(bot, student, consent=False)
+    await ask_the_student(bot, reference, "to write to your landlord about the deposit")
+    await deliver(bot)
+    request = student.api.last_message_with_buttons(STUDENT.id)
+    assert request is not None
+    count = await entries_count(bot)
+    clock: FixedClock = bot.deps.clock  # type: ignore[assignment]
+    clock.advance(timedelta(days=14, minutes=1))
+    await student.press(texts.BTN_YES, message=request)
+    assert texts.EXPIRED_PLAIN in student.last_text
+    assert await entries_count(bot) == count
 
 
 async def test_a_request_purpose_is_one_line_of_at_most_200_characters(

@@ -30,6 +30,7 @@ from storage.crypto import (
 )
 from storage.engine import make_engine, make_sessions
 from storage.migrate import upgrade
+from storage.models import Base
 
 # Tests never assert on wall-clock time: no Hypothesis deadline, which would fail a slow
 # example on a busy machine. Timings belong in bench/.
@@ -96,6 +97,94 @@ async def _copy_of_migrated_sqlite(factory: pytest.TempPathFactory, path: Path) 
         source.close()
 
 
+# Migrated PostgreSQL schemas emptied after their test, ready for the next: migrating a fresh
+# schema for every test would cost more than most tests. A schema is emptied by TRUNCATE and
+# given back the rows the migrations themselves wrote; one that cannot be emptied at once
+# (a test left a transaction open on it) is dropped instead.
+_postgres_schemas: list[str] = []
+_postgres_seed: dict[str, list[dict[str, object]]] | None = None
+_postgres_shape: str | None = None
+# What a test could change in a schema besides its rows (some drop triggers on purpose):
+# triggers, functions, indexes and the revision.
+_SHAPE = text(
+    "SELECT string_agg(x, ',' ORDER BY x) FROM ("
+    " SELECT 't:' || c.relname || '.' || t.tgname || ':' || t.tgenabled::text FROM pg_trigger t"
+    " JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = current_schema() AND NOT t.tgisinternal"
+    " UNION ALL SELECT 'i:' || indexname || ':' || md5(indexdef) FROM pg_indexes"
+    " WHERE schemaname = current_schema()"
+    " UNION ALL SELECT 'f:' || p.proname || ':' || md5(p.prosrc) FROM pg_proc p"
+    " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema()"
+    " UNION ALL SELECT 'v:' || version_num FROM alembic_version"
+    ") AS shape(x)"
+)
+
+
+async def _migrated_postgres_schema() -> str:
+    global _postgres_seed, _postgres_shape
+    if _postgres_schemas:
+        return _postgres_schemas.pop()
+    schema = "t_" + secrets.token_hex(6)
+    admin = make_engine(POSTGRES_URL)
+    try:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        await admin.dispose()
+    engine = make_engine(POSTGRES_URL, search_path=schema)
+    try:
+        await upgrade(engine)
+        if _postgres_seed is None:
+            async with engine.connect() as conn:
+                _postgres_seed = {
+                    table.name: [dict(r._mapping) for r in await conn.execute(table.select())]
+                    for table in Base.metadata.sorted_tables
+                }
+                _postgres_shape = (await conn.execute(_SHAPE)).scalar_one()
+    finally:
+        await engine.dispose()
+    return schema
+
+
+async def _reuse_or_drop(schema: str) -> None:
+    engine = make_engine(POSTGRES_URL, search_path=schema)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+            if (await conn.execute(_SHAPE)).scalar_one() != _postgres_shape:
+                raise LookupError("the test changed the schema itself")
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {tables}"))
+            for table in Base.metadata.sorted_tables:
+                rows = (_postgres_seed or {}).get(table.name)
+                if rows:
+                    await conn.execute(table.insert(), rows)
+        _postgres_schemas.append(schema)
+        return
+    except Exception:
+        pass
+    finally:
+        await engine.dispose()
+    await _drop_schemas([schema])
+
+
+async def _drop_schemas(schemas: list[str]) -> None:
+    admin = make_engine(POSTGRES_URL)
+    try:
+        async with admin.begin() as conn:
+            for schema in schemas:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        await admin.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the schemas kept for reuse."""
+    if _postgres_schemas:
+        asyncio.run(_drop_schemas(_postgres_schemas))
+        _postgres_schemas.clear()
+
+
 @pytest.fixture(params=ENGINES)
 async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[Database]:
     """A migrated, empty database: a temporary SQLite file, or a fresh PostgreSQL schema."""
@@ -114,19 +203,13 @@ async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIte
                 f"PostgreSQL is required (USS_TEST_REQUIRE_POSTGRES=1) but {POSTGRES_URL} does not answer"
             )
         pytest.skip("no PostgreSQL server answers; set USS_TEST_POSTGRES_URL")
-    schema = "t_" + secrets.token_hex(6)
-    admin = make_engine(POSTGRES_URL)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    schema = await _migrated_postgres_schema()
     engine = make_engine(POSTGRES_URL, search_path=schema)
-    await upgrade(engine)
     try:
         yield Database(kind, POSTGRES_URL, engine, schema)
     finally:
         await engine.dispose()
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+        await _reuse_or_drop(schema)
 
 
 @asynccontextmanager

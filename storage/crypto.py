@@ -219,6 +219,10 @@ class FieldCipher:
 
     @staticmethod
     def context(row: SealedRow, column: str) -> FieldContext:
+        """Bound to table, column and row; a row that belongs to a case (`SEALED_WITH_CASE`)
+        is bound to its case too, so its ciphertext opens under no other case."""
+        if getattr(row, "SEALED_WITH_CASE", False):
+            return FieldContext(row.__tablename__, column, f"{row.case_id}/{row.id}")  # type: ignore[attr-defined]
         return FieldContext(row.__tablename__, column, row.id)
 
     def seal(

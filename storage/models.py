@@ -485,6 +485,8 @@ class CaseDocument(RowWithId, Base):
     """A document for a case (a letter, evidence), its bytes sealed to the case and itself."""
 
     __tablename__ = "case_documents"
+    # Its bytes and name are sealed to its case as well as to itself (storage.crypto).
+    SEALED_WITH_CASE: ClassVar[bool] = True
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     # Name, media type and SHA-256, sealed together.

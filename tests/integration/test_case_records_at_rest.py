@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.services import audit, cases, consent, staff, staff_drafts
@@ -19,7 +20,13 @@ from bot.vocabulary import (
     RecipientKind,
     Role,
 )
-from storage.crypto import FieldCipher, KeyRing, new_key_material, parse_key_spec
+from storage.crypto import (
+    DecryptionError,
+    FieldCipher,
+    KeyRing,
+    new_key_material,
+    parse_key_spec,
+)
 from storage.models import (
     CONSENT_DETAILS_BLOCK,
     DISCLOSURE_BLOCK,
@@ -235,3 +242,19 @@ async def test_a_key_rotation_re_encrypts_case_records_kept_as_written(
         reopened = await cases.case_by_reference(uow, case.reference)
         history = await cases.episodes(uow, only_new, reopened)
     assert history[-1].reopen_reason == REOPEN_REASON
+
+
+async def test_a_documents_bytes_open_under_its_own_case_only(deps: Deps) -> None:
+    await fill_a_case(deps)
+    async with deps.uow() as uow:
+        document = await uow.session.scalar(select(CaseDocument))
+        assert document is not None
+        assert deps.cipher.open_bytes(document, "content_enc", document.content_enc) == (
+            DOCUMENT_BYTES
+        )
+        # The same row, as if its ciphertext had been moved to another case.
+        moved = CaseDocument(id=document.id, case_id="f" * 32)
+        with pytest.raises(DecryptionError):
+            deps.cipher.open_bytes(moved, "content_enc", document.content_enc)
+        with pytest.raises(DecryptionError):
+            deps.cipher.open_json(moved, "meta_enc", document.meta_enc)

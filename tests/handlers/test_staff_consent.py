@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
 from bot import case_texts, texts
@@ -13,7 +14,7 @@ from bot.clock import FixedClock
 from bot.services import cases, consent, staff
 from bot.services.consent import StaffDetails
 from bot.services.students import find_student
-from bot.transport import LocalChat, LocalUser
+from bot.transport import LocalChat, LocalUser, check_html
 from bot.vocabulary import AuditAction, BreakGlassReason, ConsentChannel, ConsentScope, Role
 from storage.audit import entries as audit_entries
 from storage.models import ConsentEntry, ConsentRequest
@@ -25,6 +26,7 @@ from tests.handlers.conftest import (
     add_staff,
     submit_sheet,
 )
+from tests.handlers.test_bad_input import awkward_text
 from tests.handlers.test_booking_journey import deliver
 
 OTHER_ADVISER = LocalUser(2002, "Robin", "Other")
@@ -322,3 +324,36 @@ async def test_a_request_purpose_is_one_line_of_at_most_200_characters(
     assert "at most 200" in adviser.last_text
     async with bot.deps.uow() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(ConsentRequest)) == 0
+
+
+_reference_of_bot: dict[int, tuple[str, str]] = {}
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(limitation=awkward_text)
+async def test_any_limitation_gets_a_valid_reply_and_is_kept_exactly_or_refused(
+    bot: Bot, student: LocalChat, limitation: str
+) -> None:
+    if id(bot.app) not in _reference_of_bot:
+        _reference_of_bot[id(bot.app)] = await given_a_case(bot, student, consent=False)
+    reference, student_id = _reference_of_bot[id(bot.app)]
+    adviser = bot.chat(ADVISER)
+    before_calls = len(bot.api.calls)
+    await adviser.send("/cancel")
+    await to_channel(adviser, reference, case_texts.BTN_VERBALLY)
+    await adviser.send("Agreed on the phone that I may ask Registry about the appeal")
+    replies = await adviser.send(limitation) if limitation.strip() else []
+    saved = "Limitation:" in adviser.last_text
+    if saved:
+        replies += await adviser.press(case_texts.BTN_RECORD_IT)
+    assert [c for c in bot.api.calls[before_calls:] if not c.ok] == []
+    for reply in replies:
+        assert reply.text is not None
+        check_html(reply.text)
+        assert len(reply.plain_text) <= 4096
+    if saved:
+        details = consent.details_of(bot.deps, await latest_entry(bot, student_id))
+        assert details is not None
+        assert details.limitation == " ".join(limitation.split())

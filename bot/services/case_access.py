@@ -14,10 +14,18 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot import case_texts
-from bot.services import audit, cases, outbox, staff
+from bot.services import audit, cases, outbox, staff, staff_drafts
 from bot.services.deps import Deps
-from bot.services.errors import BreakGlassNeeded
-from bot.vocabulary import ADVISING_ROLES, AuditAction, BreakGlassReason, CasePart, Role
+from bot.services.errors import BreakGlassNeeded, StaleAction
+from bot.services.staff_drafts import Draft
+from bot.vocabulary import (
+    ADVISING_ROLES,
+    AuditAction,
+    BreakGlassReason,
+    CasePart,
+    DraftPurpose,
+    Role,
+)
 from storage.models import Case, CaseAccessGrant, StaffMember
 from storage.uow import UnitOfWork
 
@@ -65,6 +73,32 @@ async def open_case(
     if part is not None:
         await audit_read(uow, deps, me, case, part)
     return me, case
+
+
+async def open_drafted_case(
+    uow: UnitOfWork,
+    deps: Deps,
+    telegram_user_id: int,
+    purposes: tuple[DraftPurpose, ...],
+    steps: tuple[str, ...],
+    *,
+    command: str,
+    reference: str | None = None,
+) -> tuple[StaffMember, Case, Draft]:
+    """The caller, their draft's case (opened again: access is checked on every step) and the
+    draft, if it is of `purposes` at one of `steps` (for `reference`, if a button names one);
+    StaleAction otherwise."""
+    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=command)
+    draft = await staff_drafts.current(uow, deps, me.id)
+    if draft is None or draft.purpose not in purposes or draft.case_id is None:
+        raise StaleAction
+    if draft.step not in steps:
+        raise StaleAction
+    case = await uow.session.get(Case, draft.case_id)
+    if case is None or (reference is not None and case.reference != reference):
+        raise StaleAction
+    me, case = await open_case(uow, deps, telegram_user_id, case.reference, command=command)
+    return me, case, draft
 
 
 async def audit_read(

@@ -23,7 +23,6 @@ from bot.services.errors import DomainError, StaleAction
 from bot.services.staff_consent import DetailRejected, clean_line, clean_text
 from bot.services.staff_drafts import Draft
 from bot.vocabulary import (
-    ADVISING_ROLES,
     AuditAction,
     CasePart,
     ConsentScope,
@@ -195,21 +194,15 @@ async def _draft_case(
     steps: tuple[DisclosureStep, ...],
     reference: str | None = None,
 ) -> tuple[StaffMember, Case, Draft]:
-    """The caller, the case of their disclosure draft (access checked again) and the draft at
-    one of `steps`; StaleAction otherwise."""
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=COMMAND)
-    draft = await staff_drafts.current(uow, deps, me.id)
-    if draft is None or draft.purpose is not DraftPurpose.DISCLOSURE or draft.case_id is None:
-        raise StaleAction
-    if draft.step not in {s.value for s in steps}:
-        raise StaleAction
-    case = await uow.session.get(Case, draft.case_id)
-    if case is None or (reference is not None and case.reference != reference):
-        raise StaleAction
-    me, case = await case_access.open_case(
-        uow, deps, telegram_user_id, case.reference, command=COMMAND
+    return await case_access.open_drafted_case(
+        uow,
+        deps,
+        telegram_user_id,
+        (DraftPurpose.DISCLOSURE,),
+        tuple(s.value for s in steps),
+        command=COMMAND,
+        reference=reference,
     )
-    return me, case, draft
 
 
 async def _move(

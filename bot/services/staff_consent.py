@@ -25,7 +25,6 @@ from bot.services.staff_directory import staff_chat_id
 from bot.services.staff_drafts import Draft
 from bot.services.students import find_student, student_chat_id
 from bot.vocabulary import (
-    ADVISING_ROLES,
     AuditAction,
     ConsentChannel,
     ConsentScope,
@@ -152,22 +151,15 @@ async def _case_of_draft(
     steps: tuple[ConsentStep, ...],
     reference: str | None = None,
 ) -> tuple[StaffMember, Case, Draft]:
-    """The caller, their draft's case (opened again: access is checked on every step) and the
-    draft, if it is of `purposes` at one of `steps` (for `reference`, if a button names one);
-    StaleAction otherwise."""
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=COMMAND)
-    draft = await staff_drafts.current(uow, deps, me.id)
-    if draft is None or draft.purpose not in purposes or draft.case_id is None:
-        raise StaleAction
-    if draft.step not in {s.value for s in steps}:
-        raise StaleAction
-    case = await uow.session.get(Case, draft.case_id)
-    if case is None or (reference is not None and case.reference != reference):
-        raise StaleAction
-    me, case = await case_access.open_case(
-        uow, deps, telegram_user_id, case.reference, command=COMMAND
+    return await case_access.open_drafted_case(
+        uow,
+        deps,
+        telegram_user_id,
+        purposes,
+        tuple(s.value for s in steps),
+        command=COMMAND,
+        reference=reference,
     )
-    return me, case, draft
 
 
 async def _move(

@@ -25,11 +25,12 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FixedClock
-from bot.services import booking, staff
+from bot.services.booking import booking
 from bot.services.deps import Deps
 from bot.services.errors import SlotTaken
-from bot.services.sheet_store import write_answers
-from bot.services.students import register_student
+from bot.services.intake.sheet_store import write_answers
+from bot.services.intake.students import register_student
+from bot.services.staff import staff
 from bot.settings import Settings
 from bot.vocabulary import AppointmentMode, Role, SheetField, SheetStatus, SheetStep
 from storage.crypto import (

@@ -27,9 +27,11 @@ from bot import case_texts
 from bot.app import build_application
 from bot.clock import SystemClock
 from bot.handlers.common import App
-from bot.services import audit, cases, staff
+from bot.services import audit
+from bot.services.cases import cases
 from bot.services.deps import Deps
-from bot.services.sheet_store import write_answers
+from bot.services.intake.sheet_store import write_answers
+from bot.services.staff import staff
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
 from bot.vocabulary import (

@@ -27,9 +27,11 @@ from sqlalchemy import select
 
 from bench.booking import advisers_and_students, cleanup, prepared
 from bot.clock import SystemClock
-from bot.services import booking, outbox, staff
+from bot.services.booking import booking
 from bot.services.deps import Deps
-from bot.services.sheet_store import latest_submitted_sheet, read_answers, write_answers
+from bot.services.intake.sheet_store import latest_submitted_sheet, read_answers, write_answers
+from bot.services.notices import outbox
+from bot.services.staff import staff
 from bot.vocabulary import Role, SheetField, YesNo
 from storage.models import Student
 

@@ -10,10 +10,12 @@ from bot import failures
 from bot.app import build_deps
 from bot.clock import SystemClock
 from bot.services import audit as audit_service
-from bot.services import outbox, sheet_store, staff
+from bot.services.booking.term_import import import_weekly_csv
 from bot.services.deps import Deps
 from bot.services.errors import AlreadyStaff
-from bot.services.term_import import import_weekly_csv
+from bot.services.intake import sheet_store
+from bot.services.notices import outbox
+from bot.services.staff import staff
 from bot.settings import Settings
 from bot.vocabulary import AuditAction, Role
 from storage import audit

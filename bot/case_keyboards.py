@@ -9,8 +9,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import case_texts
 from bot.callbacks import Action, Press, encode
 from bot.case_texts import CasePage
-from bot.services.case_actions import Adviser
-from bot.services.case_view import DocumentLine, Shown, Summary
+from bot.services.cases.case_actions import Adviser
+from bot.services.cases.case_view import DocumentLine, Shown, Summary
 from bot.vocabulary import CasePart, CaseStatus
 
 PARTS_PER_ROW = 4

@@ -33,7 +33,7 @@ from bot.vocabulary import (
 )
 
 if TYPE_CHECKING:
-    from bot.services.case_view import (
+    from bot.services.cases.case_view import (
         AppointmentLine,
         ConsentLine,
         ConsentPart,
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
         Shown,
         Summary,
     )
-    from bot.services.cases import Episode
+    from bot.services.cases.cases import Episode
 
 
 def case_assigned_to_you(reference: str) -> str:

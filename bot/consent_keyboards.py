@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import case_texts
 from bot.callbacks import Action, Press, encode
-from bot.services.disclosures import ADVISER_BASES, ADVISER_RECIPIENTS
+from bot.services.cases.disclosures import ADVISER_BASES, ADVISER_RECIPIENTS
 from bot.vocabulary import ConsentScope, LegalDuty
 
 

@@ -21,8 +21,8 @@ from bot.clock import SystemClock
 from bot.env_file import put_keys
 from bot.handlers.common import App
 from bot.logs import configure_logging
-from bot.services import staff
 from bot.services.errors import AlreadyStaff
+from bot.services.staff import staff
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalRequest, LocalUser, SentMessage, UpdateFactory
 from bot.vocabulary import Role

@@ -13,7 +13,10 @@ from bot import texts
 from bot.handlers.common import App, Context, say_in
 from bot.notify import TelegramSender
 from bot.screens import sheet_screen
-from bot.services import audit, intake, outbox, reminders, security
+from bot.services import audit
+from bot.services.booking import reminders
+from bot.services.intake import intake
+from bot.services.notices import outbox, security
 from storage.uow import forget_processed_updates
 
 log = logging.getLogger("bot.jobs")

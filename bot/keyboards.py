@@ -10,11 +10,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
 from bot.callbacks import ANY_MODE, REF_LENGTH, Action, Press, encode
-from bot.services.adviser_day import AgendaItem
-from bot.services.availability import Slot
-from bot.services.booking import epoch_minute
-from bot.services.reassign import Candidate, Handover
-from bot.services.staff import StaffSummary
+from bot.services.booking.adviser_day import AgendaItem
+from bot.services.booking.availability import Slot
+from bot.services.booking.booking import epoch_minute
+from bot.services.booking.reassign import Candidate, Handover
+from bot.services.staff.staff import StaffSummary
 from bot.vocabulary import AppointmentMode, AppointmentStatus, ConsentScope, SheetField
 
 

@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.message_parts import split_message
-from bot.services.outbox import DeliveryFailed
+from bot.services.notices.outbox import DeliveryFailed
 
 # 400s about the message itself: the same request is refused however often it is retried.
 _REFUSES_THE_MESSAGE = (

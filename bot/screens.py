@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from bot import keyboards, texts
-from bot.services.consent import SCOPES
-from bot.services.sheet import FIELD_ORDER, QuestionKind, SheetRules, question
-from bot.services.sheet_store import SheetView
+from bot.services.intake.consent import SCOPES
+from bot.services.intake.sheet import FIELD_ORDER, QuestionKind, SheetRules, question
+from bot.services.intake.sheet_store import SheetView
 from bot.vocabulary import ConsentScope, SheetField, SheetStep
 
 

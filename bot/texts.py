@@ -25,7 +25,7 @@ from bot.vocabulary import (
 )
 
 if TYPE_CHECKING:
-    from bot.services.security import AppointmentTimes, SecurityNotice
+    from bot.services.notices.security import AppointmentTimes, SecurityNotice
 
 # ---------------------------------------------------------------- consent (versioned)
 CONSENT_WORDING_VERSION = "2026-11.1"

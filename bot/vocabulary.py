@@ -176,7 +176,7 @@ class BreakGlassReason(StrEnum):
 
 
 class DraftPurpose(StrEnum):
-    """What a staff member is in the middle of typing (see bot/services/staff_drafts.py)."""
+    """What a staff member is in the middle of typing (see bot/services/staff/staff_drafts.py)."""
 
     NOTE = "note"
     CORRECTION = "correction"

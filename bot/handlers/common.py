@@ -18,7 +18,7 @@ from bot.callbacks import InvalidCallback, Press, decode
 from bot.handlers.scope import current_scope
 from bot.message_parts import TEXT_LIMIT, utf16_length
 from bot.screens import Screen, sheet_screen
-from bot.services import groups, intake, staff
+from bot.services import groups
 from bot.services.deps import Deps
 from bot.services.errors import (
     BreakGlassNeeded,
@@ -28,8 +28,10 @@ from bot.services.errors import (
     StaleAction,
     UnknownCase,
 )
-from bot.services.policy import current_policy
-from bot.services.sheet_store import SheetView
+from bot.services.intake import intake
+from bot.services.intake.sheet_store import SheetView
+from bot.services.staff import staff
+from bot.services.staff.policy import current_policy
 from bot.vocabulary import Role
 from storage.uow import DuplicateUpdate, UnitOfWork
 

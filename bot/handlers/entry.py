@@ -13,24 +13,9 @@ from telegram.ext import (
 
 from bot import texts
 from bot.callbacks import InvalidCallback
-from bot.handlers import (
-    adviser_day,
-    availability,
-    booking,
-    case_screen,
-    cases,
-    consent,
-    disclosures,
-    documents,
-    gates,
-    intake,
-    notes,
-    reassign,
-    security,
-    staff,
-    staff_consent,
-    staff_input,
-)
+from bot.handlers import gates, staff_input
+from bot.handlers.booking import adviser_day, availability, booking, reassign
+from bot.handlers.cases import case_screen, cases, disclosures, documents, notes, staff_consent
 from bot.handlers.common import (
     App,
     Context,
@@ -40,7 +25,10 @@ from bot.handlers.common import (
     role_for,
     say,
 )
-from bot.services.staff import INVITE_PREFIX
+from bot.handlers.intake import consent, intake
+from bot.handlers.notices import security
+from bot.handlers.staff import staff
+from bot.services.staff.staff import INVITE_PREFIX
 from bot.vocabulary import Role
 
 

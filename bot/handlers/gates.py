@@ -26,8 +26,8 @@ from bot.handlers.common import (
     uow_for,
     user_id,
 )
-from bot.services import staff
 from bot.services.errors import NotAuthorised, PolicyNotAcknowledged
+from bot.services.staff import staff
 from bot.vocabulary import ADVISING_ROLES, STAFF_ROLES, Role
 from storage.uow import DuplicateUpdate
 

@@ -18,8 +18,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, BaseRateLimiter
 
-from bot.services import staff
 from bot.services.deps import Deps
+from bot.services.staff import staff
 from bot.vocabulary import Role
 from storage.uow import DuplicateUpdate, UnitOfWork
 

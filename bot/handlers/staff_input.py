@@ -14,8 +14,8 @@ from telegram import Update
 
 from bot import case_texts, texts
 from bot.handlers.common import Context, deps_of, say, uow_for, user_id
-from bot.services import staff, staff_drafts
-from bot.services.staff_drafts import Draft
+from bot.services.staff import staff, staff_drafts
+from bot.services.staff.staff_drafts import Draft
 from bot.vocabulary import DraftPurpose
 
 DraftStep = Callable[[Update, Context, Draft], Awaitable[None]]

@@ -7,9 +7,9 @@ import logging
 from datetime import time
 
 from bot import texts
-from bot.services import outbox
 from bot.services.deps import Deps
-from bot.services.staff_directory import active_staff_chats
+from bot.services.notices import outbox
+from bot.services.notices.staff_directory import active_staff_chats
 from bot.vocabulary import AuditAction, Role
 from storage import audit as chain
 from storage.uow import UnitOfWork

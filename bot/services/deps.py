@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.services.sheet import SheetRules
+from bot.services.intake.sheet import SheetRules
 from bot.settings import Settings
 from storage.crypto import AuditKey, BlindIndex, FieldCipher
 from storage.uow import UnitOfWork

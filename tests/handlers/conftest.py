@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import build_application
 from bot.clock import FixedClock
 from bot.handlers.common import App
-from bot.services import cases, staff
+from bot.services.cases import cases
 from bot.services.deps import Deps
+from bot.services.staff import staff
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
 from bot.vocabulary import Role

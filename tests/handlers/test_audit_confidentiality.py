@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from bot import texts
 from bot.clock import FixedClock
-from bot.services.cases import legacy_reference
+from bot.services.cases.cases import legacy_reference
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, Role
 from storage import audit as audit_log

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.callbacks import Action, Press, encode
-from bot.services import booking, staff
+from bot.services.booking import booking
+from bot.services.staff import staff
 from bot.transport import LocalChat
 from bot.vocabulary import AuditAction, Role
 from storage import audit as audit_log

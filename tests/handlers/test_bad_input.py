@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import texts
-from bot.services import intake
+from bot.services.intake import intake
 from bot.transport import LocalChat, LocalUser, check_html
 from bot.vocabulary import SheetField
 from tests.handlers.conftest import STUDENT, Bot, BotMaker, answer_current

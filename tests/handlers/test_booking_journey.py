@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from bot import texts
 from bot.notify import TelegramSender
-from bot.services import outbox, staff
+from bot.services.notices import outbox
+from bot.services.staff import staff
 from bot.transport import LocalChat, LocalUser, SentMessage
 from bot.vocabulary import AppointmentMode, Role
 from storage.models import Appointment, AvailabilityWindow

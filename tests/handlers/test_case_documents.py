@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from bot import case_texts, texts
-from bot.services import documents
-from bot.services.documents import MAX_BYTES, DocumentRefused, MediaType, Refusal, clean_name
+from bot.services.cases import documents
+from bot.services.cases.documents import MAX_BYTES, DocumentRefused, MediaType, Refusal, clean_name
 from bot.vocabulary import AuditAction, Role
 from storage.audit import entries as audit_entries
 from storage.models import CaseDocument

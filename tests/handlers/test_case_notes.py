@@ -13,8 +13,10 @@ from sqlalchemy import func, select
 from bot import case_texts, texts
 from bot.clock import FixedClock
 from bot.message_parts import TEXT_LIMIT, utf16_length
-from bot.services import cases, notes, staff, students
-from bot.services.notes import NOTE_MAX
+from bot.services.cases import cases, notes
+from bot.services.cases.notes import NOTE_MAX
+from bot.services.intake import students
+from bot.services.staff import staff
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, BreakGlassReason, NoteKind, Role
 from storage.audit import entries as audit_entries

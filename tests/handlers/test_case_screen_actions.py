@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from bot import case_texts, texts
 from bot.callbacks import MAX_BYTES, Action, Press, encode
-from bot.services import cases, consent, notes, staff, staff_drafts
+from bot.services.cases import cases, notes
+from bot.services.intake import consent
+from bot.services.staff import staff, staff_drafts
 from bot.transport import LocalChat, LocalUser, SentMessage, utf16_length
 from bot.vocabulary import (
     BreakGlassReason,

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from bot import case_texts, texts
 from bot.callbacks import Action, Press, encode
 from bot.message_parts import TEXT_LIMIT, utf16_length
-from bot.services import audit, staff
+from bot.services import audit
+from bot.services.staff import staff
 from bot.transport import LocalChat, LocalUser, SentMessage
 from bot.transport.local import LocalBotApi, bad_request
 from bot.vocabulary import (

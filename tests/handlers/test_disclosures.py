@@ -14,19 +14,14 @@ from sqlalchemy import func, select
 
 from bot import case_texts, texts
 from bot.callbacks import Action, Press, encode
-from bot.services import (
-    audit,
-    consent,
-    disclosure_register,
-    disclosures,
-    outbox,
-    security,
-    staff,
-    staff_drafts,
-)
-from bot.services.consent import StaffDetails
-from bot.services.disclosures import Grounds, Verdict, basis_holds
-from bot.services.students import register_student, seal_removed_flag
+from bot.services import audit
+from bot.services.cases import disclosure_register, disclosures
+from bot.services.cases.disclosures import Grounds, Verdict, basis_holds
+from bot.services.intake import consent
+from bot.services.intake.consent import StaffDetails
+from bot.services.intake.students import register_student, seal_removed_flag
+from bot.services.notices import outbox, security
+from bot.services.staff import staff, staff_drafts
 from bot.transport import LocalChat, LocalUser, check_html
 from bot.vocabulary import (
     AppointmentMode,
@@ -369,7 +364,7 @@ async def test_the_register_counts_by_basis_with_security_notices_and_no_content
     await adviser.press(case_texts.BTN_RECORD_IT)
     await disclose(adviser, reference, RecipientKind.SCHOOL, DisclosureBasis.CONSENT)
     await adviser.press(case_texts.BTN_RECORD_IT)
-    async with bot.deps.uow() as uow:  # as bot/services/security.py records a notice
+    async with bot.deps.uow() as uow:  # as bot/services/notices/security.py records a notice
         await audit.record(
             uow,
             bot.deps,
@@ -412,7 +407,7 @@ async def test_every_disclosure_row_is_made_behind_the_gate(
         for path in (ROOT / folder).rglob("*.py")
         if construct.search(path.read_text(encoding="utf-8"))
     ]
-    assert makers == ["bot/services/disclosures.py"]
+    assert makers == ["bot/services/cases/disclosures.py"]
 
     reference, _ = await given_a_case(bot, student, consent=True)
     adviser = bot.chat(ADVISER)

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import texts
 from bot.app import build_application
 from bot.clock import FixedClock
-from bot.services import security
-from bot.services.reminders import queue_due_reminders
+from bot.services.booking.reminders import queue_due_reminders
+from bot.services.notices import security
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, UpdateFactory
 from bot.vocabulary import Role

@@ -10,10 +10,10 @@ from telegram.ext import CommandHandler
 
 from bot import texts
 from bot.callbacks import _SHAPES, Action, Press, encode
-from bot.handlers import staff as staff_help
 from bot.handlers.gates import PRESS_GATES, STAFF_COMMANDS, Gate
-from bot.services import staff
-from bot.services.policy import current_policy
+from bot.handlers.staff import staff as staff_help
+from bot.services.staff import staff
+from bot.services.staff.policy import current_policy
 from bot.transport import LocalChat, LocalUser, SentMessage
 from bot.vocabulary import (
     AuditAction,

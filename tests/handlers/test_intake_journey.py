@@ -89,7 +89,7 @@ async def test_each_answer_is_committed_before_the_next_question(
     # A second process reading the database right now sees the answer.
     other = await bot.deps.uow().__aenter__()
     try:
-        from bot.services import intake
+        from bot.services.intake import intake
 
         view = await intake.current(other, bot.deps, STUDENT.id)
     finally:

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.clock import FixedClock
 from bot.jobs import MISFIRE_GRACE_SECONDS, forget_old_updates
-from bot.services import outbox
 from bot.services.deps import Deps
+from bot.services.notices import outbox
 from storage.models import ProcessedUpdate
 from tests.handlers.conftest import BotMaker
 

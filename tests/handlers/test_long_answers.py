@@ -10,7 +10,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.jobs import judge_held_texts
-from bot.services import intake
+from bot.services.intake import intake
 from bot.services.split_texts import WINDOW
 from bot.transport import LocalChat
 from bot.transport.updates import app_parts

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import texts
-from bot.services import booking, security, staff
+from bot.services.booking import booking
+from bot.services.notices import security
+from bot.services.staff import staff
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, Role
 from storage import audit as audit_log

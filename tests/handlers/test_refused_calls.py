@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from bot import texts
-from bot.services import staff
 from bot.services.errors import NotAuthorised
+from bot.services.staff import staff
 from bot.transport import LocalChat
 from bot.vocabulary import Role
 from tests.handlers.conftest import ADVISER, COORDINATOR, STUDENT, Bot, add_staff

@@ -9,7 +9,7 @@ import pytest
 
 from bot import texts
 from bot.clock import FixedClock
-from bot.services.reminders import MOVE_HOLD, queue_due_reminders
+from bot.services.booking.reminders import MOVE_HOLD, queue_due_reminders
 from bot.transport import LocalChat
 from tests.handlers.conftest import ADVISER, Bot, submit_sheet
 from tests.handlers.test_booking_journey import adviser_with_tuesdays, book_first_in_person, deliver

@@ -16,7 +16,7 @@ from telegram.ext import MessageHandler, filters
 
 from bot import texts
 from bot.handlers.common import Context, boundary, uow_for
-from bot.services.students import find_student, register_student
+from bot.services.intake.students import find_student, register_student
 from bot.transport import LocalChat, LocalUser, to_update
 from bot.vocabulary import Role
 from storage.models import Base

@@ -18,8 +18,8 @@ from telegram.ext import CommandHandler
 
 from bot import texts
 from bot.callbacks import Action
-from bot.services import staff
-from bot.services.policy import current_policy
+from bot.services.staff import staff
+from bot.services.staff.policy import current_policy
 from bot.transport import LocalChat, LocalUser, SentMessage
 from bot.vocabulary import Role
 from storage.models import Student

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.clock import FixedClock
-from bot.services import security
+from bot.services.notices import security
 from bot.transport import LocalChat
 from bot.vocabulary import Role
 from tests.handlers.conftest import COORDINATOR, Bot, add_staff, submit_sheet

@@ -14,7 +14,7 @@ import pytest
 from bot import texts
 from bot.clock import FixedClock
 from bot.notify import TelegramSender
-from bot.services import outbox
+from bot.services.notices import outbox
 from bot.transport import FailureKind, LocalChat
 from bot.transport.local import Failure
 from bot.vocabulary import Role

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.clock import FixedClock
-from bot.services import security
-from bot.services.cases import legacy_reference
+from bot.services.cases.cases import legacy_reference
+from bot.services.notices import security
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, DisclosureBasis, Role
 from storage import audit as audit_log

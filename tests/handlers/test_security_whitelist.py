@@ -17,10 +17,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.clock import FixedClock
-from bot.services import booking, consent, security, staff
-from bot.services.cases import legacy_reference
-from bot.services.sheet_store import latest_submitted_sheet, read_answers, write_answers
-from bot.services.students import find_student
+from bot.services.booking import booking
+from bot.services.cases.cases import legacy_reference
+from bot.services.intake import consent
+from bot.services.intake.sheet_store import latest_submitted_sheet, read_answers, write_answers
+from bot.services.intake.students import find_student
+from bot.services.notices import security
+from bot.services.staff import staff
 from bot.transport import LocalUser
 from bot.vocabulary import AppointmentMode, ConsentChannel, ConsentScope, Role, SheetField
 from storage.models import StaffMember

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.clock import FixedClock
-from bot.services.policy import current_policy
+from bot.services.staff.policy import current_policy
 from bot.transport import LocalUser
 from bot.vocabulary import AuditAction, Role
 from storage import audit as audit_log
@@ -133,7 +133,7 @@ async def test_the_last_active_coordinator_cannot_be_deactivated(bot: Bot) -> No
     await first.press("Yes, deactivate")
     # Now only one coordinator is active; forge a press to deactivate them.
     async with bot.deps.uow() as uow:
-        from bot.services import staff
+        from bot.services.staff import staff
 
         me = await staff.find_staff(uow, bot.deps, COORDINATOR.id)
         assert me is not None

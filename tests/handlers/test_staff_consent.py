@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 from bot import case_texts, texts
 from bot.callbacks import Action, Press, encode
 from bot.clock import FixedClock
-from bot.services import cases, consent, staff
-from bot.services.consent import StaffDetails
-from bot.services.students import find_student
+from bot.services.cases import cases
+from bot.services.intake import consent
+from bot.services.intake.consent import StaffDetails
+from bot.services.intake.students import find_student
+from bot.services.staff import staff
 from bot.transport import LocalChat, LocalUser, check_html
 from bot.vocabulary import AuditAction, BreakGlassReason, ConsentChannel, ConsentScope, Role
 from storage.audit import entries as audit_entries

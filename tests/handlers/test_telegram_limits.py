@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import texts
-from bot.services.sheet import ACCESSIBILITY_MAX, COURSE_MAX, NAME_MAX
+from bot.services.intake.sheet import ACCESSIBILITY_MAX, COURSE_MAX, NAME_MAX
 from bot.settings import Settings
 from bot.transport import LocalChat
 from tests.conftest import Database

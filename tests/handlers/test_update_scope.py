@@ -14,7 +14,7 @@ from telegram.ext import ApplicationHandlerStop, BaseRateLimiter, MessageHandler
 
 from bot.handlers.common import Context, boundary, say, uow_for
 from bot.handlers.scope import SettleFirst, current_scope
-from bot.services.students import find_student, register_student
+from bot.services.intake.students import find_student, register_student
 from bot.transport import to_update
 from storage.models import ProcessedUpdate
 from tests.handlers.conftest import STUDENT, Bot, submit_sheet

@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FixedClock
-from bot.services import booking, security, staff
+from bot.services.booking import booking
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, SlotTaken, TooManyAppointments
-from bot.services.sheet_store import write_answers
-from bot.services.students import register_student
+from bot.services.intake.sheet_store import write_answers
+from bot.services.intake.students import register_student
+from bot.services.notices import security
+from bot.services.staff import staff
 from bot.vocabulary import (
     AppointmentMode,
     AppointmentStatus,
@@ -160,7 +162,7 @@ async def test_the_database_itself_refuses_a_second_live_booking_of_a_slot(
     adviser = await an_adviser(deps)
     await a_student(deps, 1)
     await a_student(deps, 2)
-    from bot.services.students import find_student
+    from bot.services.intake.students import find_student
 
     start = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     async with deps.uow() as uow:

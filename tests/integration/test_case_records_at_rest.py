@@ -9,8 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.services import audit, cases, consent, staff, staff_drafts
+from bot.services import audit
+from bot.services.cases import cases
 from bot.services.deps import Deps
+from bot.services.intake import consent
+from bot.services.staff import staff, staff_drafts
 from bot.vocabulary import (
     ConsentChannel,
     ConsentScope,

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.services import staff
 from bot.services.deps import Deps
+from bot.services.staff import staff
 from bot.vocabulary import NoteKind, Role
 from storage.crypto import FieldCipher, KeyRing, new_key_material, parse_key_spec
 from storage.models import CaseNote, Disclosure, PurgePermit

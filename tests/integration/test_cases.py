@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.clock import FixedClock
-from bot.services import cases, intake, sheet_store, staff
+from bot.services.cases import cases
 from bot.services.deps import Deps
 from bot.services.errors import CaseStateWrong, UnknownCase
+from bot.services.intake import intake, sheet_store
+from bot.services.staff import staff
 from bot.vocabulary import CaseStatus, ConsentScope, Role
 from storage.models import Case, CaseEpisode, InformationSheet, StaffMember, Student
 from tests.integration.test_intake_service import STUDENT, fill_to_review

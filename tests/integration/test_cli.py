@@ -256,7 +256,7 @@ def test_notices_lists_waiting_messages_without_their_content(
         "import asyncio, os\n"
         "from bot.app import build_deps\n"
         "from bot.clock import SystemClock\n"
-        "from bot.services import outbox\n"
+        "from bot.services.notices import outbox\n"
         "from bot.settings import load_settings\n"
         "from storage.engine import make_engine\n"
         "async def main():\n"

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.services import consent, intake
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, StaleAction
-from bot.services.sheet import AnswerRejected
+from bot.services.intake import consent, intake
+from bot.services.intake.sheet import AnswerRejected
 from bot.vocabulary import (
     AuditAction,
     ConsentChannel,
@@ -198,8 +198,8 @@ async def test_changing_consent_appends_and_reports_what_changed(deps: Deps) -> 
 
 async def test_the_consent_gate_refuses_unless_the_matching_scope_is_granted(deps: Deps) -> None:
     await test_changing_consent_appends_and_reports_what_changed(deps)
-    from bot.services.disclosures import Grounds, basis_holds
-    from bot.services.students import find_student
+    from bot.services.cases.disclosures import Grounds, basis_holds
+    from bot.services.intake.students import find_student
     from bot.vocabulary import DisclosureBasis, GateRefusal, RecipientKind
 
     async with deps.uow() as uow:

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from bot.services import staff
 from bot.services.deps import Deps
 from bot.services.errors import AlreadyStaff, InviteInvalid, InviteProblem
+from bot.services.staff import staff
 from bot.vocabulary import AuditAction, Role
 from storage.audit import entries as audit_entries
 from storage.models import StaffInvite, StaffMember

@@ -14,10 +14,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.services import cases, consent, security
+from bot.services.cases import cases
 from bot.services.deps import Deps
-from bot.services.sheet_store import latest_submitted_sheet, read_answers
-from bot.services.students import removed_flag
+from bot.services.intake import consent
+from bot.services.intake.sheet_store import latest_submitted_sheet, read_answers
+from bot.services.intake.students import removed_flag
+from bot.services.notices import security
 from bot.vocabulary import ConsentScope, SheetField, YesNo
 from storage.crypto import FieldContext, KeyRing
 from storage.engine import make_sessions

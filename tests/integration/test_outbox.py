@@ -10,8 +10,9 @@ from telegram import Bot
 
 from bot.clock import FixedClock
 from bot.notify import TelegramSender
-from bot.services import outbox, staff
 from bot.services.deps import Deps
+from bot.services.notices import outbox
+from bot.services.staff import staff
 from bot.transport import FailureKind, LocalBotApi, LocalRequest
 from bot.vocabulary import Role
 from storage.models import OutboxMessage, ProcessedUpdate

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FixedClock
-from bot.services import outbox
 from bot.services.deps import Deps
+from bot.services.notices import outbox
 from bot.transport import FailureKind, LocalBotApi
 from bot.transport.local import Failure
 from storage.engine import make_sessions

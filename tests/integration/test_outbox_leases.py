@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FixedClock
-from bot.services import outbox
 from bot.services.deps import Deps
-from bot.services.outbox_lease import Claim
+from bot.services.notices import outbox
+from bot.services.notices.outbox_lease import Claim
 from storage.engine import make_engine, make_sessions
 from storage.models import OutboxMessage
 from tests.conftest import Database

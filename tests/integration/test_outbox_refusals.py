@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.message_parts import TEXT_LIMIT, utf16_length
-from bot.services import outbox, staff
 from bot.services.deps import Deps
+from bot.services.notices import outbox
+from bot.services.staff import staff
 from bot.vocabulary import Role
 from storage.models import OutboxMessage
 from tests.integration.test_outbox import CHAT, COORDINATOR, ESCALATE, make_sender, queue

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.services.deps import Deps
-from bot.services.students import register_student
+from bot.services.intake.students import register_student
 from storage.models import ProcessedUpdate, Student
 from storage.uow import DuplicateUpdate
 

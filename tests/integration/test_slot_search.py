@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.services import booking, security, staff
+from bot.services.booking import booking
 from bot.services.deps import Deps
-from bot.services.students import register_student
+from bot.services.intake.students import register_student
+from bot.services.notices import security
+from bot.services.staff import staff
 from bot.vocabulary import AppointmentMode, AppointmentStatus, Role
 from storage.models import (
     SECURITY_RECORD_BYTES,

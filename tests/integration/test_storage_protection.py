@@ -8,10 +8,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.services import audit, consent, intake, outbox, split_texts, staff
+from bot.services import audit, split_texts
 from bot.services.deps import Deps
-from bot.services.sheet_store import current_draft, read_answers, write_answers
-from bot.services.students import find_student, removed_flag
+from bot.services.intake import consent, intake
+from bot.services.intake.sheet_store import current_draft, read_answers, write_answers
+from bot.services.intake.students import find_student, removed_flag
+from bot.services.notices import outbox
+from bot.services.staff import staff
 from bot.vocabulary import ConsentChannel, ConsentScope, Role, SheetField
 from storage import audit as chain
 from storage.crypto import FieldCipher, KeyRing, new_key_material, parse_key_spec

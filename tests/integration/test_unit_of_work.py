@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.services.deps import Deps
-from bot.services.students import find_student, register_student
+from bot.services.intake.students import find_student, register_student
 from storage.models import ProcessedUpdate, Student
 from storage.uow import DuplicateUpdate
 

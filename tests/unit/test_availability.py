@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.availability import (
+from bot.services.booking.availability import (
     BookingRules,
     ChangeKind,
     DayChange,

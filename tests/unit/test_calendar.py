@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from bot.services.calendar import ics
+from bot.services.booking.calendar import ics
 from bot.vocabulary import AppointmentMode
 
 LONDON = ZoneInfo("Europe/London")

@@ -18,7 +18,7 @@ from bot.message_parts import (
     split_parts,
     utf16_length,
 )
-from bot.services.policy import current_policy
+from bot.services.staff.policy import current_policy
 from bot.transport.html_check import check_html
 
 # Letters of one and two UTF-16 units, the characters HTML escapes, white space.

@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bot import texts
-from bot.services.sheet import (
+from bot.services.intake.sheet import (
     AnswerRejected,
     SheetRules,
     parse_date,

@@ -34,7 +34,7 @@ down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Frozen copies of bot.services.cases and storage.models at this revision.
+# Frozen copies of bot.services.cases.cases and storage.models at this revision.
 CASE_EPISODE_BYTES = 1024
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 6

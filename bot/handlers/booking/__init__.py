@@ -1,0 +1,1 @@
+"""Telegram adapters for booking, availability and an adviser's day."""

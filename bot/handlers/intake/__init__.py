@@ -1,0 +1,1 @@
+"""Telegram adapters for the student's information sheet and consent."""

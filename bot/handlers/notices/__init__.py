@@ -1,0 +1,1 @@
+"""Telegram adapters for Security notices."""

@@ -1,0 +1,1 @@
+"""Telegram adapters for staff journeys."""

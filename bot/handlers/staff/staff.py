@@ -1,0 +1,183 @@
+"""Staff journeys: invites, the policy acknowledgement, the staff list and deactivation."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import keyboards, texts
+from bot.callbacks import Action
+from bot.handlers.common import (
+    App,
+    Context,
+    boundary,
+    deps_of,
+    press_of,
+    say,
+    send_policy,
+    settle_press,
+    uow_for,
+    user_id,
+)
+from bot.services.errors import AlreadyStaff, InviteInvalid, LastCoordinator, UnknownStaff
+from bot.services.staff import staff
+from bot.vocabulary import STAFF_ROLES, Role
+
+
+async def staff_start(update: Update, context: Context, role: Role) -> None:
+    """/start from staff: who they are, and the policy if they still need to acknowledge it."""
+    async with uow_for(update, context) as uow:
+        me = await staff.whoami(uow, deps_of(context), user_id(update))
+    assert me is not None
+    await say(update, context, texts.staff_welcome(me.name, role))
+    if not me.acknowledged_current_policy:
+        await send_policy(update, context, role)
+    else:
+        await say(update, context, help_for(role))
+
+
+async def redeem(update: Update, context: Context, token: str) -> None:
+    """/start inv_…: an invited person becomes staff, then reads the policy."""
+    user = update.effective_user
+    assert user is not None
+    deps = deps_of(context)
+    try:
+        async with uow_for(update, context) as uow:
+            member = await staff.redeem_invite(uow, deps, user.id, token, user.full_name)
+    except InviteInvalid as invalid:
+        await say(update, context, texts.INVITE_PROBLEMS[invalid.problem.value])
+        return
+    except AlreadyStaff:
+        await say(update, context, texts.ALREADY_STAFF)
+        return
+    await say(update, context, texts.staff_welcome(user.full_name, Role(member.role)))
+    await send_policy(update, context, Role(member.role))
+
+
+def help_for(role: Role) -> str:
+    if role is Role.COORDINATOR:
+        return texts.HELP_COORDINATOR
+    if role is Role.ADVISER:
+        return texts.HELP_ADVISER
+    if role is Role.SECURITY:
+        return texts.SECURITY_ONLY
+    return texts.HELP_STUDENT
+
+
+@boundary
+async def policy(update: Update, context: Context) -> None:
+    """/policy: the confidentiality statement, for any staff member."""
+    async with uow_for(update, context) as uow:
+        member = await staff.authorise(
+            uow, deps_of(context), user_id(update), STAFF_ROLES, command="policy", policy=False
+        )
+    await send_policy(update, context, Role(member.role))
+
+
+@boundary
+async def on_policy_ack(update: Update, context: Context) -> None:
+    async with uow_for(update, context) as uow:
+        document = await staff.acknowledge_policy(uow, deps_of(context), user_id(update))
+        role = await staff.role_of(uow, deps_of(context), user_id(update))
+    await settle_press(update, context)
+    await say(update, context, texts.policy_acknowledged(document.version))
+    await say(update, context, help_for(role))
+
+
+@boundary
+async def invite(update: Update, context: Context) -> None:
+    """/invite ROLE: a coordinator makes a single-use invite link."""
+    args = context.args or []
+    role = _role_named(args[0]) if len(args) == 1 else None
+    if role is None:
+        async with uow_for(update, context) as uow:
+            await staff.authorise(
+                uow, deps_of(context), user_id(update), (Role.COORDINATOR,), command="invite"
+            )
+        await say(update, context, texts.INVITE_USAGE)
+        return
+    async with uow_for(update, context) as uow:
+        made = await staff.create_invite(uow, deps_of(context), user_id(update), role)
+    link = f"https://t.me/{context.bot.username}?start={made.start_payload}"
+    zone = deps_of(context).settings.zone
+    await say(update, context, texts.invite_created(link, role, made.expires_at, zone))
+
+
+def _role_named(word: str) -> Role | None:
+    try:
+        role = Role(word.strip().lower())
+    except ValueError:
+        return None
+    return role if role in STAFF_ROLES else None
+
+
+@boundary
+async def staff_list(update: Update, context: Context) -> None:
+    """/staff: everyone registered, with buttons to deactivate."""
+    deps = deps_of(context)
+    async with uow_for(update, context) as uow:
+        members = await staff.list_staff(uow, deps, user_id(update))
+        me = await staff.whoami(uow, deps, user_id(update))
+    assert me is not None
+    lines = [
+        texts.staff_line(m.name, m.role, m.active, m.acknowledged_current_policy) for m in members
+    ]
+    await say(update, context, texts.staff_list(lines), keyboards.staff_list(members, me.staff_id))
+
+
+@boundary
+async def on_deactivate_ask(update: Update, context: Context) -> None:
+    press = press_of(update)
+    assert press.staff_id is not None
+    deps = deps_of(context)
+    async with uow_for(update, context) as uow:
+        members = await staff.list_staff(uow, deps, user_id(update))
+    target = next((m for m in members if m.staff_id == press.staff_id and m.active), None)
+    await settle_press(update, context)
+    if target is None:
+        await say(update, context, texts.UNKNOWN_STAFF)
+        return
+    await say(
+        update,
+        context,
+        texts.deactivate_confirm(target.name),
+        keyboards.deactivate_confirm(target.staff_id),
+    )
+
+
+@boundary
+async def on_deactivate(update: Update, context: Context) -> None:
+    press = press_of(update)
+    assert press.staff_id is not None
+    try:
+        async with uow_for(update, context) as uow:
+            done = await staff.deactivate(uow, deps_of(context), user_id(update), press.staff_id)
+    except LastCoordinator:
+        await settle_press(update, context)
+        await say(update, context, texts.LAST_COORDINATOR)
+        return
+    except UnknownStaff:
+        await settle_press(update, context)
+        await say(update, context, texts.UNKNOWN_STAFF)
+        return
+    await settle_press(update, context)
+    await say(update, context, texts.deactivated(done.name))
+
+
+@boundary
+async def on_close(update: Update, context: Context) -> None:
+    await settle_press(update, context, texts.CLOSED)
+
+
+def register(app: App) -> None:
+    app.add_handler(CommandHandler("policy", policy))
+    app.add_handler(CommandHandler("invite", invite))
+    app.add_handler(CommandHandler("staff", staff_list))
+    app.add_handler(CallbackQueryHandler(on_policy_ack, pattern=rf"^{Action.POLICY_ACK.value}$"))
+    app.add_handler(
+        CallbackQueryHandler(on_deactivate_ask, pattern=rf"^{Action.DEACTIVATE_ASK.value}:")
+    )
+    app.add_handler(
+        CallbackQueryHandler(on_deactivate, pattern=rf"^{Action.DEACTIVATE_CONFIRMED.value}:")
+    )
+    app.add_handler(CallbackQueryHandler(on_close, pattern=rf"^{Action.CLOSE.value}$"))

@@ -1,0 +1,1 @@
+"""Appointments: availability, slots, booking, reminders, an adviser's day."""

@@ -1,0 +1,1 @@
+"""Case records: cases, reading them, notes, documents, consent by staff, disclosures."""

@@ -1,0 +1,1 @@
+"""The student's side: the information sheet, its answers, consent choices, students."""

@@ -1,0 +1,1 @@
+"""What leaves the service: the outbox, and Security's time-only notices."""

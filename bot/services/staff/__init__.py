@@ -1,0 +1,1 @@
+"""Staff: registration, roles, the policy they sign, what they are drafting."""

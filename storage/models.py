@@ -18,6 +18,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     literal_column,
     text,
@@ -555,3 +556,53 @@ SEALED_COLUMNS[CaseDocument] = ("meta_enc", "content_enc")
 SEALED_COLUMNS[Disclosure] = ("details_enc",)
 SEALED_COLUMNS[ConsentRequest] = ("purpose_enc",)
 SEALED_COLUMNS[StaffDraft] = ("content_enc",)
+
+
+class StaffSecondFactor(RowWithId, Base):
+    """A staff member's time-based one-time code (RFC 6238) and the session it unlocks.
+
+    The secret is sealed like every personal field. `last_step` is the time step of the last
+    accepted code: a code at or before it is refused, so no code is accepted twice, whichever
+    instance sees it. Wrong codes in a row count up to a lock only the coordinator lifts.
+    """
+
+    __tablename__ = "staff_second_factors"
+
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), unique=True)
+    secret_enc: Mapped[bytes]
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None]
+    unlocked_until: Mapped[datetime | None]
+    # The set-up messages (QR code, secret) in the staff member's chat, deleted on confirmation.
+    setup_message_ids: Mapped[str | None] = mapped_column(String(64))
+
+
+SEALED_COLUMNS[StaffSecondFactor] = ("secret_enc",)
+
+
+class PolicyVersion(RowWithId, Base):
+    """A published version of the confidentiality statement, as the Board of Trustees
+    approved it. The newest published is the one staff must have acknowledged; the text is
+    the service's own policy, not personal data, so it is kept in the clear."""
+
+    __tablename__ = "policy_versions"
+
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    approved_on: Mapped[date] = mapped_column(Date)
+    published_at: Mapped[datetime]
+    published_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+
+
+class PolicyReviewReminder(Base):
+    """A review reminder sent to the coordinator: at most one per version and due day."""
+
+    __tablename__ = "policy_review_reminders"
+
+    policy_version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent_at: Mapped[datetime]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tqdm import tqdm
 
 from bot import failures
 from bot.app import build_deps
@@ -14,6 +15,7 @@ from bot.services.booking.term_import import import_weekly_csv
 from bot.services.deps import Deps
 from bot.services.errors import AlreadyStaff
 from bot.services.intake import sheet_store
+from bot.services.lifecycle import retention
 from bot.services.notices import outbox
 from bot.services.staff import staff
 from bot.settings import Settings
@@ -249,4 +251,46 @@ async def rotate_keys(settings: Settings) -> int:
         )
     finally:
         await engine.dispose()
+    return 0
+
+
+async def purge(settings: Settings, *, dry_run: bool) -> int:
+    """Apply retention now (or, with dry_run, say what it would delete): counts only."""
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        if dry_run:
+            return _print_preview(settings, await retention.preview(deps))
+        due = await retention.due_now(deps)
+        with tqdm(total=due, unit="record", desc="Deleting", file=sys.stderr) as bar:
+            done = await retention.purge(
+                deps, progress=lambda counts: bar.update(counts.cases + counts.students)
+            )
+    finally:
+        await engine.dispose()
+    print(
+        f"Deleted {done.cases} case(s) with {done.notes} note(s), {done.documents} "
+        f"document(s) and {done.disclosures} disclosure(s), and {done.students} student(s) "
+        "with nothing left on file."
+    )
+    return 0
+
+
+def _print_preview(settings: Settings, lines: list[retention.MonthDue]) -> int:
+    years = settings.retention_years
+    if not lines:
+        print(f"Nothing is older than the retention period ({years} years): nothing would go.")
+        return 0
+    print(f"Would delete (last activity more than {years} years ago), by month of last activity:")
+    print(f"{'month':<9}{'cases':>7}{'notes':>7}{'documents':>11}{'students':>10}")
+    for line in lines:
+        print(
+            f"{line.month:<9}{line.cases:>7}{line.notes:>7}{line.documents:>11}{line.students:>10}"
+        )
+    total = [
+        sum(getattr(line, name) for line in lines)
+        for name in ("cases", "notes", "documents", "students")
+    ]
+    print(f"{'total':<9}{total[0]:>7}{total[1]:>7}{total[2]:>11}{total[3]:>10}")
+    print("Nothing was changed (dry run).")
     return 0

@@ -1,4 +1,4 @@
-"""The command line: run, demo, migrate, keygen, staff, audit, keys."""
+"""The command line: run, demo, migrate, keygen, staff, audit, purge, keys."""
 
 from __future__ import annotations
 
@@ -118,6 +118,21 @@ def _parser() -> argparse.ArgumentParser:
         "last error and age. Never the recipient or the text.",
     )
 
+    purge = sub.add_parser(
+        "purge",
+        help="delete records past the retention period now",
+        description="Delete every case whose last activity is older than USS_RETENTION_YEARS "
+        "(5 at most), with its notes, documents, disclosures and sheet, and each student "
+        "with nothing left on file. The bot does this itself every hour; this runs it now, "
+        "with a progress bar. Counts only are printed.",
+    )
+    purge.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="change nothing: list how many cases, notes, documents and students would go, "
+        "by month of last activity",
+    )
+
     keys = sub.add_parser("keys", help="key rotation", description="Key management.")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     keys_sub.add_parser(
@@ -180,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(admin.import_availability(settings, text))
         if args.command == "notices":
             return asyncio.run(admin.list_notices(settings))
+        if args.command == "purge":
+            return asyncio.run(admin.purge(settings, dry_run=args.dry_run))
         if args.command == "keys":
             return asyncio.run(admin.rotate_keys(settings))
     except Exception as problem:

@@ -16,6 +16,7 @@ from bot.screens import sheet_screen
 from bot.services import audit
 from bot.services.booking import reminders
 from bot.services.intake import intake
+from bot.services.lifecycle import retention
 from bot.services.notices import outbox, security
 from storage.uow import forget_processed_updates
 
@@ -120,6 +121,23 @@ async def publish_audit_head(context: Context) -> None:
         log.info("queued the audit head for %d coordinators", queued)
 
 
+RETENTION_EVERY_SECONDS = 3600
+
+
+async def apply_retention(context: Context) -> None:
+    """Delete what is past the retention period, warn 30 days ahead, and send last month's
+    summary once. Checked hourly rather than at one time of day: each part is derived from
+    the database, so a process that was down catches up when it starts."""
+    deps = context.bot_data.deps
+    purged = await retention.purge(deps)
+    if not purged.empty:
+        log.info("retention purge: %d cases, %d students", purged.cases, purged.students)
+    warned = await retention.warn_upcoming(deps)
+    if warned:
+        log.info("retention: warned about %d cases", warned)
+    await retention.send_monthly_summary(deps)
+
+
 def schedule_jobs(app: App) -> None:
     """Register the recurring jobs with explicit ids and safe APScheduler defaults."""
     queue: Any = app.job_queue
@@ -175,6 +193,17 @@ def schedule_jobs(app: App) -> None:
             "replace_existing": True,
             "coalesce": True,
             "misfire_grace_time": AUDIT_HEAD_EVERY_SECONDS,
+        },
+    )
+    queue.run_repeating(
+        apply_retention,
+        interval=RETENTION_EVERY_SECONDS,
+        first=30,
+        name="retention",
+        job_kwargs={
+            "id": "retention",
+            "replace_existing": True,
+            "misfire_grace_time": RETENTION_EVERY_SECONDS,
         },
     )
     queue.run_daily(

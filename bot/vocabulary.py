@@ -227,6 +227,7 @@ class AuditAction(StrEnum):
     DOCUMENT_READ = "case.document_read"
     CONSENT_REQUESTED = "consent.requested"
     DISCLOSURE_REFUSED = "disclosure.refused"
+    RETENTION_PURGE = "retention.purge"
 
 
 class NoticeChange(StrEnum):

@@ -434,6 +434,9 @@ class Case(RowWithId, Base):
     )
     opened_at: Mapped[datetime]
     last_activity_at: Mapped[datetime] = mapped_column(index=True)
+    # The last activity its adviser and the coordinator were warned about (30 days before the
+    # case is deleted); any later activity restarts the clock, and a new warning comes in time.
+    retention_warned_for: Mapped[datetime | None]
 
 
 class CaseEpisode(RowWithId, Base):
@@ -605,4 +608,26 @@ class PolicyReviewReminder(Base):
 
     policy_version: Mapped[str] = mapped_column(String(32), primary_key=True)
     due_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent_at: Mapped[datetime]
+
+
+class RetentionRun(RowWithId, Base):
+    """What one purge transaction deleted: counts only, for the coordinator's monthly summary
+    (the audit log holds the same counts, sealed)."""
+
+    __tablename__ = "retention_runs"
+
+    ran_at: Mapped[datetime] = mapped_column(index=True)
+    cases: Mapped[int] = mapped_column(Integer)
+    notes: Mapped[int] = mapped_column(Integer)
+    documents: Mapped[int] = mapped_column(Integer)
+    students: Mapped[int] = mapped_column(Integer)
+
+
+class RetentionSummary(Base):
+    """The coordinator was sent the summary of this month's purges (YYYY-MM, service time)."""
+
+    __tablename__ = "retention_summaries"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
     sent_at: Mapped[datetime]

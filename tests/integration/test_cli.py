@@ -547,3 +547,70 @@ def test_audit_head_is_kept_and_verify_against_it_catches_removed_entries(
     malformed = run(["audit", "verify", "--head", "3:abc"], env, cwd=tmp_path)
     assert malformed.returncode == 2
     assert "64 hex digits" in malformed.stderr
+
+
+# --- Retention from the command line (issue 12) -------------------------------------------
+
+
+async def an_old_case(env: dict[str, str], years_ago: int) -> str:
+    """A case with notes, a document and a disclosure, its last activity `years_ago` years
+    ago (and its student's); returns that month, as the dry run prints it."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from bot.clock import FixedClock
+    from bot.services.deps import Deps
+    from bot.settings import Settings
+    from storage.crypto import FieldCipher, parse_key_spec
+    from storage.engine import make_sessions
+    from storage.models import Case, Student
+    from tests.integration.test_case_records_at_rest import fill_a_case
+
+    engine = make_engine(env["USS_DATABASE_URL"])
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=env["USS_DATABASE_URL"],
+        email_domains=("city.ac.uk",),
+    )
+    deps = Deps(
+        make_sessions(engine),
+        FieldCipher(KeyRing(parse_key_spec(env["USS_DATA_KEYS"]))),
+        BlindIndex.from_spec(env["USS_INDEX_KEY"]),
+        FixedClock(datetime.now(UTC)),
+        settings,
+        AuditKey.from_spec(env["USS_AUDIT_KEY"]),
+    )
+    old = datetime.now(UTC) - timedelta(days=365 * years_ago + 2)
+    try:
+        await fill_a_case(deps)
+        async with deps.uow() as uow:
+            await uow.session.execute(update(Case).values(last_activity_at=old))
+            await uow.session.execute(update(Student).values(last_activity_at=old))
+            await uow.commit()
+    finally:
+        await engine.dispose()
+    return old.astimezone(settings.zone).strftime("%Y-%m")
+
+
+async def test_purge_dry_run_lists_counts_then_purge_deletes(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(["migrate"], env, cwd=tmp_path).returncode == 0
+    empty = run(["purge", "--dry-run"], env, cwd=tmp_path)
+    assert empty.returncode == 0, empty.stderr
+    assert "nothing would go" in empty.stdout
+    month = await an_old_case(env, years_ago=6)
+    dry = run(["purge", "--dry-run"], env, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    line = next(x for x in dry.stdout.splitlines() if x.startswith(month))
+    assert line.split() == [month, "1", "2", "1", "1"]
+    assert "Nothing was changed" in dry.stdout
+    done = run(["purge"], env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Deleted 1 case(s) with 2 note(s), 1 document(s) and 1 disclosure(s)" in done.stdout
+    assert "1 student(s)" in done.stdout
+    assert "Deleting" in done.stderr  # the progress bar
+    for output in (dry, done):
+        assert "Canary" not in output.stdout + output.stderr
+    assert "nothing would go" in run(["purge", "--dry-run"], env, cwd=tmp_path).stdout

@@ -1,0 +1,1 @@
+"""The data lifecycle: retention (five years at most), and later subject access."""

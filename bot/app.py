@@ -31,6 +31,7 @@ STUDENT_COMMANDS = (
     BotCommand("appointments", "Your appointments, to move or cancel one"),
     BotCommand("mysheet", "See what you told us and your consent choices"),
     BotCommand("consent", "See or change what your adviser may do for you"),
+    BotCommand("mydata", "What we hold about you; ask for a copy or deletion"),
     BotCommand("privacy", "How we protect your information"),
     BotCommand("cancel", "Discard an unfinished information sheet"),
     BotCommand("help", "What I can do"),

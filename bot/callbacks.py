@@ -105,6 +105,10 @@ class Action(StrEnum):
     CASE_ATTACH = "vf"
     CASE_CONSENT = "vk"
     CASE_DISCLOSE = "vq"
+    # -- the data lifecycle: the student's own view and requests
+    MY_DATA_COPY = "yc"
+    MY_DATA_DELETE_ASK = "yd"
+    MY_DATA_DELETE_CONFIRMED = "yy"
 
 
 class InvalidCallback(ValueError):

@@ -16,7 +16,7 @@ from bot.screens import sheet_screen
 from bot.services import audit
 from bot.services.booking import reminders
 from bot.services.intake import intake
-from bot.services.lifecycle import retention
+from bot.services.lifecycle import requests, retention
 from bot.services.notices import outbox, security
 from storage.uow import forget_processed_updates
 
@@ -138,6 +138,13 @@ async def apply_retention(context: Context) -> None:
     await retention.send_monthly_summary(deps)
 
 
+async def remind_of_requests(context: Context) -> None:
+    """Tell the coordinators of subject requests due in 7 days, tomorrow, or overdue."""
+    queued = await requests.remind(context.bot_data.deps)
+    if queued:
+        log.info("queued %d subject request reminders", queued)
+
+
 def schedule_jobs(app: App) -> None:
     """Register the recurring jobs with explicit ids and safe APScheduler defaults."""
     queue: Any = app.job_queue
@@ -202,6 +209,17 @@ def schedule_jobs(app: App) -> None:
         name="retention",
         job_kwargs={
             "id": "retention",
+            "replace_existing": True,
+            "misfire_grace_time": RETENTION_EVERY_SECONDS,
+        },
+    )
+    queue.run_repeating(
+        remind_of_requests,
+        interval=RETENTION_EVERY_SECONDS,
+        first=45,
+        name="subject-requests",
+        job_kwargs={
+            "id": "subject-requests",
             "replace_existing": True,
             "misfire_grace_time": RETENTION_EVERY_SECONDS,
         },

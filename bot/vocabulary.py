@@ -228,6 +228,12 @@ class AuditAction(StrEnum):
     CONSENT_REQUESTED = "consent.requested"
     DISCLOSURE_REFUSED = "disclosure.refused"
     RETENTION_PURGE = "retention.purge"
+    REQUEST_RECEIVED = "request.received"
+    REQUESTS_LISTED = "request.listed"
+    REQUEST_EXTENDED = "request.extended"
+    REQUEST_PAUSED = "request.paused"
+    REQUEST_RESUMED = "request.resumed"
+    REQUEST_ANSWERED = "request.answered"
 
 
 class NoticeChange(StrEnum):
@@ -317,3 +323,36 @@ class RejectReason(StrEnum):
     DATE_TOO_FAR = "date_too_far"
     NOT_A_CHOICE = "not_a_choice"
     NOT_SKIPPABLE = "not_skippable"
+
+
+class RequestKind(StrEnum):
+    """What a student asks under data protection law."""
+
+    ACCESS = "access"  # a copy of everything held about them
+    ERASURE = "erasure"  # their records deleted
+
+
+class RequestChannel(StrEnum):
+    """How a subject request reached the service (any way counts)."""
+
+    BOT = "bot"
+    EMAIL = "email"
+    IN_PERSON = "in_person"
+    LETTER = "letter"
+    PHONE = "phone"
+    CHAT = "chat"  # words typed into the chat that an adviser recognised as a request
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    SENT = "sent"  # an access request answered
+    ACCEPTED = "accepted"  # a deletion done
+    DECLINED = "declined"  # a deletion declined, with a reason
+
+
+class PauseReason(StrEnum):
+    """The only reasons the clock may stop: the service waits for the student."""
+
+    IDENTITY = "identity"
+    CLARIFY = "clarify"

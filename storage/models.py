@@ -631,3 +631,32 @@ class RetentionSummary(Base):
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     sent_at: Mapped[datetime]
+
+
+class SubjectRequest(RowWithId, Base):
+    """A student's request under data protection law: a copy of what is held (subject
+    access) or deletion, however it was made. The one-month clock runs from the day it was
+    received; an extension and pauses move the due date. Once a student is gone, the row
+    stays with dates only (the register shows requests were answered on time)."""
+
+    __tablename__ = "subject_requests"
+
+    student_id: Mapped[str | None] = mapped_column(
+        ForeignKey("students.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    received_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(48))
+    recorded_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    extended_months: Mapped[int] = mapped_column(Integer, default=0)
+    # Days the clock stood still in finished pauses; a pause under way started on paused_on.
+    paused_days: Mapped[int] = mapped_column(Integer, default=0)
+    paused_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    # The extension's reason, a decline's reason, the pause's reason: sealed JSON, padded.
+    details_enc: Mapped[bytes]
+
+
+SEALED_COLUMNS[SubjectRequest] = ("details_enc",)

@@ -26,6 +26,7 @@ from bot.handlers.common import (
     say,
 )
 from bot.handlers.intake import consent, intake
+from bot.handlers.lifecycle import requests as lifecycle_requests
 from bot.handlers.notices import security
 from bot.handlers.staff import staff
 from bot.services.staff.staff import INVITE_PREFIX
@@ -112,6 +113,7 @@ def register(app: App) -> None:
     # -- case records: acting from the case summary
     case_screen.register(app)
     staff.register(app)
+    lifecycle_requests.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))
     app.add_handler(

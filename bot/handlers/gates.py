@@ -65,6 +65,9 @@ STAFF_COMMANDS: dict[str, Gate] = {
     "consentfor": _ADVISING,
     "disclose": _ADVISING,
     "disclosures": _COORDINATOR,
+    # -- the data lifecycle: subject requests
+    "request": _ADVISING,
+    "requests": _COORDINATOR,
 }
 
 # Every kind of button, with who may press it. None: anyone in a private chat (the student's
@@ -146,6 +149,10 @@ PRESS_GATES: dict[Action, Gate | None] = {
     Action.CASE_ATTACH: _ADVISING,
     Action.CASE_CONSENT: _ADVISING,
     Action.CASE_DISCLOSE: _ADVISING,
+    # -- the data lifecycle: a student's own requests (the service finds the student)
+    Action.MY_DATA_COPY: None,
+    Action.MY_DATA_DELETE_ASK: None,
+    Action.MY_DATA_DELETE_CONFIRMED: None,
 }
 
 # Buttons anyone may press that belong to no journey (a plain "Done").

@@ -93,3 +93,28 @@ class TooManyAppointments(DomainError):
     def __init__(self, limit: int) -> None:
         super().__init__(str(limit))
         self.limit = limit
+
+
+class RequestProblem(Enum):
+    """Why a subject request could not be recorded or changed; texts says each one."""
+
+    UNKNOWN = "unknown"
+    NOTHING_HELD = "nothing_held"
+    ALREADY_OPEN = "already_open"
+    FUTURE_DATE = "future_date"
+    TOO_OLD = "too_old"
+    REASON_NEEDED = "reason_needed"
+    EXTENSION_LENGTH = "extension_length"
+    ALREADY_EXTENDED = "already_extended"
+    NOT_EXTENDED = "not_extended"
+    FIRST_MONTH_OVER = "first_month_over"
+    ALREADY_PAUSED = "already_paused"
+    NOT_PAUSED = "not_paused"
+    WRONG_KIND = "wrong_kind"
+    BAD_DATE = "bad_date"
+
+
+class RequestRefused(DomainError):
+    def __init__(self, problem: RequestProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem

@@ -35,7 +35,7 @@ STRANGER = LocalUser(6001, "Stan", "Stranger")
 FORMER = LocalUser(6002, "Fay", "Former")
 NEWCOMER = LocalUser(6003, "Nia", "Newcomer")
 STUDENT_COMMANDS = {"start", "help", "privacy", "cancel", "mysheet", "book", "appointments"}
-STUDENT_COMMANDS |= {"consent"}
+STUDENT_COMMANDS |= {"consent", "mydata"}
 
 _SAMPLE: dict[str, object] = {
     "field": SheetField.YEAR,

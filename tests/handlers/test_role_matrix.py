@@ -79,6 +79,7 @@ COMMANDS: dict[str, str] = {
     "book": "S S S S S S S S X",
     "appointments": "S S S S S S S S X",
     "consent": "S S S S S S S S X",
+    "mydata": "S S S S S S S S X",
     # staff
     "policy": "R R R P P P R P P",
     "invite": "R R R R R R R S X",
@@ -97,6 +98,9 @@ COMMANDS: dict[str, str] = {
     "consentfor": "R R R S G P R S X",
     "disclose": "R R R S G P R S X",
     "disclosures": "R R R R R R R S X",
+    # subject requests: any adviser records one (sent bare, the usage); the coordinator's register
+    "request": "R R R S S P R S X",
+    "requests": "R R R R R R R S X",
 }
 # The argument each command is sent with in the sweep ({case}: the subject's case reference);
 # the others are sent bare, which shows their usage and changes nothing.
@@ -187,6 +191,11 @@ BUTTONS: dict[Action, str] = {
     Action.CASE_DISCLOSE: "R R R S S P R S X",
     # The student's answer to an adviser's request: only the student it was sent to.
     Action.CONSENT_REQUEST_ANSWER: "E E E E E E E E X",
+    # A student's own requests from /mydata: anyone writing as a student (a stranger is told
+    # nothing is held); staff have no data of their own here, so the button has expired.
+    Action.MY_DATA_COPY: "S S S E E E S E X",
+    Action.MY_DATA_DELETE_ASK: "S S S E E E S E X",
+    Action.MY_DATA_DELETE_CONFIRMED: "S S S E E E S E X",
 }
 
 

@@ -45,10 +45,13 @@ from storage.models import (
     StaffDraft,
     StaffMember,
     Student,
+    SubjectRequest,
 )
 from storage.uow import UnitOfWork
 
 WARN_DAYS = 30
+# As bot.services.lifecycle.requests.DETAILS_BLOCK (that module imports this one).
+REQUEST_DETAILS_BLOCK = 640
 BATCH = 200
 
 
@@ -159,7 +162,7 @@ async def _delete_cases(uow: UnitOfWork, case_ids: Sequence[str]) -> PurgeCounts
     return counts
 
 
-async def _delete_student(uow: UnitOfWork, student_id: str) -> PurgeCounts:
+async def _delete_student(uow: UnitOfWork, deps: Deps, student_id: str) -> PurgeCounts:
     """Everything of a student with no case left, then the student row."""
     session = uow.session
     counts = PurgeCounts(students=1)
@@ -177,7 +180,31 @@ async def _delete_student(uow: UnitOfWork, student_id: str) -> PurgeCounts:
             delete(InformationSheet).where(InformationSheet.student_id == student_id)
         )
     )
+    # The register keeps that a request was made and answered, with dates only.
+    for request in (
+        await session.execute(select(SubjectRequest).where(SubjectRequest.student_id == student_id))
+    ).scalars():
+        request.details_enc = deps.cipher.seal_json(
+            request, "details_enc", {}, pad_to=REQUEST_DETAILS_BLOCK
+        )
+        request.student_id = None
+    await session.flush()
     await session.execute(delete(Student).where(Student.id == student_id))
+    return counts
+
+
+async def erase_student(uow: UnitOfWork, deps: Deps, student_id: str) -> PurgeCounts:
+    """Everything about one student, now (a deletion request accepted); the caller audits
+    and commits."""
+    session = uow.session
+    session.add(PurgePermit(id=1))
+    await session.flush()
+    case_ids = list(
+        (await session.execute(select(Case.id).where(Case.student_id == student_id))).scalars()
+    )
+    counts = await _delete_cases(uow, case_ids) if case_ids else PurgeCounts()
+    counts.add(await _delete_student(uow, deps, student_id))
+    await session.execute(delete(PurgePermit))
     return counts
 
 
@@ -247,7 +274,7 @@ async def _after_cases_went(
     if student is None:
         return PurgeCounts()
     if student.last_activity_at < before:
-        return await _delete_student(uow, student_id)
+        return await _delete_student(uow, deps, student_id)
     # Back in touch lately, with no case left: they stay, as if new (the removed flag was
     # the last case's).
     seal_removed_flag(deps, student, None)
@@ -274,7 +301,7 @@ async def _purge_batch(uow: UnitOfWork, deps: Deps, before: datetime) -> PurgeCo
             counts.add(await _after_cases_went(uow, deps, student_id, before))
     else:
         for student_id in await _caseless_student_ids(uow, before, BATCH):
-            counts.add(await _delete_student(uow, student_id))
+            counts.add(await _delete_student(uow, deps, student_id))
     await session.execute(delete(PurgePermit))
     if not counts.empty:
         now = deps.clock.now()
@@ -309,6 +336,15 @@ async def purge(
     loses no more than the batch in hand, and the next run goes on where this one stopped)."""
     total = PurgeCounts()
     before = cutoff(deps)
+    async with deps.uow() as uow:
+        # The register of requests answered longer ago than the period goes too.
+        await uow.session.execute(
+            delete(SubjectRequest).where(
+                SubjectRequest.closed_on.is_not(None),
+                SubjectRequest.closed_on < before.astimezone(deps.settings.zone).date(),
+            )
+        )
+        await uow.commit()
     while True:
         async with deps.uow() as uow:
             counts = await _purge_batch(uow, deps, before)

@@ -1,0 +1,1 @@
+"""Telegram adapters for the data lifecycle: the student's own view and subject requests."""

@@ -377,6 +377,12 @@ async def lock(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> bool:
 async def states(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> dict[str, FactorState]:
     """Each advising staff member's second factor, for the coordinator's staff list."""
     await authorise(uow, deps, telegram_user_id, (Role.COORDINATOR,), command="staff")
+    return await all_states(uow, deps)
+
+
+async def all_states(uow: UnitOfWork, deps: Deps) -> dict[str, FactorState]:
+    """Each advising staff member's second factor (for the command line, run by whoever runs
+    the service; Security has none)."""
     now = deps.clock.now()
     factors = {
         f.staff_id: f for f in (await uow.session.execute(select(StaffSecondFactor))).scalars()

@@ -142,9 +142,10 @@ async def add_staff(
     acknowledged: bool = True,
     second_factor: bool = True,
     unlocked: bool = True,
-) -> None:
+) -> str | None:
     """Register staff. An adviser or coordinator who acknowledged the policy has, unless told
-    otherwise, a confirmed second factor and a session open for the whole test."""
+    otherwise, a confirmed second factor and a session open for the whole test; its secret
+    is returned, for tests that make codes."""
     deps = bot.deps
     async with deps.uow() as uow:
         await staff.add_staff(
@@ -160,7 +161,8 @@ async def add_staff(
         async with deps.uow() as uow:
             await staff.acknowledge_policy(uow, deps, user.id)
     if acknowledged and second_factor and role in ADVISING_ROLES:
-        await give_second_factor(deps, user.id, unlocked=unlocked)
+        return await give_second_factor(deps, user.id, unlocked=unlocked)
+    return None
 
 
 async def give_second_factor(deps: Deps, telegram_user_id: int, *, unlocked: bool = True) -> str:

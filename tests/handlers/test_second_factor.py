@@ -276,9 +276,10 @@ async def test_unlock_always_deletes_the_message_even_a_mistyped_code(
     bot: Bot, clock: FixedClock
 ) -> None:
     adviser, _ = await locked_adviser(bot, clock)
-    await adviser.send("/unlock 12345x")
-    assert code_message_deleted(adviser)
-    assert adviser.last_text == texts.UNLOCK_USAGE
+    for mistyped in ("12345x", "1234567", "١٢٣٤٥٦"):  # the last in Arabic-Indic digits
+        await adviser.send(f"/unlock {mistyped}")
+        assert code_message_deleted(adviser)
+        assert adviser.last_text == texts.UNLOCK_USAGE
 
 
 # --------------------------------------------------------------------- the session

@@ -49,7 +49,7 @@ DRIFT_STEPS = 1  # one step either side of now, as RFC 6238 section 5.2 recommen
 FAILURES_BEFORE_LOCKOUT = 5
 SECRET_BYTES = 20  # 160 bits, RFC 4226's recommended length
 COMMAND = "unlock"
-_CODE = re.compile(rf"\d{{{DIGITS}}}")
+_CODE = re.compile(rf"[0-9]{{{DIGITS}}}")  # ASCII digits only (\d takes any script's)
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,8 @@ async def present_code(uow: UnitOfWork, deps: Deps, telegram_user_id: int, code:
     now = deps.clock.now()
     setting_up = factor.confirmed_at is None
     shown = _message_ids(factor) if setting_up else ()
-    step = _matching_step(_secret(deps, factor), code, now)
+    typed = code_typed(code)
+    step = _matching_step(_secret(deps, factor), typed, now) if typed is not None else None
     until = now + timedelta(hours=deps.settings.staff_session_hours)
     if step is None or not await _accept(uow, factor, step, now, until):
         await _failed(uow, deps, member, factor, used_before=step is not None)

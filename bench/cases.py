@@ -31,7 +31,7 @@ from bot.services import audit
 from bot.services.cases import cases
 from bot.services.deps import Deps
 from bot.services.intake.sheet_store import write_answers
-from bot.services.staff import staff
+from bot.services.staff import second_factor, staff
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
 from bot.vocabulary import (
@@ -74,6 +74,16 @@ class Row:
 
 def _number(i: int) -> str:
     return f"{210_000_000 + i}"
+
+
+async def unlocked_session(deps: Deps, telegram_user_id: int) -> None:
+    """A second factor set up and a session unlocked, as the adviser's app would (the timed
+    commands all read students' information)."""
+    async with deps.uow() as uow:
+        setup = await second_factor.begin_setup(uow, deps, telegram_user_id)
+    code = second_factor.code_for(setup.secret, second_factor.step_at(deps.clock.now()))
+    async with deps.uow() as uow:
+        await second_factor.present_code(uow, deps, telegram_user_id, code)
 
 
 async def students_with_cases(deps: Deps, count: int) -> list[Case]:
@@ -255,6 +265,7 @@ async def measure(engine_name: str, students: int, repeat: int) -> Row:
                 await uow.commit()
             async with deps.uow() as uow:
                 await staff.acknowledge_policy(uow, deps, ADVISER.id)
+            await unlocked_session(deps, ADVISER.id)
             made = await students_with_cases(deps, students)
             target = made[len(made) // 2]
             await fill_the_case(deps, target, member.id)

@@ -13,13 +13,13 @@ from bot.clock import SystemClock
 from bot.services import audit as audit_service
 from bot.services.booking.term_import import import_weekly_csv
 from bot.services.deps import Deps
-from bot.services.errors import AlreadyStaff
+from bot.services.errors import AlreadyStaff, UnknownStaff
 from bot.services.intake import sheet_store
 from bot.services.lifecycle import retention
 from bot.services.notices import outbox
-from bot.services.staff import staff
+from bot.services.staff import second_factor, staff
 from bot.settings import Settings
-from bot.vocabulary import AuditAction, Role
+from bot.vocabulary import AuditAction, FactorState, Role
 from storage import audit
 from storage import migrate as migrations
 from storage.engine import make_engine, sqlite_file
@@ -101,13 +101,49 @@ async def add_staff(settings: Settings, *, role: str, telegram_id: int, name: st
                 print(f"Not added: {problem}.", file=sys.stderr)
                 return 1
             await uow.commit()
+        then = (
+            ", then set up a second factor (an authenticator app on their phone)"
+            if Role(role) is not Role.SECURITY
+            else ""
+        )
         print(
             f"Added {role} (staff id {member.id}). Ask them to open the bot and send /start: "
-            "they must acknowledge the confidentiality policy before staff commands work."
+            f"they must acknowledge the confidentiality policy{then} before staff commands "
+            "work."
         )
     finally:
         await engine.dispose()
     return 0
+
+
+async def reset_second_factor(settings: Settings, *, telegram_id: int) -> int:
+    """Clear a staff member's second factor, its lock and session (audited): for the day the
+    only coordinator loses their phone."""
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        async with deps.uow() as uow:
+            try:
+                name = await second_factor.reset_from_command_line(uow, deps, telegram_id)
+            except UnknownStaff:
+                print("No staff member has that Telegram id.", file=sys.stderr)
+                return 1
+        print(
+            f"Reset the second factor of {name}. Their session has ended and any lock is "
+            "lifted; at their next staff command in the bot they set up a new one."
+        )
+    finally:
+        await engine.dispose()
+    return 0
+
+
+_FACTOR_WORDS = {
+    FactorState.NOT_SET_UP: "2FA not set up",
+    FactorState.AWAITING_CODE: "2FA setting up",
+    FactorState.LOCKED_OUT: "2FA LOCKED",
+    FactorState.SESSION_LOCKED: "2FA set up",
+    FactorState.UNLOCKED: "2FA set up",
+}
 
 
 async def list_staff(settings: Settings) -> int:
@@ -116,6 +152,7 @@ async def list_staff(settings: Settings) -> int:
         deps = _deps(settings, engine)
         async with deps.uow(read_only=True) as uow:
             members = await staff.all_staff(uow, deps)
+            factors = await second_factor.all_states(uow, deps)
         if not members:
             print("No staff yet. Add the first coordinator with `python -m bot staff add`.")
         for m in members:
@@ -125,7 +162,10 @@ async def list_staff(settings: Settings) -> int:
                 if m.acknowledged_current_policy
                 else "policy NOT acknowledged"
             )
-            print(f"{m.staff_id}  {m.role.value:<11} {state:<11} {policy:<24} {m.name}")
+            factor = _FACTOR_WORDS.get(factors[m.staff_id], "") if m.staff_id in factors else ""
+            print(
+                f"{m.staff_id}  {m.role.value:<11} {state:<11} {policy:<24} {factor:<15} {m.name}"
+            )
     finally:
         await engine.dispose()
     return 0

@@ -109,6 +109,9 @@ class Action(StrEnum):
     MY_DATA_COPY = "yc"
     MY_DATA_DELETE_ASK = "yd"
     MY_DATA_DELETE_CONFIRMED = "yy"
+    # -- staff protection: the coordinator resets someone's second factor (from /staff)
+    SECOND_FACTOR_RESET_ASK = "2a"
+    SECOND_FACTOR_RESET = "2y"
 
 
 class InvalidCallback(ValueError):
@@ -270,6 +273,9 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.CASE_ATTACH: ("case",),
     Action.CASE_CONSENT: ("case",),
     Action.CASE_DISCLOSE: ("case",),
+    # -- staff protection
+    Action.SECOND_FACTOR_RESET_ASK: ("staff_id",),
+    Action.SECOND_FACTOR_RESET: ("staff_id",),
 }
 # Booking steps taken to move an existing appointment carry its short reference last.
 _MAY_CARRY_REF = frozenset(

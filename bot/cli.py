@@ -59,13 +59,16 @@ def _parser() -> argparse.ArgumentParser:
         "made 0600. Keys already there are never replaced.",
     )
 
-    staff = sub.add_parser("staff", help="add or list staff", description="Manage staff.")
+    staff = sub.add_parser(
+        "staff", help="add or list staff, reset a second factor", description="Manage staff."
+    )
     staff_sub = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
     add = staff_sub.add_parser(
         "add",
         help="register a staff member (the first coordinator, typically)",
         description="Register a staff member by Telegram user id. They must still "
-        "acknowledge the policy in the bot before staff commands work.",
+        "acknowledge the policy in the bot (and advisers and coordinators set up a second "
+        "factor) before staff commands work.",
     )
     add.add_argument("--role", required=True, choices=["coordinator", "adviser", "security"])
     add.add_argument(
@@ -73,6 +76,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--name", required=True, help="their name as colleagues should see it")
     staff_sub.add_parser("list", help="list staff", description="List every staff member.")
+    reset = staff_sub.add_parser(
+        "reset-2fa",
+        help="reset someone's second factor (a lost phone, a lock-out)",
+        description="Clear a staff member's second factor, its lock and their session "
+        "(audited). At their next staff command the bot sets up a new one with them. For "
+        "the day the only coordinator loses their phone; otherwise a coordinator can do it "
+        "from /staff in the bot.",
+    )
+    reset.add_argument(
+        "--telegram-id", required=True, type=int, help="their numeric Telegram user id"
+    )
 
     audit = sub.add_parser("audit", help="check the audit log", description="Audit log tools.")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -182,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "staff" and args.staff_command == "list":
             return asyncio.run(admin.list_staff(settings))
+        if args.command == "staff" and args.staff_command == "reset-2fa":
+            return asyncio.run(admin.reset_second_factor(settings, telegram_id=args.telegram_id))
         if args.command == "audit" and args.audit_command == "head":
             return asyncio.run(admin.audit_head(settings))
         if args.command == "audit":

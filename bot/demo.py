@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from telegram import Update
 
 from bot.app import build_application
@@ -22,15 +23,17 @@ from bot.env_file import put_keys
 from bot.handlers.common import App
 from bot.logs import configure_logging
 from bot.services.errors import AlreadyStaff
-from bot.services.staff import staff
+from bot.services.staff import second_factor, staff
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalRequest, LocalUser, SentMessage, UpdateFactory
 from bot.vocabulary import Role
 from storage.crypto import new_key_id, new_key_material
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from storage.models import StaffSecondFactor
 
 WIDTH = 78
+SHOWN_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto", "editMessageText"})
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,10 @@ You are talking to the real USS Intake Bot; Telegram is played by this terminal.
   /sticker /photo /voice /file   send that kind of message
   /forward TEXT  /edit TEXT  send a forwarded or an edited message
   /group TEXT               say TEXT in a group chat the bot is in
+  /code [send]              the code this person's authenticator app shows now (send: type it)
   /guide                    this guide        /quit  leave (or Ctrl+D)
-Staff were registered for you and still have to acknowledge the policy: /as adviser, /start."""
+Staff were registered for you and still have to acknowledge the policy: /as adviser, /start.
+Advisers and the coordinator then set up a second factor: send the code /code shows."""
 
 
 def _keys_file(directory: Path) -> Path:
@@ -103,6 +108,8 @@ def render(message: SentMessage, *, edited: bool = False) -> str:
     if message.document is not None:
         name, data, _caption = message.document
         lines.append(f"[file: {name}, {len(data) // 1024 + 1} KB]")
+    if message.photo is not None:
+        lines.append(f"[image, {len(message.photo) // 1024 + 1} KB: a QR code for your phone]")
     body = message.plain_text or ""
     for paragraph in body.split("\n"):
         lines.extend(textwrap.wrap(paragraph, WIDTH - 4) or [""])
@@ -139,7 +146,11 @@ class Demo:
         others: dict[int, int] = {}
         mine = self.persona.user.id
         for call in self.api.calls[self.seen_calls :]:
-            if not call.ok or call.method not in ("sendMessage", "sendDocument", "editMessageText"):
+            if call.ok and call.method == "deleteMessage":
+                if int(call.params.get("chat_id", 0)) == mine:
+                    self.out(f"    (the bot deleted message {call.params.get('message_id')})")
+                continue
+            if not call.ok or call.method not in SHOWN_METHODS:
                 continue
             chat_id = int(call.params.get("chat_id", 0))
             if chat_id != mine:
@@ -179,6 +190,15 @@ class Demo:
                 self.persona = persona
                 name = f"{persona.user.first_name} {persona.user.last_name}"
                 self.out(f"    (you are now {name}, {persona.role.value})")
+        elif word == "/code":
+            code = await self.code()
+            if code is None:
+                self.out("    (no authenticator app set up for this person yet)")
+            elif rest.strip() == "send":
+                self.out(f"you typed › {code}")
+                await self.deliver(self.factory.text(user, code))
+            else:
+                self.out(f"    (the authenticator app shows {code})")
         elif word == "/inbox":
             for message in self.api.messages(user.id):
                 self.out(render(message))
@@ -208,6 +228,23 @@ class Demo:
         elif line.strip():
             await self.deliver(self.factory.text(user, line))
         return True
+
+    async def code(self) -> str | None:
+        """What the current person's authenticator app would show, if they had set one up."""
+        deps = self.app.bot_data.deps
+        async with deps.uow(read_only=True) as uow:
+            member = await staff.find_staff(uow, deps, self.persona.user.id)
+            factor = (
+                await uow.session.scalar(
+                    select(StaffSecondFactor).where(StaffSecondFactor.staff_id == member.id)
+                )
+                if member is not None
+                else None
+            )
+        secret = deps.cipher.open(factor, "secret_enc", factor.secret_enc) if factor else None
+        if not secret:
+            return None
+        return second_factor.code_for(secret, second_factor.step_at(deps.clock.now()))
 
     def _button_count(self) -> int:
         message = self.api.last_message_with_buttons(self.persona.user.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -108,14 +108,27 @@ def policy_ack() -> InlineKeyboardMarkup:
     return rows(_button(texts.BTN_ACK_POLICY, Press(Action.POLICY_ACK)))
 
 
-def staff_list(members: Sequence[StaffSummary], own_id: str) -> InlineKeyboardMarkup | None:
-    buttons = [
-        _button(
-            texts.btn_deactivate(m.name)[:60], Press(Action.DEACTIVATE_ASK, staff_id=m.staff_id)
+def staff_list(
+    members: Sequence[StaffSummary], own_id: str, resettable: Collection[str] = ()
+) -> InlineKeyboardMarkup | None:
+    """Deactivate anyone else; reset the second factor of those in `resettable`."""
+    buttons = []
+    for m in members:
+        if not m.active or m.staff_id == own_id:
+            continue
+        buttons.append(
+            _button(
+                texts.btn_deactivate(m.name)[:60],
+                Press(Action.DEACTIVATE_ASK, staff_id=m.staff_id),
+            )
         )
-        for m in members
-        if m.active and m.staff_id != own_id
-    ]
+        if m.staff_id in resettable:
+            buttons.append(
+                _button(
+                    texts.btn_reset_second_factor(m.name)[:60],
+                    Press(Action.SECOND_FACTOR_RESET_ASK, staff_id=m.staff_id),
+                )
+            )
     if not buttons:
         return None
     buttons.append(_button(texts.BTN_DONE, Press(Action.CLOSE)))
@@ -125,6 +138,16 @@ def staff_list(members: Sequence[StaffSummary], own_id: str) -> InlineKeyboardMa
 def deactivate_confirm(staff_id: str) -> InlineKeyboardMarkup:
     return rows(
         _button(texts.BTN_DEACTIVATE, Press(Action.DEACTIVATE_CONFIRMED, staff_id=staff_id)),
+        _button(texts.BTN_CANCEL, Press(Action.CLOSE)),
+        per_row=2,
+    )
+
+
+def reset_second_factor_confirm(staff_id: str) -> InlineKeyboardMarkup:
+    return rows(
+        _button(
+            texts.BTN_RESET_SECOND_FACTOR, Press(Action.SECOND_FACTOR_RESET, staff_id=staff_id)
+        ),
         _button(texts.BTN_CANCEL, Press(Action.CLOSE)),
         per_row=2,
     )

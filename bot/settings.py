@@ -58,6 +58,7 @@ FIXES: dict[str, str] = {
     "student_number_pattern": "use a regular expression, e.g. ^\\d{9}$",
     "bot_api_base_url": "use your Bot API server's address, e.g. http://127.0.0.1:8081, or "
     "leave it empty for Telegram's own",
+    "staff_session_hours": "use a whole number of hours from 1 to 24",
     "concurrent_updates": "use a whole number from 1 to 100, or leave it empty for the "
     "database's default",
 }
@@ -99,6 +100,8 @@ class Settings(BaseSettings):
     description_max_chars: int = Field(default=1000, ge=100, le=2500)
     case_outcomes: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CASE_OUTCOMES
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 14)
+    # How long a staff session unlocked with the second factor lasts (a working day at most).
+    staff_session_hours: int = Field(default=8, ge=1, le=24)
     security_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
     security_digest: bool = True
     security_digest_at: time = time(17, 0)

@@ -16,6 +16,7 @@ from bot.message_parts import split_message as split_message  # where messages a
 from bot.vocabulary import (
     AppointmentMode,
     ConsentScope,
+    FactorState,
     NoticeChange,
     RejectReason,
     Role,
@@ -492,13 +493,14 @@ HELP_ADVISER = (
     "/disclose CASE: record what you shared or asked for the student, and why\n"
     "/request CASE copy|delete DATE HOW: record a request for a copy or deletion made another way\n"
     "/cancel: drop what you were typing\n"
+    "/unlock CODE: open your session with a code from your authenticator app; /lock: end it\n"
     "/policy: read the confidentiality policy again\n"
     "/help: this list"
 )
 HELP_COORDINATOR = (
     "<b>Coordinator commands</b>\n"
     "/invite adviser | coordinator | security: make a single-use invite link\n"
-    "/staff: list staff, and deactivate someone\n"
+    "/staff: list staff; deactivate someone, or reset their second factor\n"
     "/availability: weekly times, days off and extra times, yours or any adviser's\n"
     "/today, /week: your appointments; mark attended or no-show, or cancel\n"
     "/removed CASE on|off: record that a student was (or was not) removed from their course\n"
@@ -513,6 +515,7 @@ HELP_COORDINATOR = (
     "/disclosures [FROM TO]: the disclosure register (counts and references only)\n"
     "/requests: open requests for a copy or deletion, with due dates (/requests help)\n"
     "/cancel: drop what you were typing\n"
+    "/unlock CODE: open your session with a code from your authenticator app; /lock: end it\n"
     "/policy: read the confidentiality policy again\n"
     "/help: this list"
 )
@@ -608,6 +611,128 @@ LAST_COORDINATOR = (
 UNKNOWN_STAFF = "I can't find that staff member."
 STAFF_TEXT = "Send /help to see your commands."
 CLOSED = "Closed."
+
+
+# ---------------------------------------------------------------- the second factor
+SECOND_FACTOR_INTRO = (
+    "<b>One more step: your second factor</b>\n"
+    "Students' information opens only with a code from an authenticator app on your phone "
+    "(Google Authenticator, Microsoft Authenticator, 1Password, or any app for one-time "
+    "codes), so your Telegram account alone is never enough."
+)
+
+
+def second_factor_qr_caption(service: str) -> str:
+    return (
+        f"Scan this QR code with your authenticator app: it adds a {escape(service)} account. "
+        "This image is deleted as soon as you confirm."
+    )
+
+
+def second_factor_secret(secret: str) -> str:
+    return (
+        "Can't scan it? Add an account by hand (time-based) with this key:\n"
+        f"<code>{escape(secret)}</code>\n"
+        "This message is deleted as soon as you confirm. Never share the key or your codes."
+    )
+
+
+SECOND_FACTOR_FIRST_CODE = (
+    "Then send me the 6-digit code the app shows (just the digits) to confirm it works."
+)
+
+
+def second_factor_confirmed(until: datetime, zone: ZoneInfo) -> str:
+    return (
+        "Your second factor is set up, and the QR code and key are deleted from this chat. "
+        f"Your session is unlocked until {format_moment(until, zone)}. After that, or after "
+        "/lock, send /unlock with a new code from the app. Send /help to see your commands."
+    )
+
+
+def session_unlocked(until: datetime, zone: ZoneInfo) -> str:
+    return (
+        f"Unlocked until {format_moment(until, zone)}. Your message with the code is deleted. "
+        "/lock ends your session sooner."
+    )
+
+
+def wrong_code(used_before: bool, attempts_left: int | None) -> str:
+    """A code that did not unlock, and (once set up) how many tries are left."""
+    said = (
+        "That code has been used already: each code works once. Please wait for the next "
+        "one (they change every 30 seconds)."
+        if used_before
+        else "That code isn't right. Please send the code your app shows now for the account "
+        "this chat set up."
+    )
+    if attempts_left is None:
+        return said
+    if attempts_left == 1:
+        return f"{said} One more wrong code locks your account until the coordinator resets it."
+    return f"{said} {attempts_left} more wrong codes lock your account."
+
+
+SECOND_FACTOR_WAITING = (
+    "Your second factor is waiting for its first code: send the 6 digits your authenticator "
+    "app shows (the QR code and key are above). /unlock sends them again."
+)
+SESSION_LOCKED = (
+    "Your session is locked. To read students' information, send /unlock followed by the "
+    "6-digit code from your authenticator app, e.g. /unlock 123456 (I delete that message "
+    "at once)."
+)
+SECOND_FACTOR_LOCKED_OUT = (
+    "Your account is locked after 5 wrong codes in a row. Please ask the coordinator to reset "
+    "your second factor; you will then set it up again."
+)
+SECOND_FACTOR_NEEDED = (
+    "Reading students' information needs your second factor, which is not set up yet. "
+    "Send /unlock to set it up."
+)
+UNLOCK_USAGE = (
+    "Send /unlock followed by the 6-digit code from your authenticator app, e.g. /unlock 123456."
+)
+SESSION_ENDED = "Locked. Students' information stays closed until you /unlock again."
+SESSION_ALREADY_LOCKED = "Your session is already locked. /unlock opens it."
+
+
+def second_factor_locked_out_alert(name: str) -> str:
+    """For the coordinators: someone's account locked itself after wrong codes."""
+    return (
+        f"{escape(name)} entered 5 wrong codes in a row, so their account is locked. If it "
+        "was them, reset their second factor in /staff (they then set it up again). If not, "
+        "their Telegram account may be in someone else's hands: consider deactivating it."
+    )
+
+
+FACTOR_NOTES: Mapping[FactorState, str] = {
+    FactorState.NOT_SET_UP: " (second factor not set up)",
+    FactorState.AWAITING_CODE: " (setting up the second factor)",
+    FactorState.LOCKED_OUT: " (locked: too many wrong codes)",
+}
+
+
+def btn_reset_second_factor(name: str) -> str:
+    return f"Reset second factor: {name}"
+
+
+def reset_second_factor_confirm(name: str) -> str:
+    return (
+        f"Reset the second factor of <b>{escape(name)}</b>? Their session ends, any lock is "
+        "lifted, and their authenticator app's code stops working: at their next staff "
+        "command they set up a new one."
+    )
+
+
+BTN_RESET_SECOND_FACTOR = "Yes, reset"
+
+
+def second_factor_reset(name: str) -> str:
+    return (
+        f"{escape(name)}'s second factor has been reset: they set it up again at their next "
+        "staff command."
+    )
 
 
 # ---------------------------------------------------------------- booking

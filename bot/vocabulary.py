@@ -189,6 +189,16 @@ class DraftPurpose(StrEnum):
     ATTACH = "attach"
 
 
+class FactorState(StrEnum):
+    """Where a staff member's second factor stands (bot/services/staff/second_factor.py)."""
+
+    NOT_SET_UP = "not_set_up"
+    AWAITING_CODE = "awaiting_code"  # set-up sent, its first code not yet received
+    LOCKED_OUT = "locked_out"  # too many wrong codes: a coordinator must reset it
+    SESSION_LOCKED = "session_locked"
+    UNLOCKED = "unlocked"
+
+
 class AuditAction(StrEnum):
     SHEET_STARTED = "sheet.started"
     SHEET_SUBMITTED = "sheet.submitted"
@@ -234,6 +244,14 @@ class AuditAction(StrEnum):
     REQUEST_PAUSED = "request.paused"
     REQUEST_RESUMED = "request.resumed"
     REQUEST_ANSWERED = "request.answered"
+    # -- staff protection: the second factor and the session it unlocks
+    SECOND_FACTOR_SETUP = "staff.second_factor_setup"
+    SECOND_FACTOR_CONFIRMED = "staff.second_factor_confirmed"
+    SECOND_FACTOR_FAILED = "staff.second_factor_failed"
+    SECOND_FACTOR_LOCKED_OUT = "staff.second_factor_locked_out"
+    SECOND_FACTOR_RESET = "staff.second_factor_reset"
+    SESSION_UNLOCKED = "staff.session_unlocked"
+    SESSION_LOCKED = "staff.session_locked"
 
 
 class NoticeChange(StrEnum):

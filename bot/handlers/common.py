@@ -25,6 +25,9 @@ from bot.services.errors import (
     NoSheet,
     NotAuthorised,
     PolicyNotAcknowledged,
+    SecondFactorLockedOut,
+    SecondFactorNeeded,
+    SessionLocked,
     StaleAction,
     UnknownCase,
 )
@@ -251,6 +254,17 @@ def boundary(handler: Callback) -> Callback:
             await say(update, context, texts.UNKNOWN_CASE)
         except BreakGlassNeeded as exc:
             await ask_break_glass(update, context, exc.reference)
+        # The gate stops these first; a service refusing later (a session that ended while
+        # a draft was open) is told the same way.
+        except SessionLocked:
+            await answer_press(update, context)
+            await say(update, context, texts.SESSION_LOCKED)
+        except SecondFactorNeeded:
+            await answer_press(update, context)
+            await say(update, context, texts.SECOND_FACTOR_NEEDED)
+        except SecondFactorLockedOut:
+            await answer_press(update, context)
+            await say(update, context, texts.SECOND_FACTOR_LOCKED_OUT)
 
     return wrapped
 

@@ -2,7 +2,9 @@
 
 Security may only read notices; button data this bot could not have made is refused; a staff
 command or a staff button is refused to anyone without the role (or who has not acknowledged
-the policy) before its handler reads a single argument. Services check the role again.
+the policy, set up their second factor or, for anything about a student, unlocked their
+session) before its handler reads a single argument. Services check the role again, and
+those that read students' information the session too.
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ from bot.handlers.common import (
     uow_for,
     user_id,
 )
-from bot.services.errors import NotAuthorised, PolicyNotAcknowledged
+from bot.handlers.staff import second_factor
+from bot.services.errors import (
+    NotAuthorised,
+    PolicyNotAcknowledged,
+    SecondFactorLockedOut,
+    SecondFactorNeeded,
+    SessionLocked,
+)
+from bot.services.staff import second_factor as second_factors
 from bot.services.staff import staff
 from bot.vocabulary import ADVISING_ROLES, STAFF_ROLES, Role
 from storage.uow import DuplicateUpdate
@@ -38,36 +48,49 @@ class Gate:
 
     roles: tuple[Role, ...]
     policy: bool = True  # and only once they have acknowledged the current policy
+    # Advisers and the coordinator: and only once their second factor is set up (the set-up
+    # is sent instead)...
+    factor: bool = True
+    # ...and in a session unlocked with it: whatever reads or acts on a student, or changes
+    # who may (Security has no second factor: it can read nothing).
+    unlocked: bool = False
 
 
+_ANY_STAFF = Gate(STAFF_ROLES, policy=False, factor=False)
+_SESSION = Gate(ADVISING_ROLES, factor=False)  # /unlock, /lock: they set the factor up
 _COORDINATOR = Gate((Role.COORDINATOR,))
 _ADVISING = Gate(ADVISING_ROLES)
-_ANY_STAFF = Gate(STAFF_ROLES, policy=False)
+# Reading or acting on a student's information, or deciding who may: an unlocked session.
+_COORDINATOR_UNLOCKED = Gate((Role.COORDINATOR,), unlocked=True)
+_STUDENTS = Gate(ADVISING_ROLES, unlocked=True)
 
 # Every command for staff, with who may use it.
 STAFF_COMMANDS: dict[str, Gate] = {
     "policy": _ANY_STAFF,
-    "invite": _COORDINATOR,
-    "staff": _COORDINATOR,
-    "reassign": _COORDINATOR,
+    "unlock": _SESSION,
+    "lock": _SESSION,
+    "invite": _COORDINATOR_UNLOCKED,
+    "staff": _COORDINATOR_UNLOCKED,
+    "reassign": _COORDINATOR_UNLOCKED,
+    # Weekly times and days off show no student: open once the factor is set up.
     "availability": _ADVISING,
-    "today": _ADVISING,
-    "week": _ADVISING,
-    "removed": _ADVISING,
+    "today": _STUDENTS,
+    "week": _STUDENTS,
+    "removed": _STUDENTS,
     # -- case records: reading a case, break-glass, close, reopen, assign
-    "case": _ADVISING,
-    "find": _ADVISING,
+    "case": _STUDENTS,
+    "find": _STUDENTS,
     # -- case records: notes and documents
-    "note": _ADVISING,
-    "correct": _ADVISING,
-    "attach": _ADVISING,
+    "note": _STUDENTS,
+    "correct": _STUDENTS,
+    "attach": _STUDENTS,
     # -- case records: consent recorded by staff, consent requests, disclosures
-    "consentfor": _ADVISING,
-    "disclose": _ADVISING,
-    "disclosures": _COORDINATOR,
-    # -- the data lifecycle: subject requests
-    "request": _ADVISING,
-    "requests": _COORDINATOR,
+    "consentfor": _STUDENTS,
+    "disclose": _STUDENTS,
+    "disclosures": _COORDINATOR_UNLOCKED,
+    # -- the data lifecycle: subject requests (they name a case, and the register lists them)
+    "request": _STUDENTS,
+    "requests": _COORDINATOR_UNLOCKED,
 }
 
 # Every kind of button, with who may press it. None: anyone in a private chat (the student's
@@ -99,56 +122,59 @@ PRESS_GATES: dict[Action, Gate | None] = {
     Action.MOVE_START: None,
     Action.CALENDAR: None,
     Action.POLICY_ACK: _ANY_STAFF,
-    Action.DEACTIVATE_ASK: _COORDINATOR,
-    Action.DEACTIVATE_CONFIRMED: _COORDINATOR,
-    Action.WINDOW_REMOVE: _ADVISING,
-    Action.CANCEL_TIME_OFF_BOOKINGS: _ADVISING,
-    Action.MARK_ATTENDED: _ADVISING,
-    Action.MARK_NO_SHOW: _ADVISING,
-    Action.SERVICE_CANCEL_ASK: _ADVISING,
-    Action.SERVICE_CANCEL: _ADVISING,
-    Action.MANAGE_PICK: _COORDINATOR,
+    Action.DEACTIVATE_ASK: _COORDINATOR_UNLOCKED,
+    Action.DEACTIVATE_CONFIRMED: _COORDINATOR_UNLOCKED,
+    Action.WINDOW_REMOVE: _ADVISING,  # a weekly time: no student in it
+    Action.CANCEL_TIME_OFF_BOOKINGS: _STUDENTS,
+    Action.MARK_ATTENDED: _STUDENTS,
+    Action.MARK_NO_SHOW: _STUDENTS,
+    Action.SERVICE_CANCEL_ASK: _STUDENTS,
+    Action.SERVICE_CANCEL: _STUDENTS,
+    Action.MANAGE_PICK: _COORDINATOR,  # whose weekly times: no student in them
     Action.MANAGE_SET: _COORDINATOR,
-    Action.REASSIGN_PICK: _COORDINATOR,
-    Action.REASSIGN_TO: _COORDINATOR,
-    Action.REASSIGN_CONFIRMED: _COORDINATOR,
+    Action.REASSIGN_PICK: _COORDINATOR_UNLOCKED,
+    Action.REASSIGN_TO: _COORDINATOR_UNLOCKED,
+    Action.REASSIGN_CONFIRMED: _COORDINATOR_UNLOCKED,
     # -- case records: reading a case, break-glass, close, reopen, assign
-    Action.CASE_PART: _ADVISING,
-    Action.CASE_CLEAR: _ADVISING,
-    Action.CASE_DOCUMENT: _ADVISING,
-    Action.CASE_GLASS: _ADVISING,
-    Action.CASE_CLOSE_ASK: _ADVISING,
-    Action.CASE_CLOSE: _ADVISING,
-    Action.CASE_REOPEN: _ADVISING,
-    Action.CASE_ASSIGN_ASK: _COORDINATOR,
-    Action.CASE_ASSIGN: _COORDINATOR,
+    Action.CASE_PART: _STUDENTS,
+    Action.CASE_CLEAR: _ADVISING,  # deleting a case screen from the chat: always allowed
+    Action.CASE_DOCUMENT: _STUDENTS,
+    Action.CASE_GLASS: _STUDENTS,
+    Action.CASE_CLOSE_ASK: _STUDENTS,
+    Action.CASE_CLOSE: _STUDENTS,
+    Action.CASE_REOPEN: _STUDENTS,
+    Action.CASE_ASSIGN_ASK: _COORDINATOR_UNLOCKED,
+    Action.CASE_ASSIGN: _COORDINATOR_UNLOCKED,
     # -- case records: notes and documents
-    Action.NOTE_DONE: _ADVISING,
-    Action.NOTE_KIND: _ADVISING,
-    Action.NOTE_SAVE: _ADVISING,
-    Action.NOTE_DISCARD: _ADVISING,
+    Action.NOTE_DONE: _STUDENTS,
+    Action.NOTE_KIND: _STUDENTS,
+    Action.NOTE_SAVE: _STUDENTS,
+    Action.NOTE_DISCARD: _STUDENTS,
     # -- case records: consent recorded by staff, consent requests, disclosures
-    Action.CONSENT_FOR_RECORD: _ADVISING,
-    Action.CONSENT_FOR_ASK: _ADVISING,
-    Action.CONSENT_FOR_SCOPE: _ADVISING,
-    Action.CONSENT_FOR_DECISION: _ADVISING,
-    Action.CONSENT_FOR_EMAIL: _ADVISING,
-    Action.CONSENT_FOR_VERBAL: _ADVISING,
-    Action.CONSENT_FOR_NO_LIMIT: _ADVISING,
-    Action.CONSENT_FOR_SAVE: _ADVISING,
+    Action.CONSENT_FOR_RECORD: _STUDENTS,
+    Action.CONSENT_FOR_ASK: _STUDENTS,
+    Action.CONSENT_FOR_SCOPE: _STUDENTS,
+    Action.CONSENT_FOR_DECISION: _STUDENTS,
+    Action.CONSENT_FOR_EMAIL: _STUDENTS,
+    Action.CONSENT_FOR_VERBAL: _STUDENTS,
+    Action.CONSENT_FOR_NO_LIMIT: _STUDENTS,
+    Action.CONSENT_FOR_SAVE: _STUDENTS,
     # The student answers an adviser's request; the service checks it is theirs, unanswered.
     Action.CONSENT_REQUEST_ANSWER: None,
-    Action.DISCLOSE_RECIPIENT: _ADVISING,
-    Action.DISCLOSE_BASIS: _ADVISING,
-    Action.DISCLOSE_DUTY: _ADVISING,
-    Action.DISCLOSE_WITHIN_LIMIT: _ADVISING,
-    Action.DISCLOSE_SAVE: _ADVISING,
-    Action.DISCLOSE_ASK: _ADVISING,
+    Action.DISCLOSE_RECIPIENT: _STUDENTS,
+    Action.DISCLOSE_BASIS: _STUDENTS,
+    Action.DISCLOSE_DUTY: _STUDENTS,
+    Action.DISCLOSE_WITHIN_LIMIT: _STUDENTS,
+    Action.DISCLOSE_SAVE: _STUDENTS,
+    Action.DISCLOSE_ASK: _STUDENTS,
     # -- case records: acting from the case summary (the same journeys as the commands)
-    Action.CASE_NOTE: _ADVISING,
-    Action.CASE_ATTACH: _ADVISING,
-    Action.CASE_CONSENT: _ADVISING,
-    Action.CASE_DISCLOSE: _ADVISING,
+    Action.CASE_NOTE: _STUDENTS,
+    Action.CASE_ATTACH: _STUDENTS,
+    Action.CASE_CONSENT: _STUDENTS,
+    Action.CASE_DISCLOSE: _STUDENTS,
+    # -- staff protection: the coordinator resets someone's second factor
+    Action.SECOND_FACTOR_RESET_ASK: _COORDINATOR_UNLOCKED,
+    Action.SECOND_FACTOR_RESET: _COORDINATOR_UNLOCKED,
     # -- the data lifecycle: a student's own requests (the service finds the student)
     Action.MY_DATA_COPY: None,
     Action.MY_DATA_DELETE_ASK: None,
@@ -248,17 +274,31 @@ async def staff_gate(update: Update, context: Context) -> None:
             raise ApplicationHandlerStop
         return
     gate, name = found
+    deps = deps_of(context)
     try:
         async with uow_for(update, context) as uow:
-            await staff.authorise(
-                uow, deps_of(context), user_id(update), gate.roles, command=name, policy=gate.policy
+            member = await staff.authorise(
+                uow, deps, user_id(update), gate.roles, command=name, policy=gate.policy
             )
+            if gate.factor and Role(member.role) in ADVISING_ROLES:
+                await second_factors.require(uow, deps, member, unlocked=gate.unlocked)
     except NotAuthorised:
         await refuse(update, context)
         raise ApplicationHandlerStop from None
     except PolicyNotAcknowledged:
         await answer_press(update, context)
         await send_policy(update, context)
+        raise ApplicationHandlerStop from None
+    except SecondFactorNeeded:
+        await second_factor.offer_setup(update, context)
+        raise ApplicationHandlerStop from None
+    except SessionLocked:
+        await answer_press(update, context)
+        await say(update, context, texts.SESSION_LOCKED)
+        raise ApplicationHandlerStop from None
+    except SecondFactorLockedOut:
+        await answer_press(update, context)
+        await say(update, context, texts.SECOND_FACTOR_LOCKED_OUT)
         raise ApplicationHandlerStop from None
     except DuplicateUpdate:
         raise ApplicationHandlerStop from None

@@ -14,6 +14,8 @@ from telegram import Update
 
 from bot import case_texts, texts
 from bot.handlers.common import Context, deps_of, say, uow_for, user_id
+from bot.handlers.staff import second_factor
+from bot.services.staff import second_factor as second_factors
 from bot.services.staff import staff, staff_drafts
 from bot.services.staff.staff_drafts import Draft
 from bot.vocabulary import DraftPurpose
@@ -46,10 +48,22 @@ async def _draft(update: Update, context: Context) -> Draft | None:
 
 
 async def staff_text(update: Update, context: Context) -> None:
-    """A staff member typed something: the open draft's step takes it, if there is one."""
+    """A staff member typed something: the open draft's step takes it, if there is one.
+
+    Six digits on their own are a code from the authenticator app when a set-up waits for
+    one, or when no draft does (a draft's detail may be a number: an email's reference).
+    """
+    typed = update.effective_message.text if update.effective_message else None
+    code = second_factors.code_typed(typed or "")
+    if code is not None and await second_factor.awaiting_code(update, context):
+        await second_factor.take_code(update, context, code)
+        return
     draft = await _draft(update, context)
     step = _ON_TEXT.get(draft.purpose) if draft is not None else None
     if draft is None or step is None:
+        if code is not None:
+            await second_factor.take_code(update, context, code)
+            return
         await say(update, context, texts.STAFF_TEXT)
         return
     await step(update, context, draft)

@@ -118,3 +118,26 @@ class RequestRefused(DomainError):
     def __init__(self, problem: RequestProblem) -> None:
         super().__init__(problem.value)
         self.problem = problem
+
+
+# -- staff protection: the second factor (bot/services/staff/second_factor.py)
+class SecondFactorNeeded(DomainError):
+    """The staff member's second factor is not set up (or was reset): set-up comes first."""
+
+
+class SessionLocked(DomainError):
+    """The second factor is set up, but the session is locked: a code unlocks it."""
+
+
+class SecondFactorLockedOut(DomainError):
+    """Too many wrong codes in a row: only a coordinator (or the command line) lifts it."""
+
+
+class WrongCode(DomainError):
+    """A code that does not unlock: not the app's current code, or one already used."""
+
+    def __init__(self, *, used_before: bool, attempts_left: int | None) -> None:
+        super().__init__("wrong code")
+        self.used_before = used_before
+        # Codes left before the lock-out (None while setting up: set-up never locks).
+        self.attempts_left = attempts_left

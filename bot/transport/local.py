@@ -91,6 +91,7 @@ class SentMessage:
     protect_content: bool
     date: int
     document: tuple[str, bytes, str | None] | None = None
+    photo: bytes | None = None  # an image sent with sendPhoto (its caption is the text)
     deleted: bool = False
     edits: int = 0
 
@@ -147,6 +148,8 @@ class LocalBotApi:
         self._updates: list[dict[str, Any]] = []
         self._update_event = asyncio.Event()
         self.commands: list[dict[str, Any]] = []
+        # Ids of the messages people sent, per chat, and which of them the bot deleted.
+        self._received: dict[int, dict[int, bool]] = {}
         # Files people sent, by file id: (file_unique_id, size Telegram reports, content).
         self._files: dict[str, tuple[str, int, bytes]] = {}
         self._file_ids = itertools.count(1)
@@ -173,6 +176,10 @@ class LocalBotApi:
             ),
             None,
         )
+
+    def received(self, chat_id: int) -> dict[int, bool]:
+        """The messages people sent in this chat: message id, and whether the bot deleted it."""
+        return dict(self._received.get(chat_id, {}))
 
     def sent_to(self, chat_id: int) -> list[ApiCall]:
         return [c for c in self.calls if c.ok and str(c.params.get("chat_id")) == str(chat_id)]
@@ -243,6 +250,11 @@ class LocalBotApi:
 
     def new_message_id(self, chat_id: int) -> int:
         return next(self._next_id.setdefault(chat_id, itertools.count(1)))
+
+    def note_received(self, chat_id: int, message_id: int) -> None:
+        """A person sent this message (the bot may delete it, as Telegram lets bots do in
+        private chats)."""
+        self._received.setdefault(chat_id, {})[message_id] = False
 
     # ------------------------------------------------------------------ dispatch
     async def call(
@@ -382,7 +394,19 @@ class LocalBotApi:
             "chat": chat,
             "from": self.bot,
         }
-        if message.document is not None:
+        if message.photo is not None:
+            data["photo"] = [
+                {
+                    "file_id": f"photo{message.message_id}",
+                    "file_unique_id": f"p{message.message_id}",
+                    "width": 512,
+                    "height": 512,
+                    "file_size": len(message.photo),
+                }
+            ]
+            if message.text:
+                data["caption"] = message.plain_text
+        elif message.document is not None:
             name, content, caption = message.document
             data["document"] = {
                 "file_id": f"doc{message.message_id}",
@@ -453,6 +477,36 @@ class LocalBotApi:
         )
         return self._store(message)
 
+    def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        self._check_chat(chat_id)
+        caption = params.get("caption")
+        if caption is not None:
+            caption = self._check_text(
+                caption,
+                params.get("parse_mode"),
+                limit=CAPTION_LIMIT,
+                empty="",
+                too_long="message caption is too long",
+            )
+        markup = self._check_markup(params.get("reply_markup"))
+        if not files:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        content = next(iter(files.values()))[1]
+        if not content:
+            raise bad_request("file must be non-empty")
+        message = SentMessage(
+            chat_id,
+            self.new_message_id(chat_id),
+            caption,
+            params.get("parse_mode"),
+            markup,
+            bool(params.get("protect_content")),
+            int(time.time()),
+            photo=bytes(content),
+        )
+        return self._store(message)
+
     def _edited(self, params: dict[str, Any]) -> SentMessage:
         chat_id = int(params["chat_id"])
         message = self.find_message(chat_id, int(params["message_id"]))
@@ -484,11 +538,16 @@ class LocalBotApi:
         return self.message_json(message)
 
     def _m_deleteMessage(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
-        message = self.find_message(int(params["chat_id"]), int(params["message_id"]))
-        if message is None:
-            raise bad_request("message to delete not found")
-        message.deleted = True
-        return True
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        message = self.find_message(chat_id, message_id)
+        if message is not None:
+            message.deleted = True
+            return True
+        received = self._received.get(chat_id, {})
+        if received.get(message_id) is False:
+            received[message_id] = True
+            return True
+        raise bad_request("message to delete not found")
 
     def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
         query_id = str(params["callback_query_id"])

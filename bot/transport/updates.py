@@ -51,8 +51,10 @@ class UpdateFactory:
         self, user: LocalUser, chat: dict[str, Any] | None, **content: Any
     ) -> dict[str, Any]:
         chat = chat or user.private_chat()
+        message_id = self.api.new_message_id(chat["id"])
+        self.api.note_received(chat["id"], message_id)
         return {
-            "message_id": self.api.new_message_id(chat["id"]),
+            "message_id": message_id,
             "date": int(time.time()),
             "chat": chat,
             "from": user.json(),

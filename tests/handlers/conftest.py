@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_application
@@ -13,11 +15,13 @@ from bot.clock import FixedClock
 from bot.handlers.common import App
 from bot.services.cases import cases
 from bot.services.deps import Deps
+from bot.services.staff import second_factor as second_factors
 from bot.services.staff import staff
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
-from bot.vocabulary import Role
+from bot.vocabulary import ADVISING_ROLES, Role
 from storage.crypto import AuditKey, BlindIndex, KeyRing
+from storage.models import StaffSecondFactor
 
 STUDENT = LocalUser(1001, "Sam", "Jones")
 COORDINATOR = LocalUser(3001, "Casey", "Coordinator")
@@ -130,7 +134,18 @@ def student(bot: Bot) -> LocalChat:
     return bot.chat(STUDENT)
 
 
-async def add_staff(bot: Bot, user: LocalUser, role: Role, *, acknowledged: bool = True) -> None:
+async def add_staff(
+    bot: Bot,
+    user: LocalUser,
+    role: Role,
+    *,
+    acknowledged: bool = True,
+    second_factor: bool = True,
+    unlocked: bool = True,
+) -> str | None:
+    """Register staff. An adviser or coordinator who acknowledged the policy has, unless told
+    otherwise, a confirmed second factor and a session open for the whole test; its secret
+    is returned, for tests that make codes."""
     deps = bot.deps
     async with deps.uow() as uow:
         await staff.add_staff(
@@ -145,6 +160,44 @@ async def add_staff(bot: Bot, user: LocalUser, role: Role, *, acknowledged: bool
     if acknowledged:
         async with deps.uow() as uow:
             await staff.acknowledge_policy(uow, deps, user.id)
+    if acknowledged and second_factor and role in ADVISING_ROLES:
+        return await give_second_factor(deps, user.id, unlocked=unlocked)
+    return None
+
+
+async def give_second_factor(deps: Deps, telegram_user_id: int, *, unlocked: bool = True) -> str:
+    """Set up a staff member's second factor through the service, confirmed with the code an
+    app would show now; its session stays open whatever the test does to the clock, or, not
+    `unlocked`, is locked. The secret, for tests that make codes."""
+    async with deps.uow() as uow:
+        setup = await second_factors.begin_setup(uow, deps, telegram_user_id)
+    code = second_factors.code_for(setup.secret, second_factors.step_at(deps.clock.now()))
+    async with deps.uow() as uow:
+        await second_factors.present_code(uow, deps, telegram_user_id, code)
+    async with deps.uow() as uow:
+        member = await staff.find_staff(uow, deps, telegram_user_id)
+        assert member is not None
+        until = deps.clock.now() + timedelta(days=3650) if unlocked else None
+        await uow.session.execute(
+            update(StaffSecondFactor)
+            .where(StaffSecondFactor.staff_id == member.id)
+            .values(unlocked_until=until)
+        )
+        await uow.commit()
+    return setup.secret
+
+
+def key_shown(chat: LocalChat) -> str:
+    """The secret the latest set-up showed in this chat (its `<code>` line)."""
+    for message in reversed(chat.api.messages(chat.user.id)):
+        if message.text and "<code>" in message.text:
+            return message.text.split("<code>", 1)[1].split("</code>", 1)[0]
+    raise AssertionError("no set-up key in this chat")
+
+
+def code_now(bot: Bot, secret: str, *, steps: int = 0) -> str:
+    """The code an authenticator app shows now (or `steps` time steps away)."""
+    return second_factors.code_for(secret, second_factors.step_at(bot.deps.clock.now()) + steps)
 
 
 async def answer_current(chat: LocalChat, buttons: dict[str, str] = GOOD_BUTTON) -> None:

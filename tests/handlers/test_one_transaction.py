@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import event
 from telegram import Update
 
 from bot import texts
+from bot.clock import FixedClock
 from bot.vocabulary import Role
 from tests.handlers.conftest import (
     ADVISER,
@@ -23,6 +25,7 @@ from tests.handlers.conftest import (
     STUDENT,
     Bot,
     add_staff,
+    code_now,
     submit_sheet,
 )
 from tests.handlers.test_booking_journey import adviser_with_tuesdays, book_first_in_person
@@ -124,10 +127,17 @@ async def test_booking_moving_and_cancelling_take_one_transaction_per_update(
     work.check()
 
 
-async def test_staff_commands_take_one_transaction_per_update(bot: Bot, work: DatabaseWork) -> None:
-    await add_staff(bot, COORDINATOR, Role.COORDINATOR)
+async def test_staff_commands_take_one_transaction_per_update(
+    bot: Bot, work: DatabaseWork, clock: FixedClock
+) -> None:
+    secret = await add_staff(bot, COORDINATOR, Role.COORDINATOR)
+    assert secret is not None
     await adviser_with_tuesdays(bot)
     coordinator, adviser = bot.chat(COORDINATOR), bot.chat(ADVISER)
+    await coordinator.send("/lock")
+    clock.advance(timedelta(minutes=1))
+    await coordinator.send(f"/unlock {code_now(bot, secret)}")
+    assert coordinator.last_text.startswith("Unlocked until")
     await coordinator.send("/invite adviser")
     await coordinator.send("/staff")
     await adviser.send("/availability add Wed 10:00-12:00 in person")

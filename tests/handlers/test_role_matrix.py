@@ -45,6 +45,8 @@ class Outcome(Enum):
     SERVED = "S"  # the command's or button's own reply
     REASON = "G"  # asked for a reason first (break-glass)
     QUIET = "Q"  # the press is answered and its keyboard goes; no message
+    LOCKED = "L"  # "your session is locked: /unlock", and nothing of what was asked
+    SET_UP = "T"  # the second factor's set-up (a QR code and its key), nothing of what was asked
 
 
 # The columns, in the order of each row's letters.
@@ -58,49 +60,61 @@ PEOPLE = (
     "deactivated",
     "coordinator",
     "security",
+    "locked adviser",
+    "locked coordinator",
+    "not set up",
 )
 OTHER_ADVISER = LocalUser(2002, "Blair", "Other")
 UNACKNOWLEDGED = LocalUser(2003, "Nia", "Newcomer")
 DEACTIVATED = LocalUser(2004, "Fay", "Former")
 STRANGER = LocalUser(6001, "Stan", "Stranger")
+LOCKED_ADVISER = LocalUser(2005, "Lou", "Locked")
+LOCKED_COORDINATOR = LocalUser(3002, "Kit", "Keyless")
+NOT_SET_UP = LocalUser(2006, "Una", "Unset")
 OTHER_STUDENT = LocalUser(1002, "Robin", "Other")
 
 # Commands: letters for stranger, student, subject, adviser (the case's), another adviser, an
-# adviser who has not acknowledged the policy, a deactivated adviser, the coordinator, Security.
+# adviser who has not acknowledged the policy, a deactivated adviser, the coordinator, Security,
+# then an adviser and a coordinator whose sessions are locked (second factor set up, not
+# unlocked), and an adviser who acknowledged the policy but has no second factor yet.
 # A deactivated adviser is treated as a student; Security may start, ask for help and read
-# the policy, and nothing else.
+# the policy, and nothing else. Whatever reads or acts on a student, or decides who may, needs
+# an unlocked session; weekly times only a second factor set up.
 COMMANDS: dict[str, str] = {
     # the student's own journey: anyone in a private chat gets an answer about themselves
-    "start": "S S S S S S S S S",
-    "help": "S S S S S S S S X",
-    "privacy": "S S S S S S S S X",
-    "cancel": "S S S S S S S S X",
-    "mysheet": "S S S S S S S S X",
-    "book": "S S S S S S S S X",
-    "appointments": "S S S S S S S S X",
-    "consent": "S S S S S S S S X",
-    "mydata": "S S S S S S S S X",
+    "start": "S S S S S S S S S S S T",
+    "help": "S S S S S S S S X S S S",
+    "privacy": "S S S S S S S S X S S S",
+    "cancel": "S S S S S S S S X S S S",
+    "mysheet": "S S S S S S S S X S S S",
+    "book": "S S S S S S S S X S S S",
+    "appointments": "S S S S S S S S X S S S",
+    "consent": "S S S S S S S S X S S S",
+    "mydata": "S S S S S S S S X S S S",
     # staff
-    "policy": "R R R P P P R P P",
-    "invite": "R R R R R R R S X",
-    "staff": "R R R R R R R S X",
-    "reassign": "R R R R R R R S X",
-    "availability": "R R R S S P R S X",
-    "today": "R R R S S P R S X",
-    "week": "R R R S S P R S X",
-    "removed": "R R R S S P R S X",
+    "policy": "R R R P P P R P P P P P",
+    "invite": "R R R R R R R S X R L R",
+    "staff": "R R R R R R R S X R L R",
+    "reassign": "R R R R R R R S X R L R",
+    "availability": "R R R S S P R S X S S T",
+    "today": "R R R S S P R S X L L T",
+    "week": "R R R S S P R S X L L T",
+    "removed": "R R R S S P R S X L L T",
     # case records: the case's adviser and the coordinator read it; another adviser is asked why
-    "case": "R R R S G P R S X",
-    "find": "R R R S S P R S X",
-    "note": "R R R S G P R S X",
-    "correct": "R R R S G P R S X",
-    "attach": "R R R S G P R S X",
-    "consentfor": "R R R S G P R S X",
-    "disclose": "R R R S G P R S X",
-    "disclosures": "R R R R R R R S X",
-    # subject requests: any adviser records one (sent bare, the usage); the coordinator's register
-    "request": "R R R S S P R S X",
-    "requests": "R R R R R R R S X",
+    "case": "R R R S G P R S X L L T",
+    "find": "R R R S S P R S X L L T",
+    "note": "R R R S G P R S X L L T",
+    "correct": "R R R S G P R S X L L T",
+    "attach": "R R R S G P R S X L L T",
+    "consentfor": "R R R S G P R S X L L T",
+    "disclose": "R R R S G P R S X L L T",
+    "disclosures": "R R R R R R R S X R L R",
+    # the second factor: /unlock (bare: how to use it, or the set-up), /lock
+    "unlock": "R R R S S P R S X S S T",
+    "lock": "R R R S S P R S X S S S",
+    # subject requests: recorded against a case, and the coordinator's register
+    "request": "R R R S S P R S X L L T",
+    "requests": "R R R R R R R S X R L R",
 }
 # The argument each command is sent with in the sweep ({case}: the subject's case reference);
 # the others are sent bare, which shows their usage and changes nothing.
@@ -118,84 +132,88 @@ ARGUMENTS: dict[str, str] = {
 # who writes to the bot as a student about their own sheet (a stranger is a student to be);
 # staff have no sheet, so to them such a button has expired.
 BUTTONS: dict[Action, str] = {
-    Action.PRIVACY_CONTINUE: "S S S E E E S E X",
-    Action.PRIVACY_NOT_NOW: "S S S E E E S E X",
-    Action.RESUME: "E S E E E E E E X",
-    Action.START_OVER: "S S S E E E S E X",
-    Action.START_OVER_CONFIRMED: "S S S E E E S E X",
-    Action.CHOOSE: "E E E E E E E E X",
-    Action.SKIP: "E E E E E E E E X",
-    Action.EDIT: "E E E E E E E E X",
-    Action.REVIEW_OK: "E E E E E E E E X",
-    Action.SHEET_CONSENT: "E E E E E E E E X",
-    Action.CONSENT_OPEN: "E E S E E E E E X",
-    Action.CONSENT_SET: "E E S E E E E E X",
-    Action.CONSENT_CLOSE: "S S S E E E S E X",
-    Action.DISCARD_CONFIRMED: "E S E E E E E E X",
-    Action.DISCARD_KEEP: "E S E E E E E E X",
-    Action.POLICY_ACK: "R R R S S S R S S",
-    Action.DEACTIVATE_ASK: "R R R R R R R S X",
-    Action.DEACTIVATE_CONFIRMED: "R R R R R R R S X",
-    Action.CLOSE: "Q Q Q Q Q Q Q Q X",
-    Action.BOOK_START: "S S S E E E S E X",
-    Action.BOOK_MODE: "E E S E E E E E X",
-    Action.BOOK_DAY: "E E S E E E E E X",
-    Action.BOOK_TIME: "E E S E E E E E X",
-    Action.BOOK_CONFIRM: "E E S E E E E E X",
-    Action.APPOINTMENT_CANCEL_ASK: "E E E E E E E E X",
-    Action.APPOINTMENT_CANCEL_CONFIRMED: "E E E E E E E E X",
-    Action.MOVE_START: "E E E E E E E E X",
-    Action.CALENDAR: "E E E E E E E E X",
-    Action.WINDOW_REMOVE: "R R R E E P R E X",
-    Action.CANCEL_TIME_OFF_BOOKINGS: "R R R E E P R E X",
-    Action.MARK_ATTENDED: "R R R E E P R E X",
-    Action.MARK_NO_SHOW: "R R R E E P R E X",
-    Action.SERVICE_CANCEL_ASK: "R R R E E P R E X",
-    Action.SERVICE_CANCEL: "R R R E E P R E X",
-    Action.MANAGE_PICK: "R R R R R R R S X",
-    Action.MANAGE_SET: "R R R R R R R E X",
-    Action.REASSIGN_PICK: "R R R R R R R E X",
-    Action.REASSIGN_TO: "R R R R R R R E X",
-    Action.REASSIGN_CONFIRMED: "R R R R R R R E X",
-    Action.CASE_PART: "R R R S S P R S X",
-    Action.CASE_CLEAR: "R R R Q Q P R Q X",
-    Action.CASE_DOCUMENT: "R R R S S P R S X",
-    Action.CASE_GLASS: "R R R S S P R S X",
-    Action.CASE_CLOSE_ASK: "R R R S S P R S X",
-    Action.CASE_CLOSE: "R R R S S P R S X",
-    Action.CASE_REOPEN: "R R R S S P R S X",
-    Action.CASE_ASSIGN_ASK: "R R R R R R R S X",
-    Action.CASE_ASSIGN: "R R R R R R R S X",
-    Action.NOTE_DONE: "R R R E E P R E X",
-    Action.NOTE_KIND: "R R R E E P R E X",
-    Action.NOTE_SAVE: "R R R E E P R E X",
-    Action.NOTE_DISCARD: "R R R E E P R E X",
-    Action.CONSENT_FOR_RECORD: "R R R E E P R E X",
-    Action.CONSENT_FOR_ASK: "R R R E E P R E X",
-    Action.CONSENT_FOR_SCOPE: "R R R E E P R E X",
-    Action.CONSENT_FOR_DECISION: "R R R E E P R E X",
-    Action.CONSENT_FOR_EMAIL: "R R R E E P R E X",
-    Action.CONSENT_FOR_VERBAL: "R R R E E P R E X",
-    Action.CONSENT_FOR_NO_LIMIT: "R R R E E P R E X",
-    Action.CONSENT_FOR_SAVE: "R R R E E P R E X",
-    Action.DISCLOSE_RECIPIENT: "R R R E E P R E X",
-    Action.DISCLOSE_BASIS: "R R R E E P R E X",
-    Action.DISCLOSE_DUTY: "R R R E E P R E X",
-    Action.DISCLOSE_WITHIN_LIMIT: "R R R E E P R E X",
-    Action.DISCLOSE_SAVE: "R R R E E P R E X",
-    Action.DISCLOSE_ASK: "R R R S S P R S X",
+    Action.PRIVACY_CONTINUE: "S S S E E E S E X E E E",
+    Action.PRIVACY_NOT_NOW: "S S S E E E S E X E E E",
+    Action.RESUME: "E S E E E E E E X E E E",
+    Action.START_OVER: "S S S E E E S E X E E E",
+    Action.START_OVER_CONFIRMED: "S S S E E E S E X E E E",
+    Action.CHOOSE: "E E E E E E E E X E E E",
+    Action.SKIP: "E E E E E E E E X E E E",
+    Action.EDIT: "E E E E E E E E X E E E",
+    Action.REVIEW_OK: "E E E E E E E E X E E E",
+    Action.SHEET_CONSENT: "E E E E E E E E X E E E",
+    Action.CONSENT_OPEN: "E E S E E E E E X E E E",
+    Action.CONSENT_SET: "E E S E E E E E X E E E",
+    Action.CONSENT_CLOSE: "S S S E E E S E X E E E",
+    Action.DISCARD_CONFIRMED: "E S E E E E E E X E E E",
+    Action.DISCARD_KEEP: "E S E E E E E E X E E E",
+    Action.POLICY_ACK: "R R R S S T R S S S S T",
+    Action.DEACTIVATE_ASK: "R R R R R R R S X R L R",
+    Action.DEACTIVATE_CONFIRMED: "R R R R R R R S X R L R",
+    Action.CLOSE: "Q Q Q Q Q Q Q Q X Q Q Q",
+    Action.BOOK_START: "S S S E E E S E X E E E",
+    Action.BOOK_MODE: "E E S E E E E E X E E E",
+    Action.BOOK_DAY: "E E S E E E E E X E E E",
+    Action.BOOK_TIME: "E E S E E E E E X E E E",
+    Action.BOOK_CONFIRM: "E E S E E E E E X E E E",
+    Action.APPOINTMENT_CANCEL_ASK: "E E E E E E E E X E E E",
+    Action.APPOINTMENT_CANCEL_CONFIRMED: "E E E E E E E E X E E E",
+    Action.MOVE_START: "E E E E E E E E X E E E",
+    Action.CALENDAR: "E E E E E E E E X E E E",
+    Action.WINDOW_REMOVE: "R R R E E P R E X E E T",
+    Action.CANCEL_TIME_OFF_BOOKINGS: "R R R E E P R E X L L T",
+    Action.MARK_ATTENDED: "R R R E E P R E X L L T",
+    Action.MARK_NO_SHOW: "R R R E E P R E X L L T",
+    Action.SERVICE_CANCEL_ASK: "R R R E E P R E X L L T",
+    Action.SERVICE_CANCEL: "R R R E E P R E X L L T",
+    Action.MANAGE_PICK: "R R R R R R R S X R S R",
+    Action.MANAGE_SET: "R R R R R R R E X R E R",
+    Action.REASSIGN_PICK: "R R R R R R R E X R L R",
+    Action.REASSIGN_TO: "R R R R R R R E X R L R",
+    Action.REASSIGN_CONFIRMED: "R R R R R R R E X R L R",
+    Action.CASE_PART: "R R R S S P R S X L L T",
+    Action.CASE_CLEAR: "R R R Q Q P R Q X Q Q T",
+    Action.CASE_DOCUMENT: "R R R S S P R S X L L T",
+    Action.CASE_GLASS: "R R R S S P R S X L L T",
+    Action.CASE_CLOSE_ASK: "R R R S S P R S X L L T",
+    Action.CASE_CLOSE: "R R R S S P R S X L L T",
+    Action.CASE_REOPEN: "R R R S S P R S X L L T",
+    Action.CASE_ASSIGN_ASK: "R R R R R R R S X R L R",
+    Action.CASE_ASSIGN: "R R R R R R R S X R L R",
+    Action.NOTE_DONE: "R R R E E P R E X L L T",
+    Action.NOTE_KIND: "R R R E E P R E X L L T",
+    Action.NOTE_SAVE: "R R R E E P R E X L L T",
+    Action.NOTE_DISCARD: "R R R E E P R E X L L T",
+    Action.CONSENT_FOR_RECORD: "R R R E E P R E X L L T",
+    Action.CONSENT_FOR_ASK: "R R R E E P R E X L L T",
+    Action.CONSENT_FOR_SCOPE: "R R R E E P R E X L L T",
+    Action.CONSENT_FOR_DECISION: "R R R E E P R E X L L T",
+    Action.CONSENT_FOR_EMAIL: "R R R E E P R E X L L T",
+    Action.CONSENT_FOR_VERBAL: "R R R E E P R E X L L T",
+    Action.CONSENT_FOR_NO_LIMIT: "R R R E E P R E X L L T",
+    Action.CONSENT_FOR_SAVE: "R R R E E P R E X L L T",
+    Action.DISCLOSE_RECIPIENT: "R R R E E P R E X L L T",
+    Action.DISCLOSE_BASIS: "R R R E E P R E X L L T",
+    Action.DISCLOSE_DUTY: "R R R E E P R E X L L T",
+    Action.DISCLOSE_WITHIN_LIMIT: "R R R E E P R E X L L T",
+    Action.DISCLOSE_SAVE: "R R R E E P R E X L L T",
+    Action.DISCLOSE_ASK: "R R R S S P R S X L L T",
     # From the case summary: the forged case does not exist, so staff who may act are told so.
-    Action.CASE_NOTE: "R R R S S P R S X",
-    Action.CASE_ATTACH: "R R R S S P R S X",
-    Action.CASE_CONSENT: "R R R S S P R S X",
-    Action.CASE_DISCLOSE: "R R R S S P R S X",
+    Action.CASE_NOTE: "R R R S S P R S X L L T",
+    Action.CASE_ATTACH: "R R R S S P R S X L L T",
+    Action.CASE_CONSENT: "R R R S S P R S X L L T",
+    Action.CASE_DISCLOSE: "R R R S S P R S X L L T",
     # The student's answer to an adviser's request: only the student it was sent to.
-    Action.CONSENT_REQUEST_ANSWER: "E E E E E E E E X",
+    Action.CONSENT_REQUEST_ANSWER: "E E E E E E E E X E E E",
+    # The coordinator resets someone's second factor (the forged id is nobody's: "I can't
+    # find that staff member").
+    Action.SECOND_FACTOR_RESET_ASK: "R R R R R R R S X R L R",
+    Action.SECOND_FACTOR_RESET: "R R R R R R R S X R L R",
     # A student's own requests from /mydata: anyone writing as a student (a stranger is told
     # nothing is held); staff have no data of their own here, so the button has expired.
-    Action.MY_DATA_COPY: "S S S E E E S E X",
-    Action.MY_DATA_DELETE_ASK: "S S S E E E S E X",
-    Action.MY_DATA_DELETE_CONFIRMED: "S S S E E E S E X",
+    Action.MY_DATA_COPY: "S S S E E E S E X E E E",
+    Action.MY_DATA_DELETE_ASK: "S S S E E E S E X E E E",
+    Action.MY_DATA_DELETE_CONFIRMED: "S S S E E E S E X E E E",
 }
 
 
@@ -210,6 +228,10 @@ def outcome_of(replies: list[SentMessage], reason_asked: Callable[[str], bool]) 
     shown = [m.plain_text for m in replies]
     if shown == [texts.NOT_AUTHORISED]:
         return Outcome.REFUSED
+    if shown == [texts.SESSION_LOCKED]:
+        return Outcome.LOCKED
+    if any(m.photo is not None for m in replies) and texts.SECOND_FACTOR_FIRST_CODE in shown:
+        return Outcome.SET_UP
     if shown == [texts.SECURITY_ONLY]:
         return Outcome.SECURITY_ONLY
     policy = current_policy().filename
@@ -235,6 +257,9 @@ async def cast_of_people(bot: Bot) -> tuple[dict[str, LocalChat], str]:
     await add_staff(bot, UNACKNOWLEDGED, Role.ADVISER, acknowledged=False)
     await add_staff(bot, DEACTIVATED, Role.ADVISER)
     await add_staff(bot, SECURITY, Role.SECURITY)
+    await add_staff(bot, LOCKED_ADVISER, Role.ADVISER, unlocked=False)
+    await add_staff(bot, LOCKED_COORDINATOR, Role.COORDINATOR, unlocked=False)
+    await add_staff(bot, NOT_SET_UP, Role.ADVISER, second_factor=False)
     async with bot.deps.uow() as uow:
         member = await staff.find_staff(uow, bot.deps, DEACTIVATED.id)
         assert member is not None
@@ -261,6 +286,9 @@ async def cast_of_people(bot: Bot) -> tuple[dict[str, LocalChat], str]:
         "deactivated": bot.chat(DEACTIVATED),
         "coordinator": bot.chat(COORDINATOR),
         "security": bot.chat(SECURITY),
+        "locked adviser": bot.chat(LOCKED_ADVISER),
+        "locked coordinator": bot.chat(LOCKED_COORDINATOR),
+        "not set up": bot.chat(NOT_SET_UP),
     }
     return chats, await case_reference(bot, student_id)
 

@@ -13,7 +13,16 @@ from bot.transport import LocalUser
 from bot.vocabulary import AuditAction, Role
 from storage import audit as audit_log
 from storage.models import PolicyAcknowledgement
-from tests.handlers.conftest import ADVISER, COORDINATOR, SECURITY, STUDENT, Bot, add_staff
+from tests.handlers.conftest import (
+    ADVISER,
+    COORDINATOR,
+    SECURITY,
+    STUDENT,
+    Bot,
+    add_staff,
+    code_now,
+    key_shown,
+)
 
 NEWCOMER = LocalUser(5005, "Nia", "Newcomer")
 
@@ -40,6 +49,9 @@ async def test_staff_must_acknowledge_the_policy_before_any_staff_command(bot: B
             current_policy().version,
             current_policy().sha256,
         )
+    # Then the second factor is set up (tests/handlers/test_second_factor.py), and staff
+    # commands work.
+    await coordinator.send(code_now(bot, key_shown(coordinator)))
     await coordinator.send("/invite adviser")
     assert "Invite for a new adviser" in coordinator.last_text
 
@@ -113,7 +125,11 @@ async def test_the_coordinator_lists_and_deactivates_staff(bot: Bot) -> None:
     coordinator = bot.chat(COORDINATOR)
     await coordinator.send("/staff")
     assert "Alex Adviser: adviser" in coordinator.last_text
-    assert coordinator.buttons() == ["Deactivate Alex Adviser", "Done"]
+    assert coordinator.buttons() == [
+        "Deactivate Alex Adviser",
+        "Reset second factor: Alex Adviser",
+        "Done",
+    ]
     await coordinator.press("Deactivate Alex Adviser")
     assert "lose access" in coordinator.last_text
     await coordinator.press("Yes, deactivate")
@@ -162,6 +178,8 @@ async def test_a_staff_member_who_has_not_acknowledged_gets_the_policy_at_start(
     await adviser.send("/start")
     assert adviser.last.document is not None
     await adviser.press(texts.BTN_ACK_POLICY)
+    assert any(m.photo is not None for m in adviser.replies)  # the second factor's set-up
+    await adviser.send(code_now(bot, key_shown(adviser)))
     await adviser.send("/start")
     assert adviser.last.document is None
     assert "/policy" in adviser.last_text

@@ -7,19 +7,29 @@ import secrets
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.app import build_deps
+from bot.clock import SystemClock
+from bot.services.deps import Deps
+from bot.services.errors import SecondFactorLockedOut, WrongCode
+from bot.services.staff import second_factor, staff
+from bot.settings import Settings
+from bot.vocabulary import AuditAction, FactorState
+from storage.audit import entries as audit_entries
 from storage.crypto import AuditKey, BlindIndex, KeyRing, new_key_material
 from storage.engine import make_engine
 from storage.migrate import head_revision, upgrade
 from tests.conftest import ENGINES, POSTGRES_URL, REQUIRE_POSTGRES, _postgres_answers
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def run(
@@ -174,6 +184,7 @@ def test_audit_verify_reports_tampering_and_fails(env: dict[str, str], tmp_path:
         ["staff"],
         ["staff", "add"],
         ["staff", "list"],
+        ["staff", "reset-2fa"],
         ["audit", "verify"],
         ["audit", "head"],
         ["keys", "rotate"],
@@ -195,6 +206,9 @@ def test_the_demo_runs_a_scripted_session_and_keeps_no_plaintext(tmp_path: Path)
             "210012345",
             "/as coordinator",
             "/start",
+            "1",
+            "/code send",
+            "/staff",
             "/as student",
             "/quit",
         ]
@@ -207,9 +221,87 @@ def test_the_demo_runs_a_scripted_session_and_keeps_no_plaintext(tmp_path: Path)
     assert "Question 3 of 12" in out
     assert "registered as coordinator" in out
     assert "[1] I have read it and will follow it" in out
+    # The second factor: the QR code and key, the code the app would show, then staff work.
+    assert "[image" in out
+    key = out.split("with this key:", 1)[1].split()[0]
+    assert "Your second factor is set up" in out
+    assert "Casey Coordinator: coordinator" in out
     raw = b"".join(p.read_bytes() for p in (tmp_path / "demo").glob("uss-demo.db*"))
     assert raw
     assert b"Canarybird" not in raw
+    assert key.encode() not in raw
+
+
+async def test_reset_2fa_clears_a_second_factor_its_lock_and_session_and_is_audited(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """For the day the only coordinator loses their phone (or locks themselves out)."""
+    run(["migrate"], env, cwd=tmp_path)
+    add = ["staff", "add", "--role", "coordinator", "--telegram-id", "42", "--name", "Alex C"]
+    run(add, env, cwd=tmp_path)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=env["USS_DATABASE_URL"],
+        data_keys=env["USS_DATA_KEYS"],  # type: ignore[arg-type]
+        index_key=env["USS_INDEX_KEY"],  # type: ignore[arg-type]
+        audit_key=env["USS_AUDIT_KEY"],  # type: ignore[arg-type]
+    )
+
+    async def with_deps(work: Callable[[Deps], Awaitable[T]]) -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            deps = build_deps(
+                settings,
+                clock=SystemClock(),
+                keys=settings.key_ring(),
+                index=settings.blind_index(),
+                engine=engine,
+            )
+            return await work(deps)
+        finally:
+            await engine.dispose()
+
+    async def locked_out(deps: Deps) -> None:
+        async with deps.uow() as uow:
+            await staff.acknowledge_policy(uow, deps, 42)
+        async with deps.uow() as uow:
+            setup = await second_factor.begin_setup(uow, deps, 42)
+        code = second_factor.code_for(setup.secret, second_factor.step_at(deps.clock.now()))
+        async with deps.uow() as uow:
+            await second_factor.present_code(uow, deps, 42, code)
+        for _ in range(second_factor.FAILURES_BEFORE_LOCKOUT - 1):
+            with pytest.raises(WrongCode):
+                async with deps.uow() as uow:
+                    await second_factor.present_code(uow, deps, 42, "not a code")
+        with pytest.raises(SecondFactorLockedOut):
+            async with deps.uow() as uow:
+                await second_factor.present_code(uow, deps, 42, "not a code")
+
+    async def state(deps: Deps) -> FactorState | None:
+        async with deps.uow() as uow:
+            return await second_factor.state_of(uow, deps, 42)
+
+    async def resets(deps: Deps) -> list[str | None]:
+        async with deps.uow() as uow:
+            found = audit_entries(
+                uow.session, deps.cipher, action=AuditAction.SECOND_FACTOR_RESET.value
+            )
+            return [entry.actor async for entry in found]
+
+    await with_deps(locked_out)
+    assert await with_deps(state) is FactorState.LOCKED_OUT
+    assert "2FA LOCKED" in run(["staff", "list"], env, cwd=tmp_path).stdout
+
+    unknown = run(["staff", "reset-2fa", "--telegram-id", "99"], env, cwd=tmp_path)
+    assert unknown.returncode == 1
+    assert "No staff member has that Telegram id" in unknown.stderr
+    done = run(["staff", "reset-2fa", "--telegram-id", "42"], env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Reset the second factor of Alex C" in done.stdout
+    assert await with_deps(state) is FactorState.NOT_SET_UP
+    assert "2FA not set up" in run(["staff", "list"], env, cwd=tmp_path).stdout
+    assert await with_deps(resets) == ["cli"]
+    assert run(["audit", "verify"], env, cwd=tmp_path).returncode == 0
 
 
 def test_availability_import_adds_valid_rows_and_reports_each_rejected_one(

@@ -23,7 +23,7 @@ from bot.services.deps import Deps
 from bot.services.errors import RequestRefused
 from bot.services.lifecycle import my_data, requests
 from bot.services.lifecycle.requests import RequestView
-from bot.services.staff import staff
+from bot.services.staff import second_factor
 from bot.vocabulary import ADVISING_ROLES, PauseReason, RequestChannel, RequestKind, Role
 from storage.models import StaffMember
 from storage.uow import UnitOfWork
@@ -124,7 +124,7 @@ async def record_request(update: Update, context: Context) -> None:
     deps = deps_of(context)
     try:
         async with uow_for(update, context) as uow:
-            me = await staff.authorise(
+            me = await second_factor.authorise(
                 uow, deps, user_id(update), ADVISING_ROLES, command="request"
             )
             received = requests.parse_received(args[2], requests.today(deps))
@@ -155,7 +155,7 @@ async def register_of_requests(update: Update, context: Context) -> None:
     changed: RequestView | None = None
     try:
         async with uow_for(update, context) as uow:
-            me = await staff.authorise(
+            me = await second_factor.authorise(
                 uow, deps, user_id(update), (Role.COORDINATOR,), command="requests"
             )
             if args:

@@ -19,9 +19,12 @@ from bot.handlers.common import (
     uow_for,
     user_id,
 )
+from bot.handlers.staff import second_factor
 from bot.services.errors import AlreadyStaff, InviteInvalid, LastCoordinator, UnknownStaff
+from bot.services.staff import second_factor as second_factors
 from bot.services.staff import staff
-from bot.vocabulary import STAFF_ROLES, Role
+from bot.services.staff.staff import StaffSummary
+from bot.vocabulary import STAFF_ROLES, FactorState, Role
 
 
 async def staff_start(update: Update, context: Context, role: Role) -> None:
@@ -32,6 +35,8 @@ async def staff_start(update: Update, context: Context, role: Role) -> None:
     await say(update, context, texts.staff_welcome(me.name, role))
     if not me.acknowledged_current_policy:
         await send_policy(update, context, role)
+    elif await second_factor.setup_needed(update, context):
+        await second_factor.offer_setup(update, context)
     else:
         await say(update, context, help_for(role))
 
@@ -81,6 +86,9 @@ async def on_policy_ack(update: Update, context: Context) -> None:
         role = await staff.role_of(uow, deps_of(context), user_id(update))
     await settle_press(update, context)
     await say(update, context, texts.policy_acknowledged(document.version))
+    if await second_factor.setup_needed(update, context):
+        await second_factor.send_setup(update, context)  # advisers and coordinators, once
+        return
     await say(update, context, help_for(role))
 
 
@@ -118,11 +126,22 @@ async def staff_list(update: Update, context: Context) -> None:
     async with uow_for(update, context) as uow:
         members = await staff.list_staff(uow, deps, user_id(update))
         me = await staff.whoami(uow, deps, user_id(update))
+        factors = await second_factors.states(uow, deps, user_id(update))
     assert me is not None
-    lines = [
-        texts.staff_line(m.name, m.role, m.active, m.acknowledged_current_policy) for m in members
-    ]
-    await say(update, context, texts.staff_list(lines), keyboards.staff_list(members, me.staff_id))
+    lines = [_staff_line(m, factors.get(m.staff_id)) for m in members]
+    # A reset is offered wherever there is something to clear: a factor, or one half set up.
+    resettable = {i for i, state in factors.items() if state is not FactorState.NOT_SET_UP}
+    markup = keyboards.staff_list(members, me.staff_id, resettable)
+    await say(update, context, texts.staff_list(lines), markup)
+
+
+def _staff_line(member: StaffSummary, factor: FactorState | None) -> str:
+    line = texts.staff_line(
+        member.name, member.role, member.active, member.acknowledged_current_policy
+    )
+    if member.active and factor is not None:
+        line += texts.FACTOR_NOTES.get(factor, "")
+    return line
 
 
 @boundary
@@ -181,3 +200,4 @@ def register(app: App) -> None:
         CallbackQueryHandler(on_deactivate, pattern=rf"^{Action.DEACTIVATE_CONFIRMED.value}:")
     )
     app.add_handler(CallbackQueryHandler(on_close, pattern=rf"^{Action.CLOSE.value}$"))
+    second_factor.register(app)

@@ -17,7 +17,7 @@ from bot.services.errors import StaleAction
 from bot.services.intake.sheet_store import latest_submitted_sheet, read_answers
 from bot.services.intake.students import student_chat_id
 from bot.services.notices import outbox, security
-from bot.services.staff import staff
+from bot.services.staff import second_factor, staff
 from bot.vocabulary import (
     ADVISING_ROLES,
     AppointmentMode,
@@ -54,7 +54,9 @@ async def agenda(uow: UnitOfWork, deps: Deps, telegram_user_id: int, days: int) 
 
     Reading the students' details is a read of their case records, so it is audited.
     """
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="agenda")
+    me = await second_factor.authorise(
+        uow, deps, telegram_user_id, ADVISING_ROLES, command="agenda"
+    )
     zone = deps.settings.zone
     now = deps.clock.now()
     start = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
@@ -103,7 +105,7 @@ async def agenda(uow: UnitOfWork, deps: Deps, telegram_user_id: int, days: int) 
 async def _mine(
     uow: UnitOfWork, deps: Deps, telegram_user_id: int, appointment_id: str
 ) -> tuple[StaffMember, Appointment]:
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="mark")
+    me = await second_factor.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="mark")
     appointment = await uow.session.get(Appointment, appointment_id)
     if appointment is None or not staff.acts_for(me, appointment.staff_id):
         raise StaleAction
@@ -244,7 +246,9 @@ async def cancel_within_time_off(
 ) -> int:
     """Cancel every booking inside a time off the caller may change (their own, or any for a
     coordinator); each student is told."""
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="availability")
+    me = await second_factor.authorise(
+        uow, deps, telegram_user_id, ADVISING_ROLES, command="availability"
+    )
     change = await uow.session.get(AvailabilityChange, change_id)
     if change is None or change.kind != "remove" or not staff.acts_for(me, change.staff_id):
         raise StaleAction

@@ -27,7 +27,7 @@ from bot.services.errors import SlotTaken, StaleAction
 from bot.services.intake.students import student_chat_id
 from bot.services.notices import outbox
 from bot.services.notices.staff_directory import staff_chat_id
-from bot.services.staff import staff
+from bot.services.staff import second_factor, staff
 from bot.vocabulary import ADVISING_ROLES, AppointmentMode, AuditAction, Role
 from storage.models import Appointment, StaffMember, Student
 from storage.uow import UnitOfWork
@@ -54,7 +54,7 @@ class Candidate:
 
 
 async def _coordinator(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> StaffMember:
-    return await staff.authorise(
+    return await second_factor.authorise(
         uow, deps, telegram_user_id, (Role.COORDINATOR,), command="reassign"
     )
 

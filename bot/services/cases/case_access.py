@@ -19,7 +19,7 @@ from bot.services.cases import cases
 from bot.services.deps import Deps
 from bot.services.errors import BreakGlassNeeded, StaleAction
 from bot.services.notices import outbox
-from bot.services.staff import staff, staff_drafts
+from bot.services.staff import second_factor, staff, staff_drafts
 from bot.services.staff.staff_drafts import Draft
 from bot.vocabulary import (
     ADVISING_ROLES,
@@ -69,7 +69,7 @@ async def open_case(
 ) -> tuple[StaffMember, Case]:
     """The caller and the case, if they may open it; NotAuthorised, UnknownCase or
     BreakGlassNeeded otherwise. With `part`, the read is audited (the caller commits)."""
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=command)
+    me = await second_factor.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=command)
     case = await cases.case_by_reference(uow, reference)
     if not await may_open(uow, deps, me, case):
         raise BreakGlassNeeded(case.reference)
@@ -91,7 +91,7 @@ async def open_drafted_case(
     """The caller, their draft's case (opened again: access is checked on every step) and the
     draft, if it is of `purposes` at one of `steps` (for `reference`, if a button names one);
     StaleAction otherwise."""
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=command)
+    me = await second_factor.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=command)
     draft = await staff_drafts.current(uow, deps, me.id)
     if draft is None or draft.purpose not in purposes or draft.case_id is None:
         raise StaleAction
@@ -130,7 +130,7 @@ async def break_glass(
 
     `other` is the reason in their own words, required with BreakGlassReason.OTHER.
     """
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="case")
+    me = await second_factor.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="case")
     case = await cases.case_by_reference(uow, reference)
     if reason is BreakGlassReason.OTHER:
         other = " ".join((other or "").split())

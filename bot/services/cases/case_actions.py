@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.services.cases import case_access, cases
 from bot.services.deps import Deps
 from bot.services.errors import CaseStateWrong, NotAuthorised, StaleAction
-from bot.services.staff import staff, staff_drafts
+from bot.services.staff import second_factor, staff, staff_drafts
 from bot.services.staff.staff_drafts import Draft
 from bot.vocabulary import ADVISING_ROLES, BreakGlassReason, CaseStatus, DraftPurpose, Role
 from storage.models import Case, StaffMember
@@ -147,7 +147,7 @@ async def break_glass(
 ) -> str | None:
     """Open a case that is not the caller's with a listed reason; returns its reference, or
     None when the reason must be typed (a draft then waits for it). Committed here."""
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=COMMAND)
+    me = await second_factor.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=COMMAND)
     case = await cases.case_by_reference(uow, reference)
     if await case_access.may_open(uow, deps, me, case):
         return case.reference  # nothing to break: a replayed press
@@ -167,7 +167,7 @@ async def break_glass_typed(
 ) -> str:
     """The reason in the caller's own words (ValueError if empty or too long; the draft waits
     on); returns the case's reference (committed)."""
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=COMMAND)
+    me = await second_factor.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command=COMMAND)
     case = await uow.session.get(Case, draft.case_id) if draft.case_id else None
     if case is None:
         raise StaleAction

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from bot.services import audit
 from bot.services.cases import cases
 from bot.services.deps import Deps
-from bot.services.staff import staff
+from bot.services.staff import second_factor
 from bot.vocabulary import ADVISING_ROLES, AuditAction
 from storage.models import Case, InformationSheet
 from storage.uow import UnitOfWork
@@ -28,7 +28,7 @@ def _number(typed: str) -> str:
 async def find(uow: UnitOfWork, deps: Deps, telegram_user_id: int, typed: str) -> list[str]:
     """The references of the current cases of students with exactly this number or full name,
     newest first (audited with the count; committed here)."""
-    me = await staff.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="find")
+    me = await second_factor.authorise(uow, deps, telegram_user_id, ADVISING_ROLES, command="find")
     typed = " ".join(typed.split())
     found: list[Case] = []
     if typed and len(typed) <= QUERY_MAX:

@@ -18,7 +18,7 @@ from bot.services.cases.cases import reference_for_student
 from bot.services.deps import Deps
 from bot.services.errors import DomainError
 from bot.services.intake.students import find_student
-from bot.services.staff import staff
+from bot.services.staff import second_factor
 from bot.vocabulary import (
     AuditAction,
     CasePart,
@@ -164,7 +164,7 @@ async def register(
 ) -> Register:
     """The coordinator's register: counts by basis and case references with dates; never what
     was shared. Security's notices (audit entries of their own) are in it with their basis."""
-    me = await staff.authorise(
+    me = await second_factor.authorise(
         uow, deps, telegram_user_id, (Role.COORDINATOR,), command="disclosures"
     )
     zone = deps.settings.zone

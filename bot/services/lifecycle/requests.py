@@ -29,6 +29,7 @@ from bot.services.intake.students import find_student, student_chat_id
 from bot.services.lifecycle import retention
 from bot.services.notices import outbox
 from bot.services.notices.staff_directory import active_staff_chats
+from bot.services.staff import second_factor
 from bot.vocabulary import (
     AuditAction,
     PauseReason,
@@ -259,6 +260,7 @@ async def record_for(
 ) -> RequestView:
     """Staff record a request received another way (email, in person, a letter, a message
     typed into the chat), with the day it was received: the clock runs from that day."""
+    await second_factor.require(uow, deps, me, unlocked=True)
     student = await cases.student_by_case(uow, case_reference)
     request = await _record(
         uow, deps, student, kind, channel, received_on, audit.staff_actor(me.id)
@@ -281,14 +283,16 @@ async def mine(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> list[Reque
     return [await _view(uow, deps, r) for r in rows.scalars()]
 
 
-def _coordinator(me: StaffMember) -> None:
+async def _coordinator(uow: UnitOfWork, deps: Deps, me: StaffMember) -> None:
+    """The coordinator, in a session unlocked with their second factor."""
     if Role(me.role) is not Role.COORDINATOR:
         raise NotAuthorised((Role.COORDINATOR,))
+    await second_factor.require(uow, deps, me, unlocked=True)
 
 
 async def open_requests(uow: UnitOfWork, deps: Deps, me: StaffMember) -> list[RequestView]:
     """Every open request, soonest due first (for the coordinator)."""
-    _coordinator(me)
+    await _coordinator(uow, deps, me)
     rows = await uow.session.execute(
         select(SubjectRequest).where(SubjectRequest.status.in_(OPEN_STATUSES))
     )
@@ -339,7 +343,7 @@ async def extend(
 ) -> RequestView:
     """Extend once, by one or two months, while the first month runs, with a reason the
     student is told."""
-    _coordinator(me)
+    await _coordinator(uow, deps, me)
     request = await _request(uow, typed)
     reason = " ".join(reason.split())
     if not reason or len(reason) > REASON_MAX:
@@ -371,7 +375,7 @@ async def withdraw_extension(
     uow: UnitOfWork, deps: Deps, me: StaffMember, typed: str
 ) -> RequestView:
     """Take back an extension given by mistake: the one-month date applies again."""
-    _coordinator(me)
+    await _coordinator(uow, deps, me)
     request = await _request(uow, typed)
     if not request.extended_months:
         raise RequestRefused(RequestProblem.NOT_EXTENDED)
@@ -394,7 +398,7 @@ async def pause(
     uow: UnitOfWork, deps: Deps, me: StaffMember, typed: str, why: PauseReason
 ) -> RequestView:
     """Stop the clock while the service waits for the student (who they are, what they ask)."""
-    _coordinator(me)
+    await _coordinator(uow, deps, me)
     request = await _request(uow, typed)
     if request.status == RequestStatus.PAUSED.value:
         raise RequestRefused(RequestProblem.ALREADY_PAUSED)
@@ -414,7 +418,7 @@ async def pause(
 
 async def resume(uow: UnitOfWork, deps: Deps, me: StaffMember, typed: str) -> RequestView:
     """The student answered: the clock runs again, the due date moved by the pause."""
-    _coordinator(me)
+    await _coordinator(uow, deps, me)
     request = await _request(uow, typed)
     if request.status != RequestStatus.PAUSED.value or request.paused_on is None:
         raise RequestRefused(RequestProblem.NOT_PAUSED)
@@ -429,7 +433,7 @@ async def resume(uow: UnitOfWork, deps: Deps, me: StaffMember, typed: str) -> Re
 
 async def mark_sent(uow: UnitOfWork, deps: Deps, me: StaffMember, typed: str) -> RequestView:
     """An access request answered: the copy was sent (the date is today)."""
-    _coordinator(me)
+    await _coordinator(uow, deps, me)
     request = await _request(uow, typed)
     if request.kind != RequestKind.ACCESS.value:
         raise RequestRefused(RequestProblem.WRONG_KIND)
@@ -461,7 +465,7 @@ async def _close(
 
 async def accept_deletion(uow: UnitOfWork, deps: Deps, me: StaffMember, typed: str) -> RequestView:
     """Delete the student's records at once, as the retention job would; they are told."""
-    _coordinator(me)
+    await _coordinator(uow, deps, me)
     request = await _request(uow, typed)
     if request.kind != RequestKind.ERASURE.value:
         raise RequestRefused(RequestProblem.WRONG_KIND)
@@ -505,7 +509,7 @@ async def decline_deletion(
     uow: UnitOfWork, deps: Deps, me: StaffMember, typed: str, reason: str
 ) -> RequestView:
     """Decline a deletion request with a reason the student is told (an open case, say)."""
-    _coordinator(me)
+    await _coordinator(uow, deps, me)
     request = await _request(uow, typed)
     if request.kind != RequestKind.ERASURE.value:
         raise RequestRefused(RequestProblem.WRONG_KIND)

@@ -25,7 +25,13 @@ from bot.services.errors import (
 from bot.services.notices import outbox
 from bot.services.staff.policy import PolicyDocument, current_policy
 from bot.vocabulary import AuditAction, Role
-from storage.models import Appointment, PolicyAcknowledgement, StaffInvite, StaffMember
+from storage.models import (
+    Appointment,
+    PolicyAcknowledgement,
+    StaffInvite,
+    StaffMember,
+    StaffSecondFactor,
+)
 from storage.uow import NOT_ASKED, UnitOfWork
 
 INVITE_PREFIX = "inv_"
@@ -346,6 +352,13 @@ async def deactivate(
     if member.active:
         member.active = False
         member.deactivated_at = deps.clock.now()
+        # Their session ends with their access (the session check asks for an active member
+        # too; this leaves nothing open should they ever be registered again).
+        await uow.session.execute(
+            update(StaffSecondFactor)
+            .where(StaffSecondFactor.staff_id == member.id)
+            .values(unlocked_until=None)
+        )
         await _hand_over_bookings(uow, deps, member)
         await audit.record(
             uow,

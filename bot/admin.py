@@ -18,6 +18,7 @@ from bot.services.intake import sheet_store
 from bot.services.lifecycle import retention
 from bot.services.notices import outbox
 from bot.services.staff import second_factor, staff
+from bot.services.statistics.backfill import backfill
 from bot.settings import Settings
 from bot.vocabulary import AuditAction, FactorState, Role
 from storage import audit
@@ -52,6 +53,8 @@ async def migrate(settings: Settings) -> int:
             indexed = await _index_names(settings, engine)
             if indexed:
                 print(f"Indexed the full names of {indexed} earlier sheets for /find.")
+            if await backfill(_deps(settings, engine)):
+                print("Counted the records already held into the anonymous statistics.")
     finally:
         await engine.dispose()
     return 0
@@ -63,6 +66,15 @@ async def _index_names(settings: Settings, engine: AsyncEngine) -> int:
         indexed = await sheet_store.index_names(uow, deps)
         await uow.commit()
     return indexed
+
+
+async def backfill_statistics(settings: Settings) -> None:
+    """Before the bot counts anything itself, count what is already held (once)."""
+    engine = make_engine(settings.database_url)
+    try:
+        await backfill(_deps(settings, engine))
+    finally:
+        await engine.dispose()
 
 
 async def require_current_schema(settings: Settings) -> None:

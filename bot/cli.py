@@ -281,6 +281,7 @@ def _run(settings: Settings) -> int:
     settings.key_ring()
     settings.blind_index()
     asyncio.run(admin.require_current_schema(settings))
+    asyncio.run(admin.backfill_statistics(settings))
     app = build_application(settings)
     # Check the token (getMe) before polling starts, so a rejected one is reported once, by
     # the error boundary, rather than by python-telegram-bot's retry loop.

@@ -374,3 +374,16 @@ class PauseReason(StrEnum):
 
     IDENTITY = "identity"
     CLARIFY = "clarify"
+
+
+class StatEvent(StrEnum):
+    """What the anonymous statistics count."""
+
+    CASE_OPENED = "case_opened"
+    CASE_CLOSED = "case_closed"
+    APPOINTMENT_OUTCOME = "appointment_outcome"
+    CONSENT_AT_SUBMISSION = "consent_at_submission"
+    DISCLOSURE_MADE = "disclosure_made"
+    REQUEST_ANSWERED = "request_answered"
+    SECURITY_NOTICE = "security_notice"
+    REMOVED_FROM_COURSE = "removed_from_course"

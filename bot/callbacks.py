@@ -105,6 +105,11 @@ class Action(StrEnum):
     CASE_ATTACH = "vf"
     CASE_CONSENT = "vk"
     CASE_DISCLOSE = "vq"
+    # -- the policy: publishing a version, the signature register
+    POLICY_USE_VERSION = "gv"
+    POLICY_PUBLISH_CONFIRMED = "gp"
+    POLICY_PUBLISH_DISCARD = "gx"
+    POLICY_SIGNATURES_PAGE = "gs"
 
 
 class InvalidCallback(ValueError):
@@ -266,10 +271,14 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     Action.CASE_ATTACH: ("case",),
     Action.CASE_CONSENT: ("case",),
     Action.CASE_DISCLOSE: ("case",),
+    # -- the policy: the signature register, page by page
+    Action.POLICY_SIGNATURES_PAGE: ("page",),
 }
-# Booking steps taken to move an existing appointment carry its short reference last.
+# Booking steps taken to move an existing appointment carry its short reference last; a
+# policy acknowledgement carries the short digest of the version it was shown with (buttons
+# sent before versions were published carry none).
 _MAY_CARRY_REF = frozenset(
-    {Action.BOOK_MODE, Action.BOOK_DAY, Action.BOOK_TIME, Action.BOOK_CONFIRM}
+    {Action.BOOK_MODE, Action.BOOK_DAY, Action.BOOK_TIME, Action.BOOK_CONFIRM, Action.POLICY_ACK}
 )
 REF_LENGTH = 8
 

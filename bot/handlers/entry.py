@@ -27,7 +27,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.intake import consent, intake
 from bot.handlers.notices import security
-from bot.handlers.staff import staff
+from bot.handlers.staff import policy, staff
 from bot.services.staff.staff import INVITE_PREFIX
 from bot.vocabulary import Role
 
@@ -112,6 +112,7 @@ def register(app: App) -> None:
     # -- case records: acting from the case summary
     case_screen.register(app)
     staff.register(app)
+    policy.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))
     app.add_handler(

@@ -32,6 +32,7 @@ from bot.services.cases import cases
 from bot.services.deps import Deps
 from bot.services.intake.sheet_store import write_answers
 from bot.services.staff import staff
+from bot.services.staff.policy import bundled_policy
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
 from bot.vocabulary import (
@@ -254,7 +255,8 @@ async def measure(engine_name: str, students: int, repeat: int) -> Row:
                 )
                 await uow.commit()
             async with deps.uow() as uow:
-                await staff.acknowledge_policy(uow, deps, ADVISER.id)
+                shown = bundled_policy().short_digest  # a new database: the bundled one
+                await staff.acknowledge_policy(uow, deps, ADVISER.id, shown)
             made = await students_with_cases(deps, students)
             target = made[len(made) // 2]
             await fill_the_case(deps, target, member.id)

@@ -14,6 +14,7 @@ from bot.handlers.common import App
 from bot.services.cases import cases
 from bot.services.deps import Deps
 from bot.services.staff import staff
+from bot.services.staff.policy import current_policy
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
 from bot.vocabulary import Role
@@ -144,7 +145,8 @@ async def add_staff(bot: Bot, user: LocalUser, role: Role, *, acknowledged: bool
         await uow.commit()
     if acknowledged:
         async with deps.uow() as uow:
-            await staff.acknowledge_policy(uow, deps, user.id)
+            shown = (await current_policy(uow)).short_digest  # as the button under it says
+            await staff.acknowledge_policy(uow, deps, user.id, shown)
 
 
 async def answer_current(chat: LocalChat, buttons: dict[str, str] = GOOD_BUTTON) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.clock import FixedClock
 from bot.message_parts import TEXT_LIMIT, read_length
 from bot.services.staff import policy_register, policy_versions, staff
-from bot.services.staff.policy import bundled_policy, digest
+from bot.services.staff.policy import bundled_policy, current_policy, digest
 from bot.services.staff.policy_register import BOM
 from bot.transport import LocalUser
 from bot.vocabulary import AuditAction, Role
@@ -61,8 +61,6 @@ async def publish(bot: Bot, text: str = NEW_TEXT, version: str = "2026.2") -> No
 async def sign_current(bot: Bot, telegram_id: int) -> None:
     """Acknowledge whatever is current (as pressing the button under it does)."""
     async with bot.deps.uow() as uow:
-        from bot.services.staff.policy import current_policy
-
         shown = (await current_policy(uow)).short_digest
         await staff.acknowledge_policy(uow, bot.deps, telegram_id, shown)
 

@@ -194,7 +194,7 @@ async def add_staff(
 
 
 async def acknowledge_policy(
-    uow: UnitOfWork, deps: Deps, telegram_user_id: int, shown: str | None = None
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, shown: str | None
 ) -> PolicyDocument:
     """Record that this staff member read and accepted the current policy version.
 

@@ -187,6 +187,7 @@ class DraftPurpose(StrEnum):
     CONSENT_REQUEST = "consent_request"
     DISCLOSURE = "disclosure"
     ATTACH = "attach"
+    POLICY_PUBLISH = "policy_publish"
 
 
 class FactorState(StrEnum):
@@ -210,6 +211,8 @@ class AuditAction(StrEnum):
     STAFF_INVITED = "staff.invited"
     INVITE_REDEEMED = "staff.invite_redeemed"
     POLICY_ACKNOWLEDGED = "staff.policy_acknowledged"
+    POLICY_PUBLISHED = "policy.published"
+    POLICY_SIGNATURES_READ = "policy.signatures_read"
     ACCESS_REFUSED = "access.refused"
     KEYS_ROTATED = "keys.rotated"
     AVAILABILITY_CHANGED = "availability.changed"

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from bot.vocabulary import CaseStatus, ConsentScope, Role
+
+if TYPE_CHECKING:
+    from bot.services.staff.policy import PolicyDocument
 
 
 class DomainError(Exception):
@@ -20,7 +24,20 @@ class NotAuthorised(DomainError):
 
 
 class PolicyNotAcknowledged(DomainError):
-    """A staff member has not yet acknowledged the current confidentiality policy."""
+    """A staff member has not yet acknowledged the current confidentiality policy (which it
+    carries, so the edge can send it without asking the database again)."""
+
+    def __init__(self, policy: PolicyDocument) -> None:
+        super().__init__("policy not acknowledged")
+        self.policy = policy
+
+
+class PolicyReplaced(DomainError):
+    """An acknowledgement pressed under a version that has since been replaced by `policy`."""
+
+    def __init__(self, policy: PolicyDocument) -> None:
+        super().__init__("policy replaced")
+        self.policy = policy
 
 
 class StaleAction(DomainError):

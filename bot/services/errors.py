@@ -93,3 +93,26 @@ class TooManyAppointments(DomainError):
     def __init__(self, limit: int) -> None:
         super().__init__(str(limit))
         self.limit = limit
+
+
+class RequestProblem(Enum):
+    """Why a statistics report cannot be published for what was asked."""
+
+    UNKNOWN_PERIOD = "unknown period"
+    REVERSED = "reversed"
+    NOT_WHOLE_BLOCKS = "not whole blocks"
+    WRONG_GRANULARITY = "wrong granularity"
+    NOT_ENDED = "not ended"
+    WRONG_DIMENSIONS = "wrong dimensions"
+
+
+class StatisticsRequestRefused(DomainError):
+    """A report was asked for periods or dimensions the disclosure-control rule does not allow.
+
+    The message names the problem and what would be accepted; it never holds a count.
+    """
+
+    def __init__(self, problem: RequestProblem, explanation: str) -> None:
+        super().__init__(explanation)
+        self.problem = problem
+        self.explanation = explanation

@@ -1,0 +1,159 @@
+"""Which reports may be published: fixed blocks, one granularity, one set of dimensions.
+
+**The differencing attack.** Two tables over overlapping periods give a third by subtraction:
+a report for September to December less one for September to November is December, and a
+December cell of 3 that both reports hid (or rounded away) comes back as the difference of
+their totals. Rounding does not stop it: each total is within 2 of the truth, so the
+difference is within 4 of December's, and beside December's own table that is often enough.
+Nor do periods built from whole months: Sep-Dec and Sep-Nov are both unions of months.
+
+**The rule.** Every kind of event is published as one *series*: one granularity (calendar
+months, academic terms or academic years, chosen once) and one set of dimensions (one, or
+two crossed). A report is a list of tables, one per whole block of that granularity, each
+computed only from its own block's events; a report never shows a total across blocks. So:
+
+- two reports the validator accepts cover either the same block or disjoint blocks, never
+  part of one; the same block always gives the same table (the rule is deterministic, and a
+  block is published only once it is over, so its counts no longer move); and the tables of
+  disjoint blocks are counts of different events, bound by no equation. Subtracting one
+  report from another leaves whole tables that were published anyway, each protected on its
+  own (`disclosure_control`);
+- a second granularity is refused, because a term is the sum of its months: publishing both
+  would bring back the attack (term total less three published months);
+- a report by one of a two-way series' dimensions is the published table's margin (the very
+  same figures), never a table computed afresh, whose different complementary suppressions
+  could be played against the two-way table's.
+
+Two series of the same kind of event must share the granularity and no dimension
+(`check_catalogue`): they then have only the block's grand total in common, and the audit
+already assumes the attacker knows totals exactly. Rejected alternative: rounding each cell
+with keyed noise so the same cell always rounds the same way. It makes differences noisy
+rather than impossible, needs a key that must never leak or change, and still lets an
+overlap of many reports be averaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.services.errors import RequestProblem, StatisticsRequestRefused
+from bot.services.statistics.disclosure_control import publish
+from bot.services.statistics.periods import (
+    Granularity,
+    Month,
+    Period,
+    blocks_between,
+    has_ended,
+    parse_period,
+)
+from bot.services.statistics.tables import Axis, CountTable, PublishedTable
+
+
+@dataclass(frozen=True)
+class PublicationSeries:
+    """How one kind of event is published: its dimensions and its one granularity."""
+
+    events: str  # e.g. "case opened"
+    dimensions: tuple[str, ...]  # one, or two crossed (rows, columns)
+    granularity: Granularity
+
+    def __post_init__(self) -> None:
+        if len(self.dimensions) not in (1, 2) or len(set(self.dimensions)) != len(self.dimensions):
+            raise ValueError("a series has one dimension or two different ones")
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What someone asked for: from and to (period names), by which dimensions."""
+
+    first: str
+    last: str
+    by: tuple[str, ...]
+    per: Granularity | None = None  # None: the series' own
+
+
+@dataclass(frozen=True)
+class Report:
+    """One published table per block, in order; never a total across blocks."""
+
+    series: PublicationSeries
+    by: tuple[str, ...]
+    tables: tuple[tuple[Period, PublishedTable], ...]
+
+
+def check_catalogue(catalogue: Iterable[PublicationSeries]) -> None:
+    """Refuse series of one kind of event that could be played against each other."""
+    seen: dict[str, list[PublicationSeries]] = {}
+    for series in catalogue:
+        for other in seen.setdefault(series.events, []):
+            if other.granularity is not series.granularity:
+                raise ValueError(f"{series.events}: one granularity for every series")
+            if set(other.dimensions) & set(series.dimensions):
+                raise ValueError(f"{series.events}: two series share a dimension")
+        seen[series.events].append(series)
+
+
+def check_request(
+    series: PublicationSeries, request: ReportRequest, now: Month
+) -> tuple[Period, ...]:
+    """The blocks a request covers, or the reason it is refused."""
+    every = f"{series.events} statistics are published per {series.granularity.value}"
+    if request.per is not None and request.per is not series.granularity:
+        raise StatisticsRequestRefused(
+            RequestProblem.WRONG_GRANULARITY, f"{every}, not per {request.per.value}"
+        )
+    if request.by not in (series.dimensions, *((d,) for d in series.dimensions)):
+        raise StatisticsRequestRefused(
+            RequestProblem.WRONG_DIMENSIONS,
+            f"{series.events} statistics are published by {','.join(series.dimensions)}"
+            + (" (or one of them)" if len(series.dimensions) > 1 else ""),
+        )
+    start, end = parse_period(request.first).first, parse_period(request.last).last
+    if start > end:
+        raise StatisticsRequestRefused(
+            RequestProblem.REVERSED, f"{request.first} comes after {request.last}"
+        )
+    blocks = blocks_between(start, end, series.granularity)
+    if blocks[0].first != start:
+        raise StatisticsRequestRefused(
+            RequestProblem.NOT_WHOLE_BLOCKS,
+            f"{every}: {start.name} does not begin one ({blocks[0].name} begins "
+            f"{blocks[0].first.name})",
+        )
+    if blocks[-1].last != end:
+        raise StatisticsRequestRefused(
+            RequestProblem.NOT_WHOLE_BLOCKS,
+            f"{every}: {end.name} does not end one ({blocks[-1].name} ends {blocks[-1].last.name})",
+        )
+    if not has_ended(blocks[-1], now):
+        raise StatisticsRequestRefused(
+            RequestProblem.NOT_ENDED,
+            f"{blocks[-1].name} is not over yet: a period is published once it has ended, "
+            "so that its figures never change",
+        )
+    return blocks
+
+
+def publish_report(
+    series: PublicationSeries, by: tuple[str, ...], counts: Sequence[tuple[Period, CountTable]]
+) -> Report:
+    """Each block's table as it may be published, by the series' dimensions or one of them.
+
+    `counts` holds, for each block `check_request` returned, the true counts of that block
+    alone, by all the series' dimensions.
+    """
+    periods = [period for period, _ in counts]
+    if any(p.granularity is not series.granularity for p in periods) or len(set(periods)) != len(
+        periods
+    ):
+        raise ValueError("one table per block of the series' granularity")
+    if any(table.is_two_way != (len(series.dimensions) == 2) for _, table in counts):
+        raise ValueError("the tables do not have the series' dimensions")
+    return Report(series, by, tuple((p, _view(series, by, publish(t))) for p, t in counts))
+
+
+def _view(series: PublicationSeries, by: tuple[str, ...], table: PublishedTable) -> PublishedTable:
+    if by == series.dimensions:
+        return table
+    return table.margin(Axis.ROWS if by == series.dimensions[:1] else Axis.COLUMNS)

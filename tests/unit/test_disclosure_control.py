@@ -1,0 +1,471 @@
+"""Disclosure control: the rule on fixed examples, and properties an attacker cannot break.
+
+The attacker in these tests (`linear_attack`) is independent of the engine's audit: it reads
+only what was published, knows the rule, and solves the table's rows, columns and totals as
+a linear programme in exact fractions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+import pytest
+
+from bot.services.errors import RequestProblem, StatisticsRequestRefused
+from bot.services.statistics.disclosure_audit import Knowledge
+from bot.services.statistics.disclosure_control import (
+    hidden_ranges,
+    percent,
+    publish,
+    round_to_base,
+    suppression,
+)
+from bot.services.statistics.periods import (
+    Granularity,
+    Month,
+    block_of,
+    blocks_between,
+    parse_period,
+    publishable_periods,
+)
+from bot.services.statistics.publication import (
+    PublicationSeries,
+    ReportRequest,
+    check_catalogue,
+    check_request,
+    publish_report,
+)
+from bot.services.statistics.tables import Axis, CountTable, Entry, Figure, Place, PublishedTable
+from tests.unit.linear_attack import Expression, LinearSystem
+
+SEP_2026 = Month(2026, 9)
+AFTER_THE_YEAR = Month(2027, 9)  # every block of 2026/27 is over
+
+
+# ---------------------------------------------------------------- how the tests read a table
+
+
+def shown(figure: Figure) -> str:
+    """A figure as the README writes it: the count, or * where it is suppressed."""
+    if figure.count is None:
+        return "*"
+    return f"{figure.count}" + (f" ({figure.percent}%)" if figure.percent is not None else "")
+
+
+def layout(table: PublishedTable) -> list[list[str]]:
+    """Rows of the table as text, each ending with its total; the totals row last."""
+    if not table.columns:
+        return [[shown(row[0])] for row in table.cells] + [[shown(table.grand_total)]]
+    body = [
+        [*map(shown, row), shown(total)]
+        for row, total in zip(table.cells, table.row_totals, strict=True)
+    ]
+    return [*body, [*map(shown, table.column_totals), shown(table.grand_total)]]
+
+
+def figures(table: PublishedTable) -> list[Figure]:
+    flat = [f for row in table.cells for f in row]
+    return [*flat, *table.row_totals, *table.column_totals, table.grand_total]
+
+
+def true_values(table: CountTable) -> list[int]:
+    """The true counts in the same order as `figures`."""
+    flat = [c for row in table.grid for c in row]
+    return [*flat, *table.row_totals, *table.column_totals, table.grand_total]
+
+
+# ------------------------------------------------------------------ the attacker's equations
+
+
+def entry_expressions(cells: Sequence[Sequence[Expression]], two_way: bool) -> list[Expression]:
+    """Every value of a table as a sum of its cells, in the order of `figures`."""
+
+    def add(parts: Sequence[Expression]) -> Expression:
+        total: dict[int, int] = {}
+        for part in parts:
+            for variable, coefficient in part.items():
+                total[variable] = total.get(variable, 0) + coefficient
+        return total
+
+    flat = [c for row in cells for c in row]
+    rows = [add(row) for row in cells] if two_way else []
+    columns = [add(column) for column in zip(*cells, strict=True)] if two_way else []
+    return [*flat, *rows, *columns, add(flat)]
+
+
+def learn(
+    system: LinearSystem,
+    published: PublishedTable,
+    truth: CountTable,
+    values: list[Expression],
+    knowledge: Knowledge,
+) -> list[tuple[Expression, bool]]:
+    """Add what a publication tells to the system; return each hidden value's expression.
+
+    The bool says whether the value is a cell of a two-way table (which may be a hidden 0).
+    """
+    two_way = bool(published.columns)
+    shown_any = any(f.count is not None for f in figures(published))
+    cells = len(published.cells) * max(1, len(published.columns))
+    hidden = []
+    for index, (figure, value, true) in enumerate(
+        zip(figures(published), values, true_values(truth), strict=True)
+    ):
+        is_total = index >= cells
+        if figure.count is None:
+            is_grand = index == len(values) - 1
+            floor = 1 if is_grand or (shown_any and (is_total or not two_way)) else 0
+            unknown = system.unknown(floor, None)
+            hidden.append((value, two_way and not is_total))
+        elif figure.count == 0:
+            unknown = system.unknown(0, 0)
+        elif knowledge is Knowledge.EXACT or (knowledge is Knowledge.EXACT_TOTALS and is_total):
+            unknown = system.unknown(true, true)
+        else:
+            unknown = system.unknown(max(8, figure.count - 2), figure.count + 2)
+        system.equate({**value, unknown: -1} if unknown not in value else value, 0)
+    return hidden
+
+
+def fresh_cells(system: LinearSystem, table: CountTable) -> list[list[Expression]]:
+    return [[{system.unknown(0, None): 1} for _ in row] for row in table.grid]
+
+
+def revealed(low: Fraction, high: Fraction | None) -> bool:
+    """Pinned to one value, or known to be 1 to 7 people."""
+    return low == high or (low >= 1 and high is not None and high <= 7)
+
+
+def attack(table: CountTable, knowledge: Knowledge) -> list[tuple[Fraction, Fraction | None]]:
+    """The range of every hidden value of the published table, as the attacker solves it."""
+    system = LinearSystem()
+    values = entry_expressions(fresh_cells(system, table), table.is_two_way)
+    hidden = learn(system, publish(table), table, values, knowledge)
+    return system.ranges([value for value, _ in hidden])
+
+
+# ---------------------------------------------------------------------- rounding, percentages
+
+
+def test_counts_round_to_the_nearest_five_and_no_count_is_halfway() -> None:
+    for count in range(200):
+        rounded = round_to_base(count)
+        assert rounded % 5 == 0
+        assert abs(rounded - count) <= 2
+    assert [round_to_base(n) for n in (0, 8, 10, 12, 13, 22, 23, 57)] == [
+        0,
+        10,
+        10,
+        10,
+        15,
+        20,
+        25,
+        55,
+    ]
+
+
+def test_percentages_round_halves_up() -> None:
+    assert percent(1, 8) == 13  # 12.5
+    assert percent(1, 3) == 33
+    assert percent(2, 3) == 67
+    assert percent(0, 25) == 0
+
+
+# ------------------------------------------------------------------------------------ periods
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "last", "canonical"),
+    [
+        ("2026-09", "2026-09", "2026-09", "2026-09"),
+        (" 2011-12 ", "2011-12", "2011-12", "2011-12"),  # December 2011, not a year
+        ("2026-autumn", "2026-09", "2026-12", "2026-autumn"),
+        ("2027-Spring", "2027-01", "2027-04", "2027-spring"),
+        ("2027-summer", "2027-05", "2027-08", "2027-summer"),
+        ("2026/27", "2026-09", "2027-08", "2026/27"),
+        ("1999/00", "1999-09", "2000-08", "1999/00"),
+    ],
+)
+def test_periods_are_named_as_months_terms_and_academic_years(
+    name: str, first: str, last: str, canonical: str
+) -> None:
+    period = parse_period(name)
+    assert (period.first.name, period.last.name, period.name) == (first, last, canonical)
+
+
+@pytest.mark.parametrize(
+    "name", ["2026-13", "2026-00", "2026/28", "autumn", "2026-fall", "26-09", ""]
+)
+def test_a_name_that_is_no_period_is_refused_with_its_reason(name: str) -> None:
+    with pytest.raises(StatisticsRequestRefused) as refused:
+        parse_period(name)
+    assert refused.value.problem is RequestProblem.UNKNOWN_PERIOD
+    assert "2026-autumn" in str(refused.value)
+
+
+def test_every_month_belongs_to_exactly_one_block_of_each_granularity() -> None:
+    for granularity in Granularity:
+        seen = blocks_between(SEP_2026, Month(2029, 8), granularity)
+        months = [m for block in seen for m in block.months]
+        assert months == [SEP_2026.plus(i) for i in range(36)]
+        assert all(block_of(m, granularity).contains(m) for m in months)
+    assert block_of(Month(2027, 1), Granularity.TERM).name == "2027-spring"
+    assert block_of(Month(2027, 8), Granularity.ACADEMIC_YEAR).name == "2026/27"
+
+
+def test_only_whole_blocks_that_are_over_may_be_published() -> None:
+    in_may = Month(2027, 5)
+    terms = publishable_periods(Granularity.TERM, since=SEP_2026, now=in_may)
+    assert [t.name for t in terms] == ["2026-autumn", "2027-spring"]  # summer is not over
+    months = publishable_periods(Granularity.MONTH, since=Month(2026, 10), now=Month(2026, 12))
+    assert [m.name for m in months] == ["2026-10", "2026-11"]
+    years = publishable_periods(Granularity.ACADEMIC_YEAR, since=SEP_2026, now=Month(2027, 8))
+    assert years == ()
+
+
+# ----------------------------------------------------------------------------------- requests
+
+TERMLY = PublicationSeries("case opened", ("category", "mode"), Granularity.TERM)
+MONTHLY = PublicationSeries("case opened", ("category",), Granularity.MONTH)
+
+
+def refusal(
+    series: PublicationSeries, request: ReportRequest, now: Month = AFTER_THE_YEAR
+) -> StatisticsRequestRefused:
+    with pytest.raises(StatisticsRequestRefused) as refused:
+        check_request(series, request, now)
+    return refused.value
+
+
+def test_a_termly_series_refuses_part_of_a_term() -> None:
+    # Sep-Dec and Sep-Nov would give December by difference.
+    refused = refusal(TERMLY, ReportRequest("2026-09", "2026-11", ("category", "mode")))
+    assert refused.problem is RequestProblem.NOT_WHOLE_BLOCKS
+    assert str(refused) == (
+        "case opened statistics are published per term: "
+        "2026-11 does not end one (2026-autumn ends 2026-12)"
+    )
+    late_start = refusal(TERMLY, ReportRequest("2026-10", "2026-12", ("category",)))
+    assert "2026-10 does not begin one (2026-autumn begins 2026-09)" in str(late_start)
+
+
+def test_whole_terms_are_accepted_however_they_are_named() -> None:
+    by_months = check_request(
+        TERMLY, ReportRequest("2026-09", "2027-04", ("mode",)), AFTER_THE_YEAR
+    )
+    by_terms = check_request(
+        TERMLY, ReportRequest("2026-autumn", "2027-spring", ("mode",)), AFTER_THE_YEAR
+    )
+    assert (
+        [p.name for p in by_months] == [p.name for p in by_terms] == ["2026-autumn", "2027-spring"]
+    )
+
+
+def test_a_monthly_series_reports_each_month_on_its_own() -> None:
+    blocks = check_request(
+        MONTHLY, ReportRequest("2026-autumn", "2026-autumn", ("category",)), AFTER_THE_YEAR
+    )
+    assert [p.name for p in blocks] == ["2026-09", "2026-10", "2026-11", "2026-12"]
+
+
+def test_a_request_is_refused_until_its_last_block_is_over() -> None:
+    refused = refusal(
+        TERMLY, ReportRequest("2026-autumn", "2026-autumn", ("mode",)), now=Month(2026, 12)
+    )
+    assert refused.problem is RequestProblem.NOT_ENDED
+    assert "2026-autumn is not over yet" in str(refused)
+    assert check_request(
+        TERMLY, ReportRequest("2026-autumn", "2026-autumn", ("mode",)), Month(2027, 1)
+    )
+
+
+def test_a_request_per_another_granularity_or_by_other_dimensions_is_refused() -> None:
+    per_month = refusal(
+        TERMLY, ReportRequest("2026-09", "2026-12", ("mode",), per=Granularity.MONTH)
+    )
+    assert per_month.problem is RequestProblem.WRONG_GRANULARITY
+    assert str(per_month) == "case opened statistics are published per term, not per month"
+    other = refusal(TERMLY, ReportRequest("2026-09", "2026-12", ("category", "year")))
+    assert other.problem is RequestProblem.WRONG_DIMENSIONS
+    assert str(other) == "case opened statistics are published by category,mode (or one of them)"
+    reversed_ = refusal(TERMLY, ReportRequest("2027-spring", "2026-autumn", ("mode",)))
+    assert reversed_.problem is RequestProblem.REVERSED
+
+
+def test_series_that_could_be_played_against_each_other_are_refused() -> None:
+    check_catalogue([TERMLY, PublicationSeries("case opened", ("year",), Granularity.TERM)])
+    check_catalogue([TERMLY, PublicationSeries("case closed", ("category",), Granularity.MONTH)])
+    with pytest.raises(ValueError, match="one granularity"):
+        check_catalogue([TERMLY, PublicationSeries("case opened", ("year",), Granularity.MONTH)])
+    with pytest.raises(ValueError, match="share a dimension"):
+        check_catalogue(
+            [TERMLY, PublicationSeries("case opened", ("category", "year"), Granularity.TERM)]
+        )
+
+
+# ------------------------------------------------------------------------- the fixed example
+
+CATEGORIES = ["finance", "housing", "academic", "visa"]
+MODES = ["in person", "video", "phone"]
+# The README's example: cases opened in one term, by category and mode (true counts).
+EXAMPLE = CountTable.two_way(
+    CATEGORIES,
+    MODES,
+    {
+        ("finance", "in person"): 23,
+        ("finance", "video"): 9,
+        ("finance", "phone"): 3,
+        ("housing", "in person"): 12,
+        ("housing", "phone"): 5,
+        ("academic", "in person"): 40,
+        ("academic", "video"): 14,
+    },
+)
+
+
+def test_the_readme_example_is_published_as_the_readme_shows() -> None:
+    assert [list(row) for row in EXAMPLE.grid] + [list(EXAMPLE.column_totals)] == [
+        [23, 9, 3],
+        [12, 0, 5],
+        [40, 14, 0],
+        [0, 0, 0],
+        [75, 23, 8],
+    ]
+    assert (EXAMPLE.row_totals, EXAMPLE.grand_total) == ((35, 17, 54, 0), 106)
+    assert layout(publish(EXAMPLE)) == [
+        ["25 (71%)", "*", "*", "35 (33%)"],
+        ["10", "*", "*", "15 (14%)"],
+        ["40 (73%)", "*", "*", "55 (52%)"],
+        ["0", "0", "0", "0 (0%)"],
+        ["75 (71%)", "25 (24%)", "10 (10%)", "105"],
+    ]
+
+
+def test_the_readme_example_hides_nothing_an_attacker_can_pin() -> None:
+    for knowledge in Knowledge:
+        assert not any(revealed(low, high) for low, high in attack(EXAMPLE, knowledge))
+    # Knowing all the totals exactly, academic by video (14) is only known to be 4 to 16.
+    ranges = hidden_ranges(EXAMPLE, suppression(EXAMPLE), Knowledge.EXACT_TOTALS)
+    academic_video = next(
+        b for e, b in ranges.items() if (e.row, e.column) == (2, 1) and not e.is_total
+    )
+    assert (academic_video.low, academic_video.high) == (4, 16)
+
+
+# ------------------------------------------------------------------------- the rule by parts
+
+
+def one_way(*counts: int) -> CountTable:
+    return CountTable.one_way(
+        [f"c{i}" for i in range(len(counts))],
+        dict(zip([f"c{i}" for i in range(len(counts))], counts, strict=True)),
+    )
+
+
+def two_way(*rows: Sequence[int]) -> CountTable:
+    labels, columns = [f"r{i}" for i in range(len(rows))], [f"k{j}" for j in range(len(rows[0]))]
+    return CountTable.two_way(
+        labels,
+        columns,
+        {(labels[i], columns[j]): c for i, row in enumerate(rows) for j, c in enumerate(row)},
+    )
+
+
+def test_one_small_cell_takes_the_smallest_other_with_it() -> None:
+    assert layout(publish(one_way(3, 20, 9, 40))) == [
+        ["*"],
+        ["20 (29%)"],
+        ["*"],
+        ["40 (57%)"],
+        ["70"],
+    ]
+
+
+def test_ties_go_to_the_first_in_reading_order() -> None:
+    assert layout(publish(one_way(3, 9, 9, 40))) == [
+        ["*"],
+        ["*"],
+        ["10 (17%)"],
+        ["40 (67%)"],
+        ["60"],
+    ]
+
+
+def test_totals_are_rounded_from_the_true_counts_not_summed() -> None:
+    table = publish(one_way(8, 8, 8))
+    assert [f.count for f in figures(table)] == [10, 10, 10, 25]  # not 30
+
+
+def test_a_small_total_is_suppressed_like_a_cell() -> None:
+    table = publish(two_way([2, 3, 0], [20, 30, 40], [10, 0, 15]))
+    assert table.row_totals[0].suppressed
+    assert all(f.suppressed for f in table.cells[0])
+
+
+def test_a_category_nobody_used_shows_as_zero() -> None:
+    table = publish(two_way([20, 30], [0, 0], [12, 14]))
+    assert layout(table)[1] == ["0", "0", "0 (0%)"]
+    assert layout(publish(one_way(0, 20, 15)))[0] == ["0 (0%)"]
+
+
+def test_a_zero_beside_a_small_row_is_suppressed() -> None:
+    # Shown, [0, 0, *] would say that the 2 people of that row are all in the third column.
+    table = publish(two_way([0, 0, 2], [20, 30, 40], [12, 14, 15]))
+    assert all(f.suppressed for f in [*table.cells[0], table.row_totals[0]])
+
+
+def test_a_table_of_one_to_seven_people_shows_nothing() -> None:
+    for table in (one_way(0, 0, 5), two_way([0, 1], [0, 0]), one_way(7)):
+        assert all(f.suppressed for f in figures(publish(table)))
+
+
+def test_a_table_of_nobody_shows_its_zeros() -> None:
+    assert all(f.count == 0 for f in figures(publish(two_way([0, 0], [0, 0]))))
+
+
+def test_percentages_need_a_base_of_23_and_use_the_published_figures() -> None:
+    below = publish(one_way(10, 12))  # 22 people
+    assert [f.percent for f in figures(below)] == [None, None, None]
+    at = publish(one_way(11, 12))  # 23: published 10 of 25, 10 of 25
+    assert [f.percent for f in figures(at)] == [40, 40, None]
+
+
+def test_the_audit_hides_more_when_hidden_pairs_are_not_enough() -> None:
+    # Two small rows (5 and 1 people) hide each other in every line, but the row totals'
+    # line gives their sum: 64 - 58 = 6, so each would be known to be 1 to 5. The audit
+    # hides the first row's total too, and then (its row holding one hidden value) its
+    # smallest cell.
+    table = two_way([16, 42], [3, 2], [1, 0])
+    pairs_only = {
+        Entry(Place.CELL, 1, 0),
+        Entry(Place.CELL, 1, 1),
+        Entry(Place.CELL, 2, 0),
+        Entry(Place.CELL, 2, 1),
+        Entry(Place.ROW_TOTAL, 1),
+        Entry(Place.ROW_TOTAL, 2),
+    }
+    with_pairs_only = hidden_ranges(table, pairs_only, Knowledge.EXACT_TOTALS)
+    assert (
+        with_pairs_only[Entry(Place.ROW_TOTAL, 1)].low,
+        with_pairs_only[Entry(Place.ROW_TOTAL, 1)].high,
+    ) == (1, 5)
+    assert suppression(table) == {*pairs_only, Entry(Place.ROW_TOTAL, 0), Entry(Place.CELL, 0, 0)}
+    assert layout(publish(table)) == [
+        ["*", "40", "*"],
+        ["*", "*", "*"],
+        ["*", "*", "*"],
+        ["20 (31%)", "45 (69%)", "65"],
+    ]
+    assert not any(revealed(low, high) for low, high in attack(table, Knowledge.EXACT_TOTALS))
+
+
+def test_a_margin_report_shows_the_two_way_tables_own_totals() -> None:
+    counts = [(parse_period("2026-autumn"), EXAMPLE)]
+    full = publish_report(TERMLY, ("category", "mode"), counts).tables[0][1]
+    by_category = publish_report(TERMLY, ("category",), counts).tables[0][1]
+    by_mode = publish_report(TERMLY, ("mode",), counts).tables[0][1]
+    assert by_category == full.margin(Axis.ROWS)
+    assert [row[0] for row in by_category.cells] == list(full.row_totals)
+    assert [row[0] for row in by_mode.cells] == list(full.column_totals)
+    assert by_mode.grand_total == full.grand_total

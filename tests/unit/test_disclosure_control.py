@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.services.errors import RequestProblem, StatisticsRequestRefused
 from bot.services.statistics.disclosure_audit import Knowledge
 from bot.services.statistics.disclosure_control import (
+    empty_entries,
     hidden_ranges,
     percent,
     publish,
@@ -24,6 +27,7 @@ from bot.services.statistics.disclosure_control import (
 from bot.services.statistics.periods import (
     Granularity,
     Month,
+    Period,
     block_of,
     blocks_between,
     parse_period,
@@ -100,13 +104,15 @@ def learn(
     truth: CountTable,
     values: list[Expression],
     knowledge: Knowledge,
-) -> list[tuple[Expression, bool]]:
-    """Add what a publication tells to the system; return each hidden value's expression.
+) -> list[Expression]:
+    """Add what a publication tells to the system; return the hidden values' expressions.
 
-    The bool says whether the value is a cell of a two-way table (which may be a hidden 0).
+    The attacker knows the rule: a hidden grand total is at least 1, and once anything is
+    shown (the table has 8 or more people, and its empty rows and columns show as 0) so is
+    a hidden total or a hidden cell of a one-way table; a hidden two-way cell may be 0.
     """
     two_way = bool(published.columns)
-    shown_any = any(f.count is not None for f in figures(published))
+    shown_any = any(not f.suppressed for f in figures(published))
     cells = len(published.cells) * max(1, len(published.columns))
     hidden = []
     for index, (figure, value, true) in enumerate(
@@ -116,15 +122,15 @@ def learn(
         if figure.count is None:
             is_grand = index == len(values) - 1
             floor = 1 if is_grand or (shown_any and (is_total or not two_way)) else 0
-            unknown = system.unknown(floor, None)
-            hidden.append((value, two_way and not is_total))
+            system.equate({**value, system.unknown(floor, None): -1}, 0)
+            hidden.append(value)
         elif figure.count == 0:
-            unknown = system.unknown(0, 0)
+            system.equate(value, 0)
         elif knowledge is Knowledge.EXACT or (knowledge is Knowledge.EXACT_TOTALS and is_total):
-            unknown = system.unknown(true, true)
+            system.equate(value, true)
         else:
-            unknown = system.unknown(max(8, figure.count - 2), figure.count + 2)
-        system.equate({**value, unknown: -1} if unknown not in value else value, 0)
+            rounded = system.unknown(max(8, figure.count - 2), figure.count + 2)
+            system.equate({**value, rounded: -1}, 0)
     return hidden
 
 
@@ -142,7 +148,7 @@ def attack(table: CountTable, knowledge: Knowledge) -> list[tuple[Fraction, Frac
     system = LinearSystem()
     values = entry_expressions(fresh_cells(system, table), table.is_two_way)
     hidden = learn(system, publish(table), table, values, knowledge)
-    return system.ranges([value for value, _ in hidden])
+    return system.ranges(hidden)
 
 
 # ---------------------------------------------------------------------- rounding, percentages
@@ -153,16 +159,8 @@ def test_counts_round_to_the_nearest_five_and_no_count_is_halfway() -> None:
         rounded = round_to_base(count)
         assert rounded % 5 == 0
         assert abs(rounded - count) <= 2
-    assert [round_to_base(n) for n in (0, 8, 10, 12, 13, 22, 23, 57)] == [
-        0,
-        10,
-        10,
-        10,
-        15,
-        20,
-        25,
-        55,
-    ]
+    examples = {0: 0, 8: 10, 10: 10, 12: 10, 13: 15, 22: 20, 23: 25, 57: 55}
+    assert {n: round_to_base(n) for n in examples} == examples
 
 
 def test_percentages_round_halves_up() -> None:
@@ -433,7 +431,8 @@ def test_percentages_need_a_base_of_23_and_use_the_published_figures() -> None:
 
 def test_the_audit_hides_more_when_hidden_pairs_are_not_enough() -> None:
     # Two small rows (5 and 1 people) hide each other in every line, but the row totals'
-    # line gives their sum: 64 - 58 = 6, so each would be known to be 1 to 5. The audit
+    # line gives their sum, 64 - 58 = 6 (to someone who knows the figures exactly, as the
+    # audit assumes), so each would be known to be 1 to 5. The audit
     # hides the first row's total too, and then (its row holding one hidden value) its
     # smallest cell.
     table = two_way([16, 42], [3, 2], [1, 0])
@@ -445,7 +444,7 @@ def test_the_audit_hides_more_when_hidden_pairs_are_not_enough() -> None:
         Entry(Place.ROW_TOTAL, 1),
         Entry(Place.ROW_TOTAL, 2),
     }
-    with_pairs_only = hidden_ranges(table, pairs_only, Knowledge.EXACT_TOTALS)
+    with_pairs_only = hidden_ranges(table, pairs_only, Knowledge.EXACT)
     assert (
         with_pairs_only[Entry(Place.ROW_TOTAL, 1)].low,
         with_pairs_only[Entry(Place.ROW_TOTAL, 1)].high,
@@ -457,7 +456,7 @@ def test_the_audit_hides_more_when_hidden_pairs_are_not_enough() -> None:
         ["*", "*", "*"],
         ["20 (31%)", "45 (69%)", "65"],
     ]
-    assert not any(revealed(low, high) for low, high in attack(table, Knowledge.EXACT_TOTALS))
+    assert not any(revealed(low, high) for low, high in attack(table, Knowledge.EXACT))
 
 
 def test_a_margin_report_shows_the_two_way_tables_own_totals() -> None:
@@ -469,3 +468,272 @@ def test_a_margin_report_shows_the_two_way_tables_own_totals() -> None:
     assert [row[0] for row in by_category.cells] == list(full.row_totals)
     assert [row[0] for row in by_mode.cells] == list(full.column_totals)
     assert by_mode.grand_total == full.grand_total
+
+
+# ----------------------------------------------------------------------------- the properties
+
+# Counts skewed to small numbers: many zeros and 1 to 7s, as a small service's months are.
+counts = st.one_of(st.just(0), st.integers(1, 7), st.integers(8, 20), st.integers(0, 60))
+
+
+@st.composite
+def count_tables(draw: st.DrawFn, most_rows: int = 4, most_columns: int = 3) -> CountTable:
+    """A table of one dimension (1 to `most_rows` categories) or two (and 2 to `most_columns`)."""
+    rows = [f"r{i}" for i in range(draw(st.integers(1, most_rows)))]
+    columns = [f"k{j}" for j in range(draw(st.sampled_from([0, *range(2, most_columns + 1)])))]
+    if not columns:
+        return CountTable.one_way(rows, {r: draw(counts) for r in rows})
+    return CountTable.two_way(rows, columns, {(r, c): draw(counts) for r in rows for c in columns})
+
+
+@given(count_tables(most_rows=6, most_columns=4))
+@settings(max_examples=400)
+def test_no_published_value_describes_one_to_seven_people(table: CountTable) -> None:
+    published = publish(table)
+    for figure, true in zip(figures(published), true_values(table), strict=True):
+        if figure.count is None:
+            continue
+        assert not 1 <= true <= 7
+        assert figure.count % 5 == 0 and abs(figure.count - true) <= 2
+        assert (figure.count == 0) == (true == 0)
+
+
+@given(count_tables(most_rows=6, most_columns=4))
+@settings(max_examples=300)
+def test_a_zero_is_shown_only_in_an_empty_row_or_column_of_a_table_of_eight_or_more(
+    table: CountTable,
+) -> None:
+    published = publish(table)
+    if 1 <= table.grand_total <= 7:
+        assert all(f.suppressed for f in figures(published))
+    for r, row in enumerate(published.cells):
+        for c, figure in enumerate(row):
+            if figure.count == 0 and table.is_two_way:
+                assert table.row_totals[r] == 0 or table.column_totals[c] == 0
+
+
+@given(count_tables(most_rows=6, most_columns=4))
+@settings(max_examples=300)
+def test_percentages_only_on_a_base_of_23_or_more_from_the_published_figures(
+    table: CountTable,
+) -> None:
+    published = publish(table)
+    grand = (table.grand_total, published.grand_total)
+    pairs = [
+        (figure, (table.row_totals[r], published.row_totals[r]) if table.is_two_way else grand)
+        for r, row in enumerate(published.cells)
+        for figure in row
+    ]
+    pairs += [(figure, grand) for figure in (*published.row_totals, *published.column_totals)]
+    for figure, (true_base, base) in pairs:
+        if figure.percent is not None:
+            assert true_base >= 23 and figure.count is not None and base.count is not None
+            assert figure.percent == percent(figure.count, base.count)
+        elif true_base >= 23 and not figure.suppressed:
+            assert base.suppressed
+    assert published.grand_total.percent is None
+
+
+@pytest.mark.parametrize("knowledge", list(Knowledge))
+@given(table=count_tables())
+@settings(max_examples=150)
+def test_no_hidden_value_can_be_worked_out_from_the_published_table(
+    knowledge: Knowledge, table: CountTable
+) -> None:
+    for low, high in attack(table, knowledge):
+        assert not revealed(low, high), (table.grid, low, high)
+
+
+@given(table=count_tables(), extra=st.sets(st.integers(0, 30), max_size=6))
+@settings(max_examples=150)
+def test_the_engines_audit_finds_the_same_ranges_as_the_simplex(
+    table: CountTable, extra: set[int]
+) -> None:
+    # Any pattern at all, not only the engine's: the published pattern plus some more.
+    # (Not a shown zero: the rule never hides one, and it is known to be 0.)
+    more = {table.entries[i] for i in extra if i < len(table.entries)} - empty_entries(table)
+    hidden = set(suppression(table)) | more
+    for knowledge in Knowledge:
+        engine = hidden_ranges(table, hidden, knowledge)
+        system = LinearSystem()
+        values = entry_expressions(fresh_cells(system, table), table.is_two_way)
+        published = _published_with(table, hidden)
+        targets = learn(system, published, table, values, knowledge)
+        simplex = system.ranges(targets)
+        in_order = [engine[e] for e in table.entries if e in hidden]
+        assert [(Fraction(b.low), _fraction(b.high)) for b in in_order] == simplex
+
+
+def _fraction(value: int | None) -> Fraction | None:
+    return None if value is None else Fraction(value)
+
+
+def _published_with(table: CountTable, hidden: set[Entry]) -> PublishedTable:
+    """The table published with a given pattern (figures only: the attacker needs no more)."""
+    zeros = empty_entries(table)
+
+    def figure(entry: Entry) -> Figure:
+        if entry in hidden:
+            return Figure(None)
+        return Figure(0 if entry in zeros else round_to_base(table.value(entry)))
+
+    width = max(1, len(table.columns))
+    return PublishedTable(
+        table.rows,
+        table.columns,
+        tuple(
+            tuple(figure(Entry(Place.CELL, r, c)) for c in range(width))
+            for r in range(len(table.rows))
+        ),
+        tuple(figure(Entry(Place.ROW_TOTAL, r)) for r in range(len(table.row_totals))),
+        tuple(figure(Entry(Place.COLUMN_TOTAL, 0, c)) for c in range(len(table.column_totals))),
+        figure(Entry(Place.GRAND_TOTAL)),
+    )
+
+
+# ------------------------------------------------------------------------ the differencing attack
+
+
+def reveals_someone(low: Fraction, high: Fraction | None) -> bool:
+    """Known to be 1 to 7 people (a count that is not published: a month inside a term)."""
+    return low >= 1 and high is not None and high <= 7
+
+
+def add_cells(parts: Sequence[Sequence[Sequence[Expression]]]) -> list[list[Expression]]:
+    """Cell by cell, the sum of several months' cells."""
+    summed: list[list[Expression]] = []
+    for r, row in enumerate(parts[0]):
+        summed.append([])
+        for c in range(len(row)):
+            total: dict[int, int] = {}
+            for part in parts:
+                for variable, coefficient in part[r][c].items():
+                    total[variable] = total.get(variable, 0) + coefficient
+            summed[r].append(total)
+    return summed
+
+
+def add_tables(tables: Sequence[CountTable]) -> CountTable:
+    first = tables[0]
+    grid = tuple(
+        tuple(sum(t.grid[r][c] for t in tables) for c in range(len(first.grid[0])))
+        for r in range(len(first.rows))
+    )
+    return CountTable(first.rows, first.columns, grid)
+
+
+class Attacker:
+    """Someone holding several publications about the same months, solving them together."""
+
+    def __init__(self, months: dict[Month, CountTable], knowledge: Knowledge) -> None:
+        self.system = LinearSystem()
+        self.months = months
+        self.knowledge = knowledge
+        self.cells = {m: fresh_cells(self.system, t) for m, t in months.items()}
+        self.hidden: list[Expression] = []
+
+    def read(self, first: Month, last: Month, published: PublishedTable) -> None:
+        """A table published for the months first to last (inclusive)."""
+        span = [m for m in self.months if first <= m <= last]
+        cells = add_cells([self.cells[m] for m in span])
+        truth = add_tables([self.months[m] for m in span])
+        values = entry_expressions(cells, truth.is_two_way)
+        self.hidden += learn(self.system, published, truth, values, self.knowledge)
+
+    def month_totals(self) -> list[Expression]:
+        return [entry_expressions(cells, False)[-1] for cells in self.cells.values()]
+
+
+AUTUMN = [SEP_2026.plus(i) for i in range(4)]
+DECEMBER = Month(2026, 12)
+
+
+def by_category(finance: int, housing: int) -> CountTable:
+    return CountTable.one_way(["finance", "housing"], {"finance": finance, "housing": housing})
+
+
+# September to November: 8 finance cases, 8 housing; December: 3 finance cases.
+AUTUMN_CASES = {
+    Month(2026, 9): by_category(8, 8),
+    Month(2026, 10): by_category(0, 0),
+    Month(2026, 11): by_category(0, 0),
+    DECEMBER: by_category(3, 0),
+}
+
+
+def test_tables_over_overlapping_periods_would_reveal_december() -> None:
+    # Each table is protected on its own (nothing in either is small), yet together they
+    # say that December had 1 to 6 cases, even to someone who takes every figure as rounded.
+    attacker = Attacker(AUTUMN_CASES, Knowledge.ROUNDED)
+    sep_to_dec = publish(add_tables(list(AUTUMN_CASES.values())))
+    sep_to_nov = publish(add_tables([AUTUMN_CASES[m] for m in AUTUMN[:3]]))
+    assert not any(f.suppressed for f in [*figures(sep_to_dec), *figures(sep_to_nov)])
+    attacker.read(AUTUMN[0], DECEMBER, sep_to_dec)
+    attacker.read(AUTUMN[0], Month(2026, 11), sep_to_nov)
+    december = attacker.system.ranges(attacker.month_totals())[-1]
+    assert december == (Fraction(1), Fraction(6))
+    assert reveals_someone(*december)
+
+
+def test_the_rule_publishes_december_on_its_own_and_refuses_part_of_a_term() -> None:
+    monthly = PublicationSeries("case opened", ("category",), Granularity.MONTH)
+    attacker = Attacker(AUTUMN_CASES, Knowledge.EXACT)
+    for last in ("2026-12", "2026-11"):
+        blocks = check_request(
+            monthly, ReportRequest("2026-09", last, ("category",)), AFTER_THE_YEAR
+        )
+        report = publish_report(
+            monthly, ("category",), [(b, AUTUMN_CASES[b.first]) for b in blocks]
+        )
+        for period, published in report.tables:
+            attacker.read(period.first, period.last, published)
+    assert not any(reveals_someone(*r) for r in attacker.system.ranges(attacker.month_totals()))
+    termly = PublicationSeries("case opened", ("category",), Granularity.TERM)
+    with pytest.raises(StatisticsRequestRefused):
+        check_request(termly, ReportRequest("2026-09", "2026-11", ("category",)), AFTER_THE_YEAR)
+
+
+@st.composite
+def month_by_month(
+    draw: st.DrawFn, months: Sequence[Month], two_way: bool
+) -> dict[Month, CountTable]:
+    rows = ["finance", "housing"]
+    if not two_way:
+        return {m: CountTable.one_way(rows, {r: draw(counts) for r in rows}) for m in months}
+    columns = ["in person", "video"]
+    return {
+        m: CountTable.two_way(rows, columns, {(r, c): draw(counts) for r in rows for c in columns})
+        for m in months
+    }
+
+
+@given(data=st.data())
+@settings(max_examples=120)
+def test_reports_the_validator_accepts_cannot_be_differenced(data: st.DataObject) -> None:
+    granularity = data.draw(st.sampled_from([Granularity.MONTH, Granularity.TERM]))
+    two_way = data.draw(st.booleans())
+    by = ("category", "mode") if two_way else ("category",)
+    series = PublicationSeries("case opened", by, granularity)
+    # Autumn month by month, or autumn and spring term by term.
+    months = AUTUMN if granularity is Granularity.MONTH else [SEP_2026.plus(i) for i in range(8)]
+    cases = data.draw(month_by_month(months, two_way))
+    blocks = blocks_between(months[0], months[-1], granularity)
+    spans = [(a, b) for a in range(len(blocks)) for b in range(a, len(blocks))]
+    chosen = data.draw(st.lists(st.sampled_from(spans), min_size=2, max_size=2, unique=True))
+    attacker = Attacker(cases, Knowledge.EXACT)
+    seen: dict[Period, PublishedTable] = {}
+    for a, b in chosen:
+        request = ReportRequest(blocks[a].first.name, blocks[b].last.name, by)
+        accepted = check_request(series, request, AFTER_THE_YEAR)
+        counts = [(p, add_tables([cases[m] for m in p.months])) for p in accepted]
+        for period, published in publish_report(series, by, counts).tables:
+            # The same block always gives the same table, so a second copy tells nothing new.
+            if period in seen:
+                assert seen[period] == published
+                continue
+            seen[period] = published
+            attacker.read(period.first, period.last, published)
+    hidden = attacker.system.ranges(attacker.hidden)
+    assert not any(revealed(low, high) for low, high in hidden)
+    month_totals = attacker.system.ranges(attacker.month_totals())
+    assert not any(reveals_someone(low, high) for low, high in month_totals)

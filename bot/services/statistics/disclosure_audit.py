@@ -81,7 +81,8 @@ def _most_flow(arcs: Sequence[Arc], source: int, sink: int, limit: int | None) -
     back. None means unbounded (only possible with no limit).
     """
     finite = sum(a.value - a.low + (a.high - a.value if a.high is not None else 0) for a in arcs)
-    unbounded = finite + 1  # more than any cut of finite arcs can carry
+    # More than any cut of finite arcs can carry, and more than was asked for.
+    unbounded = finite + (limit or 0) + 1
     target = unbounded if limit is None else limit
     nodes = 1 + max((max(a.tail, a.head) for a in arcs), default=max(source, sink))
     nodes = max(nodes, source + 1, sink + 1)

@@ -14,10 +14,11 @@ The rule, applied to every value (cells and totals alike) of every output:
    with the grand total, the column totals with the grand total) never holds exactly one
    hidden value: the smallest value still shown in that line is hidden with it, ties going
    to the first in reading order (cells row by row, then totals). Then an exact audit
-   (`disclosure_audit`) asks what an attacker who knows every total exactly, and every cell
-   to within its rounding, can work out by linear algebra on the rows and columns; while any
-   hidden value is pinned to one number, or to a range inside 1 to 7, the smallest value
-   shown in a line through it is hidden too, and the audit runs again.
+   (`disclosure_audit`) asks what an attacker who knows every published figure exactly (as
+   if nothing were rounded) can work out by linear algebra on the rows and columns; while
+   any hidden value is pinned to one number, or to a range inside 1 to 7, the smallest value
+   shown in a line through it is hidden too, and the audit runs again. Rounding is thus a
+   second layer of protection, not the one the rule rests on.
 5. **Percentages** are shown only where the base has at least 23 people (HESA suppresses
    them on fewer than 22.5), and are worked out from the published (rounded) figures, so
    they tell nothing the figures do not.
@@ -49,9 +50,11 @@ SMALLEST_PUBLISHED = 8  # 1 to 7 people are never published
 ROUNDING_BASE = 5
 SMALLEST_PERCENT_BASE = 23  # HESA: no percentage on fewer than 22.5 people
 ROUNDING_ERROR = 2  # a rounded count is within 2 of the true one
-# The attacker the audit protects against: totals known exactly (from an annual report, say),
-# cells to within their rounding. Safe against this is safe against less (`Knowledge.ROUNDED`).
-ATTACKER = Knowledge.EXACT_TOTALS
+# The attacker the audit protects against knows every published figure exactly, as if
+# nothing were rounded: so the protection does not rest on rounding, and holds against anyone
+# who knows less (`Knowledge.ROUNDED`) or has a figure exactly from elsewhere (an annual
+# report's total, say). It costs a few more hidden values than assuming rounded knowledge.
+ATTACKER = Knowledge.EXACT
 
 
 def is_small(count: int) -> bool:

@@ -255,16 +255,15 @@ def test_whole_terms_are_accepted_however_they_are_named() -> None:
     by_terms = check_request(
         TERMLY, ReportRequest("2026-autumn", "2027-spring", ("mode",)), AFTER_THE_YEAR
     )
-    assert (
-        [p.name for p in by_months] == [p.name for p in by_terms] == ["2026-autumn", "2027-spring"]
-    )
+    names = [p.name for p in by_months.blocks]
+    assert names == [p.name for p in by_terms.blocks] == ["2026-autumn", "2027-spring"]
 
 
 def test_a_monthly_series_reports_each_month_on_its_own() -> None:
-    blocks = check_request(
+    plan = check_request(
         MONTHLY, ReportRequest("2026-autumn", "2026-autumn", ("category",)), AFTER_THE_YEAR
     )
-    assert [p.name for p in blocks] == ["2026-09", "2026-10", "2026-11", "2026-12"]
+    assert [p.name for p in plan.blocks] == ["2026-09", "2026-10", "2026-11", "2026-12"]
 
 
 def test_a_request_is_refused_until_its_last_block_is_over() -> None:
@@ -289,6 +288,15 @@ def test_a_request_per_another_granularity_or_by_other_dimensions_is_refused() -
     assert str(other) == "case opened statistics are published by category,mode (or one of them)"
     reversed_ = refusal(TERMLY, ReportRequest("2027-spring", "2026-autumn", ("mode",)))
     assert reversed_.problem is RequestProblem.REVERSED
+
+
+def test_a_report_is_published_only_for_the_blocks_of_its_plan() -> None:
+    plan = check_request(TERMLY, ReportRequest("2026-09", "2026-12", ("mode",)), AFTER_THE_YEAR)
+    sep_to_nov = Period(SEP_2026, Granularity.MONTH)  # no block of a termly series
+    with pytest.raises(ValueError, match="each block of the plan"):
+        publish_report(plan, {sep_to_nov: EXAMPLE})
+    with pytest.raises(ValueError, match="dimensions"):
+        publish_report(plan, {plan.blocks[0]: CountTable.one_way(["a"], {"a": 9})})
 
 
 def test_series_that_could_be_played_against_each_other_are_refused() -> None:
@@ -460,10 +468,11 @@ def test_the_audit_hides_more_when_hidden_pairs_are_not_enough() -> None:
 
 
 def test_a_margin_report_shows_the_two_way_tables_own_totals() -> None:
-    counts = [(parse_period("2026-autumn"), EXAMPLE)]
-    full = publish_report(TERMLY, ("category", "mode"), counts).tables[0][1]
-    by_category = publish_report(TERMLY, ("category",), counts).tables[0][1]
-    by_mode = publish_report(TERMLY, ("mode",), counts).tables[0][1]
+    def report(*by: str) -> PublishedTable:
+        plan = check_request(TERMLY, ReportRequest("2026-09", "2026-12", by), AFTER_THE_YEAR)
+        return publish_report(plan, {parse_period("2026-autumn"): EXAMPLE}).tables[0][1]
+
+    full, by_category, by_mode = report("category", "mode"), report("category"), report("mode")
     assert by_category == full.margin(Axis.ROWS)
     assert [row[0] for row in by_category.cells] == list(full.row_totals)
     assert [row[0] for row in by_mode.cells] == list(full.column_totals)
@@ -679,12 +688,8 @@ def test_the_rule_publishes_december_on_its_own_and_refuses_part_of_a_term() -> 
     monthly = PublicationSeries("case opened", ("category",), Granularity.MONTH)
     attacker = Attacker(AUTUMN_CASES, Knowledge.EXACT)
     for last in ("2026-12", "2026-11"):
-        blocks = check_request(
-            monthly, ReportRequest("2026-09", last, ("category",)), AFTER_THE_YEAR
-        )
-        report = publish_report(
-            monthly, ("category",), [(b, AUTUMN_CASES[b.first]) for b in blocks]
-        )
+        plan = check_request(monthly, ReportRequest("2026-09", last, ("category",)), AFTER_THE_YEAR)
+        report = publish_report(plan, {b: AUTUMN_CASES[b.first] for b in plan.blocks})
         for period, published in report.tables:
             attacker.read(period.first, period.last, published)
     assert not any(reveals_someone(*r) for r in attacker.system.ranges(attacker.month_totals()))
@@ -724,9 +729,9 @@ def test_reports_the_validator_accepts_cannot_be_differenced(data: st.DataObject
     seen: dict[Period, PublishedTable] = {}
     for a, b in chosen:
         request = ReportRequest(blocks[a].first.name, blocks[b].last.name, by)
-        accepted = check_request(series, request, AFTER_THE_YEAR)
-        counts = [(p, add_tables([cases[m] for m in p.months])) for p in accepted]
-        for period, published in publish_report(series, by, counts).tables:
+        plan = check_request(series, request, AFTER_THE_YEAR)
+        counts = {p: add_tables([cases[m] for m in p.months]) for p in plan.blocks}
+        for period, published in publish_report(plan, counts).tables:
             # The same block always gives the same table, so a second copy tells nothing new.
             if period in seen:
                 assert seen[period] == published

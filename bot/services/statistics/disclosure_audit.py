@@ -18,7 +18,7 @@ an independent simplex in fractions.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -59,12 +59,8 @@ class Arc:
     high: int | None  # None: unbounded above (a hidden value)
 
 
-def ranges(arcs: Sequence[Arc], asked: Iterable[int]) -> dict[int, Bounds]:
-    """For each asked arc (by index), the lowest and highest value it can take."""
-    return {index: _range_of(arcs, index) for index in asked}
-
-
-def _range_of(arcs: Sequence[Arc], index: int) -> Bounds:
+def range_of(arcs: Sequence[Arc], index: int) -> Bounds:
+    """The lowest and highest value one arc's flow can take, the others keeping their bounds."""
     arc = arcs[index]
     others = [a for i, a in enumerate(arcs) if i != index]
     fall = _most_flow(others, arc.tail, arc.head, limit=arc.value - arc.low)

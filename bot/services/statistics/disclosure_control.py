@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from bot.services.statistics.disclosure_audit import Arc, Bounds, Knowledge, ranges
+from bot.services.statistics.disclosure_audit import Arc, Bounds, Knowledge, range_of
 from bot.services.statistics.tables import GRAND, CountTable, Entry, Figure, Place, PublishedTable
 
 SMALLEST_PUBLISHED = 8  # 1 to 7 people are never published
@@ -140,13 +140,15 @@ def suppression(table: CountTable) -> frozenset[Entry]:
         revealed = _first_revealed(table, hidden)
         if revealed is None:
             return frozenset(hidden)
-        lines = [line for line in table.lines if revealed in line]
-        near = [e for line in lines for e in line]
-        hidden.add(
-            _smallest_shown(table, near, hidden, shown_zero)
-            or _smallest_shown(table, table.entries, hidden, shown_zero)
-            or _impossible(revealed)
+        near = [e for line in table.lines if revealed in line for e in line]
+        complement = _smallest_shown(table, near, hidden, shown_zero) or _smallest_shown(
+            table, table.entries, hidden, shown_zero
         )
+        if complement is None:
+            # Unreachable: with everything hidden but the empty rows and columns, every
+            # hidden value can grow without limit, so none is revealed.
+            raise AssertionError("a revealed value with nothing left to hide")
+        hidden.add(complement)
 
 
 def _close_lines(table: CountTable, hidden: set[Entry], shown_zero: Collection[Entry]) -> None:
@@ -174,15 +176,12 @@ def _smallest_shown(
     return min(shown, key=lambda e: (table.value(e), order[e]), default=None)
 
 
-def _impossible(entry: Entry) -> Entry:
-    # With everything hidden but the empty rows and columns, no hidden value is bounded
-    # above, so the audit cannot still find one revealed.
-    raise AssertionError(f"nothing left to hide beside {entry.place.value}")
-
-
 def _first_revealed(table: CountTable, hidden: Collection[Entry]) -> Entry | None:
-    bounds = hidden_ranges(table, hidden, ATTACKER)
-    return next((e for e in table.entries if e in bounds and bounds[e].reveals), None)
+    arcs = attacker_view(table, hidden, ATTACKER)
+    return next(
+        (e for i, e in enumerate(table.entries) if e in hidden and range_of(arcs, i).reveals),
+        None,
+    )
 
 
 def hidden_ranges(
@@ -190,8 +189,7 @@ def hidden_ranges(
 ) -> dict[Entry, Bounds]:
     """What the attacker can tell of each hidden value of the table, given what is shown."""
     arcs = attacker_view(table, hidden, knowledge)
-    found = ranges(arcs, (i for i, e in enumerate(table.entries) if e in hidden))
-    return {table.entries[i]: bounds for i, bounds in found.items()}
+    return {e: range_of(arcs, i) for i, e in enumerate(table.entries) if e in hidden}
 
 
 def attacker_view(table: CountTable, hidden: Collection[Entry], knowledge: Knowledge) -> list[Arc]:

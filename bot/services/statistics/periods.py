@@ -128,8 +128,7 @@ def parse_period(text: str) -> Period:
         return Period(Month(int(found[1]), ACADEMIC_YEAR_START), Granularity.ACADEMIC_YEAR)
     raise StatisticsRequestRefused(
         RequestProblem.UNKNOWN_PERIOD,
-        f"{text.strip()[:20]!r} is not a month (2026-09), a term (2026-autumn) "
-        "or an academic year (2026/27)",
+        "a period is a month (2026-09), a term (2026-autumn) or an academic year (2026/27)",
     )
 
 

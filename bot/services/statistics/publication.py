@@ -34,7 +34,7 @@ overlap of many reports be averaged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.services.errors import RequestProblem, StatisticsRequestRefused
@@ -74,6 +74,15 @@ class ReportRequest:
 
 
 @dataclass(frozen=True)
+class ReportPlan:
+    """A request the rule accepts: whole blocks, all over, to be counted one by one."""
+
+    series: PublicationSeries
+    by: tuple[str, ...]
+    blocks: tuple[Period, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     """One published table per block, in order; never a total across blocks."""
 
@@ -94,14 +103,28 @@ def check_catalogue(catalogue: Iterable[PublicationSeries]) -> None:
         seen[series.events].append(series)
 
 
-def check_request(
-    series: PublicationSeries, request: ReportRequest, now: Month
-) -> tuple[Period, ...]:
-    """The blocks a request covers, or the reason it is refused."""
-    every = f"{series.events} statistics are published per {series.granularity.value}"
+def check_request(series: PublicationSeries, request: ReportRequest, now: Month) -> ReportPlan:
+    """The whole, ended blocks a request covers, or the reason it is refused."""
+    _check_view(series, request)
+    start, end = parse_period(request.first).first, parse_period(request.last).last
+    if start > end:
+        raise StatisticsRequestRefused(
+            RequestProblem.REVERSED, f"{start.name} comes after {end.name}"
+        )
+    blocks = _whole_blocks(series, start, end)
+    if not has_ended(blocks[-1], now):
+        raise StatisticsRequestRefused(
+            RequestProblem.NOT_ENDED,
+            f"{blocks[-1].name} is not over yet: a period is published once it has ended, "
+            "so that its figures never change",
+        )
+    return ReportPlan(series, request.by, blocks)
+
+
+def _check_view(series: PublicationSeries, request: ReportRequest) -> None:
     if request.per is not None and request.per is not series.granularity:
         raise StatisticsRequestRefused(
-            RequestProblem.WRONG_GRANULARITY, f"{every}, not per {request.per.value}"
+            RequestProblem.WRONG_GRANULARITY, f"{_every(series)}, not per {request.per.value}"
         )
     if request.by not in (series.dimensions, *((d,) for d in series.dimensions)):
         raise StatisticsRequestRefused(
@@ -109,51 +132,45 @@ def check_request(
             f"{series.events} statistics are published by {','.join(series.dimensions)}"
             + (" (or one of them)" if len(series.dimensions) > 1 else ""),
         )
-    start, end = parse_period(request.first).first, parse_period(request.last).last
-    if start > end:
-        raise StatisticsRequestRefused(
-            RequestProblem.REVERSED, f"{request.first} comes after {request.last}"
-        )
+
+
+def _whole_blocks(series: PublicationSeries, start: Month, end: Month) -> tuple[Period, ...]:
     blocks = blocks_between(start, end, series.granularity)
-    if blocks[0].first != start:
+    first, last = blocks[0], blocks[-1]
+    if first.first != start:
         raise StatisticsRequestRefused(
             RequestProblem.NOT_WHOLE_BLOCKS,
-            f"{every}: {start.name} does not begin one ({blocks[0].name} begins "
-            f"{blocks[0].first.name})",
+            f"{_every(series)}: {start.name} does not begin one "
+            f"({first.name} begins {first.first.name})",
         )
-    if blocks[-1].last != end:
+    if last.last != end:
         raise StatisticsRequestRefused(
             RequestProblem.NOT_WHOLE_BLOCKS,
-            f"{every}: {end.name} does not end one ({blocks[-1].name} ends {blocks[-1].last.name})",
-        )
-    if not has_ended(blocks[-1], now):
-        raise StatisticsRequestRefused(
-            RequestProblem.NOT_ENDED,
-            f"{blocks[-1].name} is not over yet: a period is published once it has ended, "
-            "so that its figures never change",
+            f"{_every(series)}: {end.name} does not end one ({last.name} ends {last.last.name})",
         )
     return blocks
 
 
-def publish_report(
-    series: PublicationSeries, by: tuple[str, ...], counts: Sequence[tuple[Period, CountTable]]
-) -> Report:
+def _every(series: PublicationSeries) -> str:
+    return f"{series.events} statistics are published per {series.granularity.value}"
+
+
+def publish_report(plan: ReportPlan, counts: Mapping[Period, CountTable]) -> Report:
     """Each block's table as it may be published, by the series' dimensions or one of them.
 
-    `counts` holds, for each block `check_request` returned, the true counts of that block
-    alone, by all the series' dimensions.
+    `counts` holds, for each block of the plan, the true counts of that block alone, by all
+    the series' dimensions.
     """
-    periods = [period for period, _ in counts]
-    if any(p.granularity is not series.granularity for p in periods) or len(set(periods)) != len(
-        periods
-    ):
-        raise ValueError("one table per block of the series' granularity")
-    if any(table.is_two_way != (len(series.dimensions) == 2) for _, table in counts):
+    if set(counts) != set(plan.blocks):
+        raise ValueError("one table for each block of the plan, and no other")
+    two_way = len(plan.series.dimensions) == 2
+    if any(table.is_two_way != two_way for table in counts.values()):
         raise ValueError("the tables do not have the series' dimensions")
-    return Report(series, by, tuple((p, _view(series, by, publish(t))) for p, t in counts))
+    tables = tuple((p, _view(plan, publish(counts[p]))) for p in plan.blocks)
+    return Report(plan.series, plan.by, tables)
 
 
-def _view(series: PublicationSeries, by: tuple[str, ...], table: PublishedTable) -> PublishedTable:
-    if by == series.dimensions:
+def _view(plan: ReportPlan, table: PublishedTable) -> PublishedTable:
+    if plan.by == plan.series.dimensions:
         return table
-    return table.margin(Axis.ROWS if by == series.dimensions[:1] else Axis.COLUMNS)
+    return table.margin(Axis.ROWS if plan.by == plan.series.dimensions[:1] else Axis.COLUMNS)

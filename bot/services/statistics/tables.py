@@ -86,7 +86,9 @@ class CountTable:
         return bool(self.columns)
 
     def count(self, row: str, column: str | None = None) -> int:
-        return self.grid[self.rows.index(row)][self.columns.index(column) if column else 0]
+        return self.grid[self.rows.index(row)][
+            self.columns.index(column) if column is not None else 0
+        ]
 
     @cached_property
     def row_totals(self) -> tuple[int, ...]:
@@ -187,7 +189,9 @@ class PublishedTable:
     grand_total: Figure
 
     def cell(self, row: str, column: str | None = None) -> Figure:
-        return self.cells[self.rows.index(row)][self.columns.index(column) if column else 0]
+        return self.cells[self.rows.index(row)][
+            self.columns.index(column) if column is not None else 0
+        ]
 
     def margin(self, axis: Axis) -> PublishedTable:
         """The one-way view of a two-way table: its row (or column) totals, the same figures."""

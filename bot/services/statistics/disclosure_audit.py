@@ -43,8 +43,11 @@ class Bounds:
     @property
     def reveals(self) -> bool:
         """Pinned to one value, or known to be 1 to 7 people."""
-        if self.low == self.high:
-            return True
+        return self.low == self.high or self.reveals_few
+
+    @property
+    def reveals_few(self) -> bool:
+        """Known to be 1 to 7 people."""
         return self.low >= 1 and self.high is not None and self.high < SMALLEST_SAFE
 
 

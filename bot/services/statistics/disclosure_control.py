@@ -17,8 +17,11 @@ The rule, applied to every value (cells and totals alike) of every output:
    (`disclosure_audit`) asks what an attacker who knows every published figure exactly (as
    if nothing were rounded) can work out by linear algebra on the rows and columns; while
    any hidden value is pinned to one number, or to a range inside 1 to 7, the smallest value
-   shown in a line through it is hidden too, and the audit runs again. Rounding is thus a
-   second layer of protection, not the one the rule rests on.
+   shown in a line through it is hidden too, and the audit runs again. The same goes for
+   the hidden values of one line taken together: if a row's total less its shown cells
+   leaves 1 to 7 people, those few would be a group disclosed as surely as a cell ("5
+   housing cases by video or phone"), so one more of its cells is hidden. Rounding is thus
+   a second layer of protection, not the one the rule rests on.
 5. **Percentages** are shown only where the base has at least 23 people (HESA suppresses
    them on fewer than 22.5), and are worked out from the published (rounded) figures, so
    they tell nothing the figures do not.
@@ -44,7 +47,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from bot.services.statistics.disclosure_audit import Arc, Bounds, Knowledge, range_of
-from bot.services.statistics.tables import GRAND, CountTable, Entry, Figure, Place, PublishedTable
+from bot.services.statistics.tables import (
+    GRAND,
+    CountTable,
+    Entry,
+    Figure,
+    Line,
+    Place,
+    PublishedTable,
+)
 
 SMALLEST_PUBLISHED = 8  # 1 to 7 people are never published
 ROUNDING_BASE = 5
@@ -137,10 +148,9 @@ def suppression(table: CountTable) -> frozenset[Entry]:
     }
     while True:
         _close_lines(table, hidden, shown_zero)
-        revealed = _first_revealed(table, hidden)
-        if revealed is None:
+        near = _first_exposure(table, hidden)
+        if near is None:
             return frozenset(hidden)
-        near = [e for line in table.lines if revealed in line for e in line]
         complement = _smallest_shown(table, near, hidden, shown_zero) or _smallest_shown(
             table, table.entries, hidden, shown_zero
         )
@@ -157,8 +167,8 @@ def _close_lines(table: CountTable, hidden: set[Entry], shown_zero: Collection[E
     while changed:
         changed = False
         for line in table.lines:
-            if sum(e in hidden for e in line) == 1:
-                complement = _smallest_shown(table, line, hidden, shown_zero)
+            if sum(e in hidden for e in line.entries) == 1:
+                complement = _smallest_shown(table, line.entries, hidden, shown_zero)
                 if complement is not None:
                     hidden.add(complement)
                     changed = True
@@ -176,12 +186,37 @@ def _smallest_shown(
     return min(shown, key=lambda e: (table.value(e), order[e]), default=None)
 
 
-def _first_revealed(table: CountTable, hidden: Collection[Entry]) -> Entry | None:
+def _first_exposure(table: CountTable, hidden: Collection[Entry]) -> tuple[Entry, ...] | None:
+    """The entries beside the first hidden value (or line's hidden group) the audit finds
+    revealed: one of them is to be hidden too. None when nothing is revealed."""
     arcs = attacker_view(table, hidden, ATTACKER)
-    return next(
-        (e for i, e in enumerate(table.entries) if e in hidden and range_of(arcs, i).reveals),
-        None,
-    )
+    for index, entry in enumerate(table.entries):
+        if entry in hidden and range_of(arcs, index).reveals:
+            return tuple(e for line in table.lines if entry in line.entries for e in line.entries)
+    for line in table.lines:
+        group = _hidden_group(table, line, hidden, arcs)
+        if group is not None and group.reveals_few:
+            return line.entries
+    return None
+
+
+def hidden_groups(table: CountTable, hidden: Collection[Entry]) -> dict[Line, Bounds]:
+    """For each line with two or more hidden parts, what they add up to, as far as someone
+    who knows every published figure exactly can tell."""
+    arcs = attacker_view(table, hidden, Knowledge.EXACT)
+    found = {line: _hidden_group(table, line, hidden, arcs) for line in table.lines}
+    return {line: bounds for line, bounds in found.items() if bounds is not None}
+
+
+def _hidden_group(
+    table: CountTable, line: Line, hidden: Collection[Entry], arcs: list[Arc]
+) -> Bounds | None:
+    # The line's total less its shown parts (the arcs must know shown figures exactly).
+    if sum(part in hidden for part in line.parts) < 2:
+        return None
+    shown = sum(table.value(part) for part in line.parts if part not in hidden)
+    total = range_of(arcs, table.entries.index(line.total))
+    return Bounds(total.low - shown, None if total.high is None else total.high - shown)
 
 
 def hidden_ranges(

@@ -141,13 +141,36 @@ class CountTable:
         return m + n, m + n + 1
 
     @cached_property
-    def lines(self) -> tuple[tuple[Entry, ...], ...]:
-        """Each set of entries bound by one sum (a one-way table has a single line)."""
-        nodes = 2 if not self.is_two_way else len(self.rows) + len(self.columns) + 2
-        by_node = tuple(
-            tuple(e for e in self.entries if node in self.ends(e)) for node in range(nodes)
-        )
-        return by_node if self.is_two_way else by_node[:1]
+    def lines(self) -> tuple[Line, ...]:
+        """Each set of entries bound by one sum: the rows, the columns, the row totals, the
+        column totals (a one-way table has a single line)."""
+        if not self.is_two_way:
+            nodes = [0]
+        else:
+            edge = len(self.rows) + len(self.columns)
+            nodes = [*range(edge), edge + 1, edge]
+        lines = []
+        for node in nodes:
+            entries = [e for e in self.entries if node in self.ends(e)]
+            total = max(entries, key=lambda e: _TOTAL_RANK[e.place])
+            lines.append(Line(tuple(e for e in entries if e != total), total))
+        return tuple(lines)
+
+
+_TOTAL_RANK = {Place.CELL: 0, Place.ROW_TOTAL: 1, Place.COLUMN_TOTAL: 1, Place.GRAND_TOTAL: 2}
+
+
+@dataclass(frozen=True)
+class Line:
+    """Entries bound by one sum: a row's cells and the row total, the row totals and the
+    grand total, and so on."""
+
+    parts: tuple[Entry, ...]
+    total: Entry
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return (*self.parts, self.total)
 
 
 def _check_keys(given: Iterable[object], known: AbstractSet[object]) -> None:

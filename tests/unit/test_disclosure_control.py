@@ -7,8 +7,10 @@ a linear programme in exact fractions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -383,6 +385,24 @@ def test_the_readme_example_is_published_as_the_readme_shows() -> None:
         ["0", "0", "0", "0 (0%)"],
         ["125 (68%)", "35 (19%)", "30 (16%)", "185"],
     ]
+
+
+def test_the_readme_shows_the_example_as_published() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Anonymous statistics") :]
+    for heading, expected in (("True counts:", None), ("Published:", publish(EXAMPLE))):
+        block = section[section.index(heading) :].split("```")[1]
+        rows = [re.split(r" {2,}", line.strip()) for line in block.strip().splitlines()]
+        assert rows[0] == ["in person", "video", "phone", "total"]
+        assert [row[0] for row in rows[1:]] == [*CATEGORIES, "total"]
+        if expected is None:
+            counts = [*map(list, EXAMPLE.grid), list(EXAMPLE.column_totals)]
+            totals = [*EXAMPLE.row_totals, EXAMPLE.grand_total]
+            assert [row[1:] for row in rows[1:]] == [
+                [*map(str, r), str(t)] for r, t in zip(counts, totals, strict=True)
+            ]
+        else:
+            assert [row[1:] for row in rows[1:]] == layout(expected)
 
 
 def test_the_readme_example_hides_nothing_an_attacker_can_pin() -> None:

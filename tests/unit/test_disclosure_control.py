@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.services.errors import RequestProblem, StatisticsRequestRefused
@@ -110,13 +110,17 @@ def learn(
 ) -> list[Expression]:
     """Add what a publication tells to the system; return the hidden values' expressions.
 
-    The attacker knows the rule: a hidden grand total is at least 1, and once anything is
-    shown (the table has 8 or more people, and its empty rows and columns show as 0) so is
-    a hidden total or a hidden cell of a one-way table; a hidden two-way cell may be 0.
+    The attacker knows the rule: a hidden grand total is 1 to 7 (at least 1, then); once
+    the table shows more than its grand total, its empty rows and columns show as 0, so a
+    hidden total or a hidden cell of a one-way table is at least 1; a hidden two-way cell
+    may be 0.
     """
     two_way = bool(published.columns)
-    shown_any = any(not f.suppressed for f in figures(published))
     cells = len(published.cells) * max(1, len(published.columns))
+    # The grand total, and what always equals it in a table of one row.
+    single = (cells if two_way else 0) if len(published.cells) == 1 else len(values) - 1
+    copies = {len(values) - 1, single}
+    shown_any = any(not f.suppressed for i, f in enumerate(figures(published)) if i not in copies)
     hidden = []
     for index, (figure, value, true) in enumerate(
         zip(figures(published), values, true_values(truth), strict=True)
@@ -494,6 +498,14 @@ def test_a_table_of_one_to_seven_people_shows_nothing() -> None:
         assert all(f.suppressed for f in figures(publish(table)))
 
 
+def test_when_only_the_grand_total_can_stay_it_stays_alone() -> None:
+    # Knowing the 8, two hidden finance and housing counts would each be 1 to 7 beside a
+    # shown 0 (which says "nobody here"). The grand total is never hidden, as other tables
+    # of the same events show it: so everything else is, the zero included.
+    assert layout(publish(one_way(5, 3, 0))) == [["*"], ["*"], ["*"], ["10"]]
+    assert not any(revealed(low, high) for low, high in attack(one_way(5, 3, 0), Knowledge.EXACT))
+
+
 def test_a_table_of_nobody_shows_its_zeros() -> None:
     assert all(f.count == 0 for f in figures(publish(two_way([0, 0], [0, 0]))))
 
@@ -796,6 +808,56 @@ def month_by_month(
         m: CountTable.two_way(rows, columns, {(r, c): draw(counts) for r in rows for c in columns})
         for m in months
     }
+
+
+@given(
+    cases=st.lists(counts, min_size=8, max_size=8),
+    crossed=st.sampled_from([("category", "mode"), ("category",)]),
+)
+# Categories 5 and 3, all in one year and one mode: the year table shows the total, 8.
+@example(cases=[5, 0, 0, 0, 3, 0, 0, 0], crossed=("category",))
+@example(cases=[5, 0, 0, 0, 3, 0, 0, 0], crossed=("category", "mode"))
+@settings(max_examples=100)
+def test_two_series_of_the_same_events_cannot_be_played_against_each_other(
+    cases: list[int], crossed: tuple[str, ...]
+) -> None:
+    # One term's cases by category, mode and year of study (two of each), published as a
+    # series by category and mode (or category alone) and one by year, which the catalogue
+    # allows: they share only the term's grand total.
+    by_three = {(c, m, y): cases[4 * c + 2 * m + y] for c in (0, 1) for m in (0, 1) for y in (0, 1)}
+    crossed_series = PublicationSeries("case opened", crossed, Granularity.TERM)
+    years = PublicationSeries("case opened", ("year",), Granularity.TERM)
+    check_catalogue([crossed_series, years])
+    system = LinearSystem()
+    unknowns = {key: {system.unknown(0, None): 1} for key in by_three}
+
+    def read(table: CountTable, cells: list[list[Expression]]) -> list[Expression]:
+        values = entry_expressions(cells, table.is_two_way)
+        return learn(system, publish(table), table, values, Knowledge.EXACT)
+
+    def summed(keys: list[tuple[int, int, int]]) -> Expression:
+        return {v: 1 for key in keys for v in unknowns[key]}
+
+    def count(keys: list[tuple[int, int, int]]) -> int:
+        return sum(by_three[key] for key in keys)
+
+    labels = ["a", "b"]
+    if crossed == ("category", "mode"):
+        keys = [[[(c, m, y) for y in (0, 1)] for m in (0, 1)] for c in (0, 1)]
+        first = CountTable.two_way(
+            labels,
+            labels,
+            {(labels[c], labels[m]): count(keys[c][m]) for c in (0, 1) for m in (0, 1)},
+        )
+        hidden = read(first, [[summed(keys[c][m]) for m in (0, 1)] for c in (0, 1)])
+    else:
+        keys_1 = [[(c, m, y) for m in (0, 1) for y in (0, 1)] for c in (0, 1)]
+        first = CountTable.one_way(labels, {labels[c]: count(keys_1[c]) for c in (0, 1)})
+        hidden = read(first, [[summed(keys_1[c])] for c in (0, 1)])
+    keys_y = [[(c, m, y) for c in (0, 1) for m in (0, 1)] for y in (0, 1)]
+    second = CountTable.one_way(labels, {labels[y]: count(keys_y[y]) for y in (0, 1)})
+    hidden += read(second, [[summed(keys_y[y])] for y in (0, 1)])
+    assert not any(revealed(low, high) for low, high in system.ranges(hidden))
 
 
 @given(data=st.data())

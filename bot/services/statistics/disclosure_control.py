@@ -26,6 +26,12 @@ The rule, applied to every value (cells and totals alike) of every output:
    them on fewer than 22.5), and are worked out from the published (rounded) figures, so
    they tell nothing the figures do not.
 
+**The grand total**, when it is 8 or more, is always shown. It is the one figure that every
+table about the same events in the same period shares (by category, by year of study...), so
+it must be the same in all of them, and the audit takes it as known. If protecting the rest
+of a table would take the grand total too, the table shows its grand total alone, and hides
+its zeros as well, so that nothing says a hidden value is at least 1.
+
 **Zeros.** A 0 is shown only where it cannot tell anything about a person: where its whole
 row or column is empty (a category nobody used that period), which the row's or column's
 published 0 total says anyway, and only in a table of at least 8 people. Every other zero
@@ -142,33 +148,29 @@ def suppression(table: CountTable) -> frozenset[Entry]:
     """Every value to hide: small ones, unsafe zeros, and their complements."""
     if is_small(table.grand_total):
         return frozenset(table.entries)
-    shown_zero = empty_entries(table)
-    hidden = {
-        e for e in table.entries if e not in shown_zero and table.value(e) < SMALLEST_PUBLISHED
-    }
+    kept = empty_entries(table) | table.copies_of_grand_total
+    hidden = {e for e in table.entries if e not in kept and table.value(e) < SMALLEST_PUBLISHED}
     while True:
-        _close_lines(table, hidden, shown_zero)
+        _close_lines(table, hidden, kept)
         near = _first_exposure(table, hidden)
         if near is None:
             return frozenset(hidden)
-        complement = _smallest_shown(table, near, hidden, shown_zero) or _smallest_shown(
-            table, table.entries, hidden, shown_zero
+        complement = _smallest_shown(table, near, hidden, kept) or _smallest_shown(
+            table, table.entries, hidden, kept
         )
         if complement is None:
-            # Unreachable: with everything hidden but the empty rows and columns, every
-            # hidden value can grow without limit, so none is revealed.
-            raise AssertionError("a revealed value with nothing left to hide")
+            return frozenset(table.entries) - table.copies_of_grand_total
         hidden.add(complement)
 
 
-def _close_lines(table: CountTable, hidden: set[Entry], shown_zero: Collection[Entry]) -> None:
+def _close_lines(table: CountTable, hidden: set[Entry], kept: Collection[Entry]) -> None:
     """Until no line holds exactly one hidden value, hide the smallest shown value beside it."""
     changed = True
     while changed:
         changed = False
         for line in table.lines:
             if sum(e in hidden for e in line.entries) == 1:
-                complement = _smallest_shown(table, line.entries, hidden, shown_zero)
+                complement = _smallest_shown(table, line.entries, hidden, kept)
                 if complement is not None:
                     hidden.add(complement)
                     changed = True
@@ -178,11 +180,11 @@ def _smallest_shown(
     table: CountTable,
     candidates: Iterable[Entry],
     hidden: Collection[Entry],
-    shown_zero: Collection[Entry],
+    kept: Collection[Entry],
 ) -> Entry | None:
     """The shown value that loses least information to hide; first in reading order on ties."""
     order = {e: i for i, e in enumerate(table.entries)}
-    shown = [e for e in candidates if e not in hidden and e not in shown_zero]
+    shown = [e for e in candidates if e not in hidden and e not in kept]
     return min(shown, key=lambda e: (table.value(e), order[e]), default=None)
 
 
@@ -230,13 +232,15 @@ def hidden_ranges(
 def attacker_view(table: CountTable, hidden: Collection[Entry], knowledge: Knowledge) -> list[Arc]:
     """Each value of the table with the bounds someone reading the publication knows it in."""
     shown_zero = empty_entries(table)
-    anything_shown = len(hidden) < len(table.entries)
+    beyond_total = any(
+        e not in hidden for e in table.entries if e not in table.copies_of_grand_total
+    )
     arcs = []
     for entry in table.entries:
         value = table.value(entry)
         tail, head = table.ends(entry)
         if entry in hidden:
-            low = _floor_of_hidden(table, entry, anything_shown)
+            low = _floor_of_hidden(table, entry, beyond_total)
             arcs.append(Arc(tail, head, value, low, None))
         elif entry in shown_zero or _known_exactly(entry, knowledge):
             arcs.append(Arc(tail, head, value, value, value))
@@ -251,16 +255,17 @@ def _known_exactly(entry: Entry, knowledge: Knowledge) -> bool:
     return knowledge is Knowledge.EXACT or (knowledge is Knowledge.EXACT_TOTALS and entry.is_total)
 
 
-def _floor_of_hidden(table: CountTable, entry: Entry, anything_shown: bool) -> int:
+def _floor_of_hidden(table: CountTable, entry: Entry, beyond_total: bool) -> int:
     """The least a hidden value can be, to someone who knows this rule.
 
-    Once anything is shown the table has 8 or more people and its empty rows and columns
-    are shown as 0, so a hidden total (and a hidden cell of a one-way table, which is its
-    own row) is at least 1; a hidden cell of a two-way table may be a hidden 0. A table
-    showing nothing may hold nobody in any row, but someone in all.
+    A hidden grand total is 1 to 7 (one of 8 or more is always shown). A table showing more
+    than its grand total has its empty rows and columns shown as 0, so a hidden total (and
+    a hidden cell of a one-way table, which is its own row) is at least 1; a hidden cell of
+    a two-way table may be a hidden 0. A table showing only its grand total, or nothing,
+    may be hiding zeros anywhere.
     """
     if entry.place is Place.GRAND_TOTAL:
         return 1
-    if not anything_shown:
+    if not beyond_total:
         return 0
     return 1 if entry.is_total or not table.is_two_way else 0

@@ -25,8 +25,9 @@ computed only from its own block's events; a report never shows a total across b
   could be played against the two-way table's.
 
 Two series of the same kind of event must share the granularity and no dimension
-(`check_catalogue`): they then have only the block's grand total in common, and the audit
-already assumes the attacker knows totals exactly. Rejected alternative: rounding each cell
+(`check_catalogue`): they then have only the block's grand total in common, which is
+always shown when it is 8 or more (and taken as known by the audit) and hidden in every
+table when it is 1 to 7. Rejected alternative: rounding each cell
 with keyed noise so the same cell always rounds the same way. It makes differences noisy
 rather than impossible, needs a key that must never leak or change, and still lets an
 overlap of many reports be averaged.

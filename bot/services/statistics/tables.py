@@ -111,6 +111,15 @@ class CountTable:
         columns = [Entry(Place.COLUMN_TOTAL, 0, c) for c in range(len(self.column_totals))]
         return (*cells, *rows, *columns, GRAND)
 
+    @cached_property
+    def copies_of_grand_total(self) -> frozenset[Entry]:
+        """The grand total and what always equals it: the cell of a one-row, one-way table,
+        the row total of a one-row, two-way table."""
+        if len(self.rows) > 1:
+            return frozenset({GRAND})
+        single = Entry(Place.ROW_TOTAL) if self.is_two_way else Entry(Place.CELL)
+        return frozenset({GRAND, single})
+
     def value(self, entry: Entry) -> int:
         if entry.place is Place.CELL:
             return self.grid[entry.row][entry.column]

@@ -44,6 +44,9 @@ is hidden like a small count, for two reasons:
   bounds a hidden cell at 7 or fewer would know it holds 1 to 7 people. Because a hidden
   cell may be a zero, the mark means "0 to 7, or a larger number hidden to protect one".
 
+In a one-way table each category is a row of its own, so its zeros are all shown (in a table
+of 8 or more) and a hidden count there is known to be at least 1; the audit knows it too.
+
 A table of 1 to 7 people shows nothing but the mark: its zeros would point at the others.
 A table of nobody shows its zeros: that says nothing about anyone.
 """

@@ -158,3 +158,26 @@ class WrongCode(DomainError):
         self.used_before = used_before
         # Codes left before the lock-out (None while setting up: set-up never locks).
         self.attempts_left = attempts_left
+
+
+class StatisticsProblem(Enum):
+    """Why a statistics report cannot be published for what was asked."""
+
+    UNKNOWN_PERIOD = "unknown period"
+    REVERSED = "reversed"
+    NOT_WHOLE_BLOCKS = "not whole blocks"
+    WRONG_GRANULARITY = "wrong granularity"
+    NOT_ENDED = "not ended"
+    WRONG_DIMENSIONS = "wrong dimensions"
+
+
+class StatisticsRequestRefused(DomainError):
+    """A report was asked for periods or dimensions the disclosure-control rule does not allow.
+
+    The message names the problem and what would be accepted; it never holds a count.
+    """
+
+    def __init__(self, problem: StatisticsProblem, explanation: str) -> None:
+        super().__init__(explanation)
+        self.problem = problem
+        self.explanation = explanation

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.services.deps import Deps
 from bot.services.statistics import events
+from bot.services.statistics.periods import parse_period
 from bot.vocabulary import StatEvent
 from storage.models import StatisticsCount
 
@@ -49,9 +50,13 @@ async def test_many_transactions_counting_at_once_lose_nothing(deps: Deps) -> No
 def test_terms_and_week_buckets() -> None:
     from datetime import UTC, date, datetime, timedelta
 
-    assert events.term_of(date(2026, 9, 1)) == "2026-27 autumn"
-    assert events.term_of(date(2027, 1, 5)) == "2026-27 spring"
-    assert events.term_of(date(2027, 8, 31)) == "2026-27 summer"
+    assert events.term_of(date(2026, 9, 1)) == "2026-autumn"
+    assert events.term_of(date(2026, 12, 31)) == "2026-autumn"
+    assert events.term_of(date(2027, 1, 5)) == "2027-spring"
+    assert events.term_of(date(2027, 5, 1)) == "2027-summer"
+    assert events.term_of(date(2027, 8, 31)) == "2027-summer"
+    # The names reports ask for: the counter's term is a block of its own.
+    assert parse_period(events.term_of(date(2027, 2, 1))).first.name == "2027-01"
     start = datetime(2026, 1, 1, tzinfo=UTC)
     assert events.weeks_bucket(start, start + timedelta(days=3)) == "0-1"
     assert events.weeks_bucket(start, start + timedelta(weeks=4, days=6)) == "2-4"

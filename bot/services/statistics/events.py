@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from bot.services.deps import Deps
+from bot.services.statistics.periods import Granularity, Month, block_of
 from bot.vocabulary import (
     AppointmentMode,
     AppointmentStatus,
@@ -55,11 +56,10 @@ def month_of(deps: Deps, moment: datetime) -> str:
 
 
 def term_of(day: date) -> str:
-    """The academic term a day falls in: autumn (Sep–Dec), spring (Jan–Apr), summer (May–Aug),
-    named by the academic year, e.g. 2026-27 autumn."""
-    start = day.year if day.month >= 9 else day.year - 1
-    name = "autumn" if day.month >= 9 else "spring" if day.month <= 4 else "summer"
-    return f"{start}-{(start + 1) % 100:02d} {name}"
+    """The academic term a day falls in, named as reports name it (`periods`): autumn
+    (Sep–Dec), spring (Jan–Apr), summer (May–Aug) with the calendar year it falls in, e.g.
+    2026-autumn, 2027-spring."""
+    return block_of(Month.of(day), Granularity.TERM).name
 
 
 def weeks_bucket(opened: datetime, closed: datetime) -> str:

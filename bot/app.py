@@ -18,6 +18,7 @@ from bot.handlers.scope import ScopedApplication, SettleFirst
 from bot.jobs import outbox_waker, schedule_jobs
 from bot.logs import keep_out_of_logs, protect_logs
 from bot.services.deps import Deps
+from bot.services.statistics.catalogue import build_catalogue
 from bot.settings import Settings
 from bot.update_order import ChatOrderedProcessor
 from storage.crypto import AuditKey, BlindIndex, FieldCipher, KeyRing
@@ -80,6 +81,9 @@ def build_application(
     """
     protect_logs()
     keep_out_of_logs(settings.secret_values())
+    # The statistics published: refused now, not at the first report, if two series of one
+    # kind of event could be played against each other.
+    build_catalogue(settings)
     owns_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     deps = build_deps(

@@ -8,7 +8,7 @@ import re
 import shlex
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,6 +59,8 @@ FIXES: dict[str, str] = {
     "bot_api_base_url": "use your Bot API server's address, e.g. http://127.0.0.1:8081, or "
     "leave it empty for Telegram's own",
     "staff_session_hours": "use a whole number of hours from 1 to 24",
+    "stats_granularity": "use month, term or year, and keep the one first used (figures "
+    "published for two kinds of period can be subtracted)",
     "concurrent_updates": "use a whole number from 1 to 100, or leave it empty for the "
     "database's default",
 }
@@ -93,6 +95,8 @@ class Settings(BaseSettings):
     service_name: str = "Union Support Service"
     office_details: str = "USS office, Students' Union building, ground floor"
     retention_years: int = Field(default=5, ge=1, le=5)
+    # The one period every statistic is published for, chosen once (see .env.example).
+    stats_granularity: Literal["month", "term", "year"] = "term"
     student_number_pattern: str = r"^\d{9}$"
     student_number_hint: str = "9 digits, for example 210012345"
     email_domains: Annotated[tuple[str, ...], NoDecode] = ("city.ac.uk",)

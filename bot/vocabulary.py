@@ -255,6 +255,8 @@ class AuditAction(StrEnum):
     SECOND_FACTOR_RESET = "staff.second_factor_reset"
     SESSION_UNLOCKED = "staff.session_unlocked"
     SESSION_LOCKED = "staff.session_locked"
+    # -- anonymous statistics: a report released (which series, periods and form; no figure)
+    STATISTICS_PUBLISHED = "statistics.published"
 
 
 class NoticeChange(StrEnum):
@@ -377,6 +379,17 @@ class PauseReason(StrEnum):
 
     IDENTITY = "identity"
     CLARIFY = "clarify"
+
+
+class StatisticsForm(StrEnum):
+    """How a statistics report left the service (for the audit log)."""
+
+    OVERVIEW = "overview"
+    TEXT = "text"
+    CHART = "chart"
+    CSV = "csv"
+    XLSX = "xlsx"
+    PNG = "png"
 
 
 class StatEvent(StrEnum):

@@ -169,6 +169,8 @@ class StatisticsProblem(Enum):
     WRONG_GRANULARITY = "wrong granularity"
     NOT_ENDED = "not ended"
     WRONG_DIMENSIONS = "wrong dimensions"
+    UNKNOWN_SERIES = "unknown series"
+    TOO_MANY_PERIODS = "too many periods"
 
 
 class StatisticsRequestRefused(DomainError):

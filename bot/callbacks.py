@@ -117,6 +117,8 @@ class Action(StrEnum):
     POLICY_PUBLISH_CONFIRMED = "gp"
     POLICY_PUBLISH_DISCARD = "gx"
     POLICY_SIGNATURES_PAGE = "gs"
+    # -- anonymous statistics: the chart, from the /stats overview
+    STATS_CHART = "st"
 
 
 class InvalidCallback(ValueError):

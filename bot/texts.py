@@ -514,6 +514,7 @@ HELP_COORDINATOR = (
     "/request CASE copy|delete DATE HOW: record a request for a copy or deletion made another way\n"
     "/disclosures [FROM TO]: the disclosure register (counts and references only)\n"
     "/requests: open requests for a copy or deletion, with due dates (/requests help)\n"
+    "/stats: anonymous statistics, every figure through disclosure control (/stats chart)\n"
     "/cancel: drop what you were typing\n"
     "/unlock CODE: open your session with a code from your authenticator app; /lock: end it\n"
     "/policy: read the confidentiality policy again\n"

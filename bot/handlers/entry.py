@@ -29,6 +29,7 @@ from bot.handlers.intake import consent, intake
 from bot.handlers.lifecycle import requests as lifecycle_requests
 from bot.handlers.notices import security
 from bot.handlers.staff import policy, staff
+from bot.handlers.statistics import stats
 from bot.services.staff.staff import INVITE_PREFIX
 from bot.vocabulary import Role
 
@@ -115,6 +116,7 @@ def register(app: App) -> None:
     staff.register(app)
     lifecycle_requests.register(app)
     policy.register(app)
+    stats.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))
     app.add_handler(

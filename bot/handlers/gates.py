@@ -91,6 +91,8 @@ STAFF_COMMANDS: dict[str, Gate] = {
     # -- the data lifecycle: subject requests (they name a case, and the register lists them)
     "request": _STUDENTS,
     "requests": _COORDINATOR_UNLOCKED,
+    # -- anonymous statistics: the coordinator's, like every reading of the service's records
+    "stats": _COORDINATOR_UNLOCKED,
 }
 # Parts of a command with a gate of their own, by the command and its first word: anyone on
 # the staff may read the policy, only the coordinator publishes it or reads the signatures.
@@ -190,6 +192,8 @@ PRESS_GATES: dict[Action, Gate | None] = {
     Action.POLICY_PUBLISH_CONFIRMED: _COORDINATOR,
     Action.POLICY_PUBLISH_DISCARD: _COORDINATOR,
     Action.POLICY_SIGNATURES_PAGE: _COORDINATOR,
+    # -- anonymous statistics: the chart
+    Action.STATS_CHART: _COORDINATOR_UNLOCKED,
 }
 
 # Buttons anyone may press that belong to no journey (a plain "Done").

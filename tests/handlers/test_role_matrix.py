@@ -116,6 +116,8 @@ COMMANDS: dict[str, str] = {
     # subject requests: recorded against a case, and the coordinator's register
     "request": "R R R S S P R S X L L T",
     "requests": "R R R R R R R S X R L R",
+    # anonymous statistics: the coordinator's, in an unlocked session
+    "stats": "R R R R R R R S X R L R",
 }
 # Parts of a command with a gate of their own (bot/handlers/gates.py, STAFF_SUBCOMMANDS): any
 # staff member reads the policy, only the coordinator publishes it or reads the signatures;
@@ -228,6 +230,8 @@ BUTTONS: dict[Action, str] = {
     Action.POLICY_PUBLISH_DISCARD: "R R R R R R R E X R E R",
     # A page of the signature register replaces the message pressed (no new message).
     Action.POLICY_SIGNATURES_PAGE: "R R R R R R R Q X R Q R",
+    # The chart of cases opened, from the /stats overview: the coordinator's.
+    Action.STATS_CHART: "R R R R R R R S X R L R",
 }
 
 

@@ -1,0 +1,1 @@
+"""Telegram adapters for the anonymous statistics: /stats and its chart."""

@@ -432,7 +432,7 @@ async def policy_signatures(settings: Settings, *, as_csv: bool, output: str | N
             sys.stdout.buffer.flush()
             return 0
         try:
-            _write_private(Path(output), data)
+            write_private(Path(output), data)
         except OSError as problem:
             print(f"Not written: cannot write {output} ({problem.strerror}).", file=sys.stderr)
             return 1
@@ -454,8 +454,8 @@ async def policy_signatures(settings: Settings, *, as_csv: bool, output: str | N
     return 0
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write `data` to a file only its owner can read (it names staff)."""
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to a file only its owner can read (a register names staff)."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as out:
         out.write(data)

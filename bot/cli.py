@@ -1,4 +1,4 @@
-"""The command line: run, demo, migrate, keygen, staff, audit, policy, purge, keys."""
+"""The command line: run, demo, migrate, keygen, staff, audit, policy, purge, keys, stats."""
 
 from __future__ import annotations
 
@@ -187,6 +187,30 @@ def _parser() -> argparse.ArgumentParser:
         "by month of last activity",
     )
 
+    stats = sub.add_parser(
+        "stats",
+        help="anonymous statistics: text, CSV, XLSX or a PNG chart",
+        description="A statistics report, every figure through disclosure control (counts of "
+        "1 to 7 hidden, the rest rounded to 5; see README). Each series is published for one "
+        "kind of period (USS_STATS_GRANULARITY), whole periods that have ended, one table per "
+        "period. Without --series or --by, lists the series.",
+    )
+    stats.add_argument("--series", metavar="NAME", help="the series (listed without it)")
+    stats.add_argument(
+        "--by",
+        metavar="DIM[,DIM]",
+        help="the series' dimensions, e.g. category,mode (instead of --series); with --series, "
+        "one of its dimensions for that margin alone",
+    )
+    stats.add_argument("--from", dest="first", metavar="PERIOD", help="e.g. 2026-09, 2026-autumn")
+    stats.add_argument("--to", dest="last", metavar="PERIOD", help="e.g. 2027-08, 2027-summer")
+    stats.add_argument(
+        "--format", choices=("text", "csv", "xlsx", "png"), default="text", help="default text"
+    )
+    stats.add_argument(
+        "--output", metavar="FILE", help="write to FILE (mode 0600); xlsx and png need it"
+    )
+
     keys = sub.add_parser("keys", help="key rotation", description="Key management.")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     keys_sub.add_parser(
@@ -274,6 +298,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(admin.purge(settings, dry_run=args.dry_run))
         if args.command == "keys":
             return asyncio.run(admin.rotate_keys(settings))
+        if args.command == "stats":
+            from bot import statistics_cli
+
+            return asyncio.run(
+                statistics_cli.stats(
+                    settings,
+                    name=args.series,
+                    by=args.by,
+                    first=args.first,
+                    last=args.last,
+                    form=args.format,
+                    output=args.output,
+                )
+            )
     except Exception as problem:
         return _report(problem, settings)
     return 1

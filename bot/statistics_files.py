@@ -143,8 +143,9 @@ def _row_figure(table: PublishedTable, key: str) -> Figure:
 
 
 def png_bytes(series: Series, report: Report) -> bytes:
-    """A bar chart (matplotlib, Agg): one group of bars per period, one bar per label; a
-    hidden value has no bar, and a `*` where it would stand."""
+    """A bar chart (matplotlib, Agg): one group of bars per period, one bar per label (of a
+    two-way report, its rows' totals); a hidden value has no bar, and a `*` where it would
+    stand."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure as Drawing
 
@@ -175,7 +176,7 @@ def png_bytes(series: Series, report: Report) -> bytes:
     axes.set_xticks(range(len(periods)), periods, rotation=45 if len(periods) > 6 else 0)
     axes.set_ylim(0, max(highest, 5) * 1.15)
     axes.set_ylabel(words.CHART_Y_LABEL)
-    axes.set_title(words.chart_title(series, report.by), fontsize=12)
+    axes.set_title(words.chart_title(series, report.by[:1]), fontsize=12)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
     drawing.text(0.08, 0.02, words.CHART_NOTE, fontsize=9)

@@ -301,5 +301,16 @@ def written(path: str, form: str, periods: int) -> str:
 
 
 NEEDS_OUTPUT = "An {form} file needs --output FILE."
+CLI_PERIODS = (
+    "Periods: --from and --to take months (2026-09), terms (2026-autumn, 2027-spring, "
+    "2027-summer) or academic years (2026/27), whole periods that have ended; without them, "
+    "the latest period that has ended."
+)
+
+
+def cli_refused(explanation: str) -> str:
+    return f"Not published: {explanation}."
+
+
 NOT_WRITTEN = "Not written: cannot write {path} ({reason})."
 SERIES_LISTED = "Series ({granularity}); ask for one with --series NAME:"

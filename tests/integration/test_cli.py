@@ -194,6 +194,7 @@ def test_audit_verify_reports_tampering_and_fails(env: dict[str, str], tmp_path:
         ["audit", "verify"],
         ["audit", "head"],
         ["keys", "rotate"],
+        ["stats"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

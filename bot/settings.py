@@ -190,6 +190,8 @@ class Settings(BaseSettings):
     def _some_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("at least one category is needed")
+        if any(len(v) > 64 for v in value):  # the statistics column holds 64
+            raise ValueError("at most 64 characters each")
         return value
 
     @field_validator("case_outcomes")

@@ -677,7 +677,7 @@ class StatisticsCount(Base):
     period: Mapped[str] = mapped_column(String(16), primary_key=True)
     event: Mapped[str] = mapped_column(String(24), primary_key=True)
     category: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
-    year_of_study: Mapped[str] = mapped_column(String(8), primary_key=True, default="")
+    year_of_study: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
     mode: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
     client: Mapped[str] = mapped_column(String(12), primary_key=True, default="")
     outcome: Mapped[str] = mapped_column(String(64), primary_key=True, default="")

@@ -5,6 +5,7 @@ that say why. No reply ever holds a true small count."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from bot import statistics_texts as words
 from bot import texts
@@ -85,6 +86,18 @@ async def test_a_series_is_shown_exactly_as_the_rule_publishes_it(bot: Bot) -> N
     assert not re.search(r"\b3\b", text)
     counts = re.sub(r"\(\d+%\)", "", text)  # percentages aside (of published figures)
     assert not re.search(r"\b(43|31|52|21|12|16|9|187)\b", counts)
+
+
+async def test_the_readme_shows_the_report_the_bot_sends(bot: Bot) -> None:
+    await add_staff(bot, COORDINATOR, Role.COORDINATOR)
+    await summer_counted(bot)
+    sent = said(await bot.chat(COORDINATOR).send("/stats opened 2026-summer")).splitlines()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("A report in the bot reads", 1)[1].split("```", 2)[1]
+    table = example.strip().split("\n\n* hidden", 1)[0]  # the key is wrapped in the README
+    assert [line for line in table.splitlines() if line] == [
+        line for line in sent[: sent.index(words.KEY)] if line
+    ]
 
 
 async def test_the_overview_lists_every_series_with_its_latest_period(bot: Bot) -> None:

@@ -7,9 +7,9 @@ Ten academic years of events (September 2016 to August 2026) are simulated case 
 a fixed seed (a category, year of study and mode; one or two appointments and their
 outcome; the five consent answers at submission; the case closed with an outcome and weeks
 open; now and then a disclosure, a request answered, a Security notice, a removal from the
-course) and counted as the bot counts them: into the `statistics` table's counters (by
-month and facets; the removed count by term), written in bulk rather than one transaction
-per event. Then, for each granularity, as the command line would:
+course) and counted as the bot counts them: into the `statistics` table's sealed counters (by
+month and facets; the removed count by term), each written once by its total rather than
+event by event. Then, for each granularity, as the command line would:
 
 - `opened`: cases opened by category × mode over all ten years, one table per block
   (120 months, 30 terms or 10 years), through the disclosure-control rule;
@@ -36,14 +36,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from bench.intake import database
 from bot import statistics_files as files
 from bot.app import build_deps
 from bot.clock import FixedClock
 from bot.services.deps import Deps
-from bot.services.statistics import reports
+from bot.services.statistics import events, reports
 from bot.services.statistics.catalogue import Series, build_catalogue
 from bot.services.statistics.disclosure_control import round_to_base
 from bot.services.statistics.events import FACET_NAMES, WEEK_BUCKETS, term_of
@@ -156,14 +156,14 @@ def simulate(years: int, cases: int, settings: Settings) -> Counter[Key]:
 
 
 async def store(deps: Deps, counts: Counter[Key]) -> None:
-    rows = [
-        {"period": k[0], "event": k[1], **dict(zip(FACET_NAMES, k[2:], strict=True)), "tally": n}
-        for k, n in counts.items()
-    ]
-    async with deps.uow() as uow:
-        for start in range(0, len(rows), BATCH):
-            await uow.session.execute(insert(StatisticsCount), rows[start : start + BATCH])
-        await uow.commit()
+    """Each counter written once, by its total, through the bot's own (sealing) counter."""
+    items = list(counts.items())
+    for start in range(0, len(items), BATCH):
+        async with deps.uow() as uow:
+            for key, tally in items[start : start + BATCH]:
+                facets = {n: v for n, v in zip(FACET_NAMES, key[2:], strict=True) if v}
+                await events.count(uow, deps, StatEvent(key[1]), key[0], tally, **facets)
+            await uow.commit()
 
 
 async def measured(work: Callable[[], Awaitable[T]]) -> tuple[T, float, float]:

@@ -41,7 +41,7 @@ async def summer_counted(bot: Bot) -> CountTable:
         first = tally // 2
         rows.append(opened(SUMMER_MONTHS[0], category, mode, first))
         rows.append(opened(SUMMER_MONTHS[3], category, mode, tally - first))
-    await put(bot.deps, [r for r in rows if r.tally])
+    await put(bot.deps, [r for r in rows if r[3]])
     return CountTable.two_way(bot.deps.settings.categories, MODES, SUMMER)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 import struct
 from pathlib import Path
 
@@ -15,8 +14,13 @@ import pytest
 from openpyxl import load_workbook
 
 from bot import statistics_texts as words
-from storage.crypto import new_key_material
+from bot.app import build_deps
+from bot.clock import SystemClock
+from bot.settings import Settings
+from storage.crypto import AuditKey, BlindIndex, KeyRing, new_key_material, parse_key_spec
+from storage.engine import make_engine
 from tests.integration.test_cli import run
+from tests.integration.test_statistics_reports import opened, put
 
 # Cases opened in the academic year 2025/26 (over by the time the tests run, whatever the
 # machine's clock says after 2026-09): one term each, finance by phone 3 in autumn.
@@ -36,7 +40,7 @@ TRUE_COUNTS_ROUNDED_AWAY = ("43", "12", "31", "16", "52", "21", "9", "187")
 
 
 @pytest.fixture
-def counted(tmp_path: Path) -> dict[str, str]:
+async def counted(tmp_path: Path) -> dict[str, str]:
     """A migrated database holding COUNTS in its statistics table, and its settings."""
     env = {
         "USS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
@@ -46,13 +50,21 @@ def counted(tmp_path: Path) -> dict[str, str]:
     }
     migrated = run(["migrate"], env, cwd=tmp_path)
     assert migrated.returncode == 0, migrated.stderr
-    with sqlite3.connect(tmp_path / "cli.db") as db:
-        db.executemany(
-            "INSERT INTO statistics (period, event, category, year_of_study, mode, client, "
-            "outcome, weeks_open, scope, basis, recipient, on_time, tally) "
-            "VALUES (?, 'case_opened', ?, '2', ?, 'new', '', '', '', '', '', '', ?)",
-            [(period, category, mode, n) for (period, category, mode), n in COUNTS.items()],
-        )
+    # Into the sealed counters, with the installation's keys, as the bot would have.
+    engine = make_engine(env["USS_DATABASE_URL"])
+    settings = Settings(_env_file=None, database_url=env["USS_DATABASE_URL"])  # type: ignore[call-arg]
+    deps = build_deps(
+        settings,
+        clock=SystemClock(),
+        keys=KeyRing(parse_key_spec(env["USS_DATA_KEYS"])),
+        index=BlindIndex.from_spec(env["USS_INDEX_KEY"]),
+        engine=engine,
+        audit_key=AuditKey.from_spec(env["USS_AUDIT_KEY"]),
+    )
+    try:
+        await put(deps, [opened(p, c, m, n) for (p, c, m), n in COUNTS.items()])
+    finally:
+        await engine.dispose()
     return env
 
 

@@ -2,24 +2,24 @@
 
 This is the only reader of the `statistics` table for publication, and it reads nothing
 else about what happened. A request is checked by the rule first (`check_request`: whole,
-ended blocks of the series' granularity, its dimensions); only then are the counters of each
-block summed into a table of its own and published (`publish_report`). Nothing here returns
-a true count: callers get `Report`s of `PublishedTable`s.
+ended blocks of the series' granularity, its dimensions); only then are the counters opened
+(they are sealed: `events.read_all`), those of each block summed into a table of its own,
+and published (`publish_report`). Nothing here returns a true count: callers get `Report`s
+of `PublishedTable`s.
 
 Every report released is audited (which series, periods and form; never a figure).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import func, select
 
 from bot.services import audit
 from bot.services.deps import Deps
 from bot.services.errors import StatisticsProblem, StatisticsRequestRefused
 from bot.services.staff import second_factor
+from bot.services.statistics import events
 from bot.services.statistics.catalogue import (
     ALL,
     CHART_DIMENSION,
@@ -29,17 +29,15 @@ from bot.services.statistics.catalogue import (
     build_catalogue,
     ordered,
 )
+from bot.services.statistics.events import Counted
 from bot.services.statistics.periods import Granularity, Month, Period, block_of
 from bot.services.statistics.publication import Report, ReportRequest, check_request
 from bot.services.statistics.publication import publish_report as publish_plan
 from bot.services.statistics.tables import CountTable, Figure
 from bot.settings import Settings
 from bot.vocabulary import AuditAction, Role, StatisticsForm
-from storage.models import StatisticsCount
 from storage.uow import UnitOfWork
 
-# Periods asked for in one query (well under every engine's limit on bound parameters).
-_PERIODS_PER_QUERY = 400
 # What the chart shows unless told: the blocks that ended in the last year.
 CHART_MONTHS = 12
 
@@ -65,27 +63,19 @@ def stored_periods(series: Series, block: Period) -> tuple[str, ...]:
     return tuple(dict.fromkeys(block_of(m, series.counted_per).name for m in block.months))
 
 
-async def block_counts(
-    uow: UnitOfWork, settings: Settings, series: Series, blocks: Sequence[Period]
+def block_counts(
+    counted: Iterable[Counted], settings: Settings, series: Series, blocks: Sequence[Period]
 ) -> dict[Period, CountTable]:
     """The true counts of each block alone, by all the series' dimensions."""
     block_of_period = {name: block for block in blocks for name in stored_periods(series, block)}
-    facets = [getattr(StatisticsCount, d.facet) for d in series.dimensions if d.facet]
     sums: dict[Period, dict[tuple[str, ...], int]] = {block: {} for block in blocks}
-    names = list(block_of_period)
-    for start in range(0, len(names), _PERIODS_PER_QUERY):
-        rows = await uow.session.execute(
-            select(StatisticsCount.period, *facets, func.sum(StatisticsCount.tally))
-            .where(
-                StatisticsCount.event == series.event.value,
-                StatisticsCount.period.in_(names[start : start + _PERIODS_PER_QUERY]),
-            )
-            .group_by(StatisticsCount.period, *facets)
-        )
-        for period, *key, tally in rows:
-            found = sums[block_of_period[period]]
-            labels = tuple(str(k) for k in key) or (ALL,)
-            found[labels] = found.get(labels, 0) + int(tally or 0)
+    for counter in counted:
+        block = block_of_period.get(counter.period)
+        if counter.event is not series.event or block is None:
+            continue
+        key = tuple(counter.facets.get(d.facet, "") for d in series.dimensions if d.facet)
+        found = sums[block]
+        found[key or (ALL,)] = found.get(key or (ALL,), 0) + counter.tally
     return {block: _table(settings, series, sums[block]) for block in blocks}
 
 
@@ -111,15 +101,20 @@ async def publish(
     request: ReportRequest,
     *,
     most_periods: int | None = None,
+    counted: Sequence[Counted] | None = None,
 ) -> Report:
-    """The report, if the rule allows the request (else StatisticsRequestRefused, saying why)."""
+    """The report, if the rule allows the request (else StatisticsRequestRefused, saying why).
+
+    `counted`: the counters already read and opened, for several reports in one go."""
     plan = check_request(series.publication, request, this_month(deps))
     if most_periods is not None and len(plan.blocks) > most_periods:
         raise StatisticsRequestRefused(
             StatisticsProblem.TOO_MANY_PERIODS,
             f"that is {len(plan.blocks)} periods; at most {most_periods} are shown at once",
         )
-    return publish_plan(plan, await block_counts(uow, deps.settings, series, plan.blocks))
+    if counted is None:
+        counted = await events.read_all(uow, deps)
+    return publish_plan(plan, block_counts(counted, deps.settings, series, plan.blocks))
 
 
 def request_for(
@@ -181,10 +176,11 @@ async def overview(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> list[S
     actor = await _coordinator(uow, deps, telegram_user_id)
     catalogue = build_catalogue(deps.settings)
     now = this_month(deps)
+    counted = await events.read_all(uow, deps)
     found = []
     for series in catalogue.series:
         request = request_for(series, (), now)
-        report = await publish(uow, deps, series, request)
+        report = await publish(uow, deps, series, request, counted=counted)
         block, table = report.tables[0]
         found.append(SeriesSummary(series, block, table.grand_total))
     await _released(uow, deps, actor, StatisticsForm.OVERVIEW, "all")

@@ -8,7 +8,7 @@ count is kept per academic term only, crossed with nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -174,10 +174,23 @@ class _Stored:
     __tablename__ = StatisticsCount.__tablename__
 
 
+# Counters opened at a time while a report reads them.
+READ_BATCH = 1000
+
+
+async def each(uow: UnitOfWork, deps: Deps) -> AsyncIterator[Counted]:
+    """Every counter, opened a batch at a time: a report keeps only its sums, so reading ten
+    years of counters does not hold them all in memory."""
+    rows = await uow.session.stream(
+        select(StatisticsCount.id, StatisticsCount.sealed).execution_options(yield_per=READ_BATCH)
+    )
+    async for row_id, token in rows:
+        yield _opened(deps, _Stored(row_id), token)
+
+
 async def read_all(uow: UnitOfWork, deps: Deps) -> list[Counted]:
     """Every counter, opened (reports choose what they need)."""
-    rows = await uow.session.execute(select(StatisticsCount.id, StatisticsCount.sealed))
-    return [_opened(deps, _Stored(row_id), token) for row_id, token in rows]
+    return [counter async for counter in each(uow, deps)]
 
 
 async def case_opened(

@@ -3,9 +3,9 @@
 This is the only reader of the `statistics` table for publication, and it reads nothing
 else about what happened. A request is checked by the rule first (`check_request`: whole,
 ended blocks of the series' granularity, its dimensions); only then are the counters opened
-(they are sealed: `events.read_all`), those of each block summed into a table of its own,
-and published (`publish_report`). Nothing here returns a true count: callers get `Report`s
-of `PublishedTable`s.
+(they are sealed: `events.each`, a batch at a time, once per request), each block's summed
+into a table of its own, and published (`publish_report`). Nothing here returns a true
+count: callers get `Report`s of `PublishedTable`s.
 
 Every report released is audited (which series, periods and form; never a figure).
 """
@@ -31,7 +31,12 @@ from bot.services.statistics.catalogue import (
 )
 from bot.services.statistics.events import Counted
 from bot.services.statistics.periods import Granularity, Month, Period, block_of
-from bot.services.statistics.publication import Report, ReportRequest, check_request
+from bot.services.statistics.publication import (
+    Report,
+    ReportPlan,
+    ReportRequest,
+    check_request,
+)
 from bot.services.statistics.publication import publish_report as publish_plan
 from bot.services.statistics.tables import CountTable, Figure
 from bot.settings import Settings
@@ -63,20 +68,44 @@ def stored_periods(series: Series, block: Period) -> tuple[str, ...]:
     return tuple(dict.fromkeys(block_of(m, series.counted_per).name for m in block.months))
 
 
+class BlockSums:
+    """The true counts of a series' blocks, summed counter by counter as they are read."""
+
+    def __init__(self, series: Series, blocks: Sequence[Period]) -> None:
+        self.series = series
+        self.blocks = tuple(blocks)
+        self._block_of = {name: b for b in blocks for name in stored_periods(series, b)}
+        self._facets = [d.facet for d in series.dimensions if d.facet]
+        self._sums: dict[Period, dict[tuple[str, ...], int]] = {b: {} for b in blocks}
+
+    def add(self, counter: Counted) -> None:
+        block = self._block_of.get(counter.period)
+        if counter.event is not self.series.event or block is None:
+            return
+        key = tuple(counter.facets.get(f, "") for f in self._facets) or (ALL,)
+        found = self._sums[block]
+        found[key] = found.get(key, 0) + counter.tally
+
+    def tables(self, settings: Settings) -> dict[Period, CountTable]:
+        """Each block's table, by all the series' dimensions."""
+        return {b: _table(settings, self.series, self._sums[b]) for b in self.blocks}
+
+
 def block_counts(
     counted: Iterable[Counted], settings: Settings, series: Series, blocks: Sequence[Period]
 ) -> dict[Period, CountTable]:
     """The true counts of each block alone, by all the series' dimensions."""
-    block_of_period = {name: block for block in blocks for name in stored_periods(series, block)}
-    sums: dict[Period, dict[tuple[str, ...], int]] = {block: {} for block in blocks}
+    sums = BlockSums(series, blocks)
     for counter in counted:
-        block = block_of_period.get(counter.period)
-        if counter.event is not series.event or block is None:
-            continue
-        key = tuple(counter.facets.get(d.facet, "") for d in series.dimensions if d.facet)
-        found = sums[block]
-        found[key or (ALL,)] = found.get(key or (ALL,), 0) + counter.tally
-    return {block: _table(settings, series, sums[block]) for block in blocks}
+        sums.add(counter)
+    return sums.tables(settings)
+
+
+async def _read(uow: UnitOfWork, deps: Deps, sums: Sequence[BlockSums]) -> None:
+    """Every counter opened once, each added to every report's sums (then forgotten)."""
+    async for counter in events.each(uow, deps):
+        for each in sums:
+            each.add(counter)
 
 
 def _table(settings: Settings, series: Series, counts: dict[tuple[str, ...], int]) -> CountTable:
@@ -101,20 +130,24 @@ async def publish(
     request: ReportRequest,
     *,
     most_periods: int | None = None,
-    counted: Sequence[Counted] | None = None,
 ) -> Report:
-    """The report, if the rule allows the request (else StatisticsRequestRefused, saying why).
+    """The report, if the rule allows the request (else StatisticsRequestRefused, saying why)."""
+    plan = _plan(deps, series, request, most_periods)
+    sums = BlockSums(series, plan.blocks)
+    await _read(uow, deps, [sums])
+    return publish_plan(plan, sums.tables(deps.settings))
 
-    `counted`: the counters already read and opened, for several reports in one go."""
+
+def _plan(
+    deps: Deps, series: Series, request: ReportRequest, most_periods: int | None
+) -> ReportPlan:
     plan = check_request(series.publication, request, this_month(deps))
     if most_periods is not None and len(plan.blocks) > most_periods:
         raise StatisticsRequestRefused(
             StatisticsProblem.TOO_MANY_PERIODS,
             f"that is {len(plan.blocks)} periods; at most {most_periods} are shown at once",
         )
-    if counted is None:
-        counted = await events.read_all(uow, deps)
-    return publish_plan(plan, block_counts(counted, deps.settings, series, plan.blocks))
+    return plan
 
 
 def request_for(
@@ -176,13 +209,15 @@ async def overview(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> list[S
     actor = await _coordinator(uow, deps, telegram_user_id)
     catalogue = build_catalogue(deps.settings)
     now = this_month(deps)
-    counted = await events.read_all(uow, deps)
+    plans = [_plan(deps, s, request_for(s, (), now), None) for s in catalogue.series]
+    sums = [
+        BlockSums(series, plan.blocks) for series, plan in zip(catalogue.series, plans, strict=True)
+    ]
+    await _read(uow, deps, sums)  # once for every series
     found = []
-    for series in catalogue.series:
-        request = request_for(series, (), now)
-        report = await publish(uow, deps, series, request, counted=counted)
-        block, table = report.tables[0]
-        found.append(SeriesSummary(series, block, table.grand_total))
+    for plan, summed in zip(plans, sums, strict=True):
+        ((block, table),) = publish_plan(plan, summed.tables(deps.settings)).tables
+        found.append(SeriesSummary(summed.series, block, table.grand_total))
     await _released(uow, deps, actor, StatisticsForm.OVERVIEW, "all")
     return found
 

@@ -179,13 +179,24 @@ READ_BATCH = 1000
 
 
 async def each(uow: UnitOfWork, deps: Deps) -> AsyncIterator[Counted]:
-    """Every counter, opened a batch at a time: a report keeps only its sums, so reading ten
-    years of counters does not hold them all in memory."""
-    rows = await uow.session.stream(
-        select(StatisticsCount.id, StatisticsCount.sealed).execution_options(yield_per=READ_BATCH)
-    )
-    async for row_id, token in rows:
-        yield _opened(deps, _Stored(row_id), token)
+    """Every counter, opened a batch at a time (in order of id, from where the last batch
+    ended): a report keeps only its sums, so ten years of counters are never all in memory,
+    on either engine."""
+    after = ""
+    while True:
+        rows = (
+            await uow.session.execute(
+                select(StatisticsCount.id, StatisticsCount.sealed)
+                .where(StatisticsCount.id > after)
+                .order_by(StatisticsCount.id)
+                .limit(READ_BATCH)
+            )
+        ).all()
+        for row_id, token in rows:
+            yield _opened(deps, _Stored(row_id), token)
+        if len(rows) < READ_BATCH:
+            return
+        after = rows[-1][0]
 
 
 async def read_all(uow: UnitOfWork, deps: Deps) -> list[Counted]:

@@ -33,6 +33,7 @@ from bot.services.intake.students import register_student
 from bot.services.staff import staff
 from bot.settings import Settings
 from bot.vocabulary import AppointmentMode, Role, SheetField, SheetStatus, SheetStep
+from storage import data_keys
 from storage.crypto import (
     AuditKey,
     BlindIndex,
@@ -137,6 +138,7 @@ async def advisers_and_students(deps: Deps, advisers: int, students: int) -> lis
                 updated_at=NOW,
                 submitted_at=NOW,
             )
+            await data_keys.bind(uow.session, sheet)
             write_answers(deps, sheet, {SheetField.FULL_NAME: f"Student {s}"})
             uow.session.add(sheet)
         await uow.commit()

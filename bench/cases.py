@@ -45,7 +45,16 @@ from bot.vocabulary import (
     SheetStatus,
     SheetStep,
 )
-from storage.crypto import AuditKey, BlindIndex, KeyRing, new_key_material, parse_key_spec
+from storage import data_keys
+from storage.crypto import (
+    AuditKey,
+    BlindIndex,
+    KeyRing,
+    Owner,
+    OwnerKind,
+    new_key_material,
+    parse_key_spec,
+)
 from storage.models import (
     CASE_EPISODE_BYTES,
     DISCLOSURE_BLOCK,
@@ -99,12 +108,8 @@ async def students_with_cases(deps: Deps, count: int) -> list[Case]:
                     created_at=now,
                     last_activity_at=now,
                 )
-                student.telegram_id_enc = deps.cipher.seal(  # type: ignore[assignment]
-                    student, "telegram_id_enc", str(5_000_000 + i)
-                )
-                student.removed_enc = deps.cipher.seal_padded(
-                    student, "removed_enc", "no", REMOVED_FLAG_BYTES
-                )
+                student_key = Owner(OwnerKind.STUDENT, student.id)
+                data_keys.create(uow.session, deps.cipher.keys, student_key, now)
                 sheet = InformationSheet(
                     student_id=student.id,
                     status=SheetStatus.SUBMITTED.value,
@@ -114,6 +119,13 @@ async def students_with_cases(deps: Deps, count: int) -> list[Case]:
                     created_at=now,
                     updated_at=now,
                     submitted_at=now,
+                )
+                await data_keys.bind(uow.session, student, sheet)
+                student.telegram_id_enc = deps.cipher.seal(  # type: ignore[assignment]
+                    student, "telegram_id_enc", str(5_000_000 + i)
+                )
+                student.removed_enc = deps.cipher.seal_padded(
+                    student, "removed_enc", "no", REMOVED_FLAG_BYTES
                 )
                 write_answers(
                     deps,
@@ -132,7 +144,9 @@ async def students_with_cases(deps: Deps, count: int) -> list[Case]:
                     opened_at=now,
                     last_activity_at=now,
                 )
+                data_keys.create(uow.session, deps.cipher.keys, Owner(OwnerKind.CASE, case.id), now)
                 episode = CaseEpisode(case_id=case.id, position=1, opened_at=now, opened_by="bench")
+                await data_keys.bind(uow.session, episode)
                 episode.details_enc = deps.cipher.seal_json(
                     episode,
                     "details_enc",
@@ -163,6 +177,7 @@ async def fill_the_case(deps: Deps, case: Case, adviser_id: str) -> None:
                 author_staff_id=adviser_id,
                 created_at=now,
             )
+            await data_keys.bind(uow.session, note)
             note.body_enc = deps.cipher.seal(  # type: ignore[assignment]
                 note, "body_enc", f"Note {n}: spoke to the student about the appeal. " * 8
             )
@@ -175,6 +190,7 @@ async def fill_the_case(deps: Deps, case: Case, adviser_id: str) -> None:
                 added_by=audit.staff_actor(adviser_id),
                 created_at=now,
             )
+            await data_keys.bind(uow.session, document)
             document.meta_enc = deps.cipher.seal_json(
                 document,
                 "meta_enc",
@@ -184,6 +200,7 @@ async def fill_the_case(deps: Deps, case: Case, adviser_id: str) -> None:
             uow.session.add(document)
         for d in range(DISCLOSURES):
             disclosure = Disclosure(case_id=case.id, staff_id=adviser_id, made_at=now)
+            await data_keys.bind(uow.session, disclosure)
             disclosure.details_enc = deps.cipher.seal_json(
                 disclosure,
                 "details_enc",

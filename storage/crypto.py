@@ -1,8 +1,14 @@
-"""Field encryption (AES-256-GCM under a key ring) and keyed blind indexes.
+"""Field encryption (AES-256-GCM under a key ring or a data key) and keyed blind indexes.
 
 A token is: format byte, key-id length, key id, 12-byte nonce, ciphertext with tag.
 The associated data names the table, column and row, so a ciphertext copied to
 another row or column fails authentication instead of decrypting.
+
+The fields of a case, and of a student, are sealed under that case's or student's own data
+key (crypto-shredding: destroying the key leaves every copy of its ciphertext unreadable).
+Each data key is stored wrapped by the key ring (storage/data_keys.py); its tokens carry the
+key id DATA_KEY_ID, which no key of the ring can have, so tokens sealed under the ring
+before data keys existed still open.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -27,6 +34,9 @@ _NONCE_BYTES = 12
 _KEY_BYTES = 32
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _AAD_PREFIX = b"uss-intake/field/v1\x00"
+# The key id of tokens sealed under a row owner's data key: `_KEY_ID` never matches it.
+DATA_KEY_ID = "~"
+_DATA_KEY_PREFIX = bytes([_FORMAT, len(DATA_KEY_ID)]) + DATA_KEY_ID.encode()
 
 
 class CryptoError(Exception):
@@ -39,6 +49,15 @@ class KeyConfigError(CryptoError):
 
 class DecryptionError(CryptoError):
     """A token could not be decrypted: wrong key, unknown key id, or tampering."""
+
+
+class DataKeyNotLoaded(CryptoError):
+    """A row's owner's data key was not looked up in its session (a programming error:
+    rows loaded from the database have it; a new row needs `storage.data_keys.bind`)."""
+
+
+class DataKeyGone(CryptoError):
+    """Sealing for a case or student whose data key is gone (deleted, or never made)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,61 @@ def new_key_id() -> str:
     return "k" + secrets.token_hex(3)
 
 
+def _seal_token(aead: AESGCM, key_id: str, plaintext: bytes, context: FieldContext) -> bytes:
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = aead.encrypt(nonce, plaintext, context.associated_data())
+    encoded = key_id.encode()
+    return bytes([_FORMAT, len(encoded)]) + encoded + nonce + sealed
+
+
+def _open_token(aead: AESGCM, token: bytes, context: FieldContext) -> bytes:
+    start = 2 + token[1]
+    nonce, sealed = token[start : start + _NONCE_BYTES], token[start + _NONCE_BYTES :]
+    try:
+        return aead.decrypt(nonce, sealed, context.associated_data())
+    except InvalidTag as exc:
+        raise DecryptionError(
+            f"cannot decrypt {context}: wrong key or the value was altered or moved"
+        ) from exc
+
+
+def sealed_under_data_key(token: bytes) -> bool:
+    """Whether a token was sealed under its row owner's data key (not the key ring)."""
+    return token.startswith(_DATA_KEY_PREFIX)
+
+
+class OwnerKind(StrEnum):
+    """Who a data key belongs to."""
+
+    CASE = "case"
+    STUDENT = "student"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The case or student whose data key seals a row's fields."""
+
+    kind: OwnerKind
+    id: str
+
+    def wrap_context(self) -> FieldContext:
+        """Where the wrapped key lives: it unwraps for this owner only."""
+        return FieldContext("data_keys", "wrapped", f"{self.kind.value}/{self.id}")
+
+
+class OwnerKey:
+    """One owner's data key, unwrapped: seals and opens that owner's fields only."""
+
+    def __init__(self, material: bytes) -> None:
+        self._aead = AESGCM(material)
+
+    def encrypt(self, plaintext: bytes, context: FieldContext) -> bytes:
+        return _seal_token(self._aead, DATA_KEY_ID, plaintext, context)
+
+    def decrypt(self, token: bytes, context: FieldContext) -> bytes:
+        return _open_token(self._aead, token, context)
+
+
 class KeyRing:
     """Several AES-256-GCM keys by id: the first encrypts, any of them decrypts."""
 
@@ -113,10 +187,7 @@ class KeyRing:
         return self._current
 
     def encrypt(self, plaintext: bytes, context: FieldContext) -> bytes:
-        key_id = self._current.encode()
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._keys[self._current].encrypt(nonce, plaintext, context.associated_data())
-        return bytes([_FORMAT, len(key_id)]) + key_id + nonce + sealed
+        return _seal_token(self._keys[self._current], self._current, plaintext, context)
 
     def key_id_of(self, token: bytes) -> str:
         if len(token) < 2 or token[0] != _FORMAT:
@@ -126,20 +197,18 @@ class KeyRing:
 
     def decrypt(self, token: bytes, context: FieldContext) -> bytes:
         key_id = self.key_id_of(token)
+        if key_id == DATA_KEY_ID:
+            raise DecryptionError(
+                f"cannot decrypt {context}: it is sealed under its case's or student's data "
+                "key, not the key ring (open it through FieldCipher)"
+            )
         aead = self._keys.get(key_id)
         if aead is None:
             raise DecryptionError(
                 f"cannot decrypt {context}: key {key_id!r} is not in the key ring "
                 "(add it to USS_DATA_KEYS)"
             )
-        start = 2 + token[1]
-        nonce, sealed = token[start : start + _NONCE_BYTES], token[start + _NONCE_BYTES :]
-        try:
-            return aead.decrypt(nonce, sealed, context.associated_data())
-        except InvalidTag as exc:
-            raise DecryptionError(
-                f"cannot decrypt {context}: wrong key or the value was altered or moved"
-            ) from exc
+        return _open_token(aead, token, context)
 
     def needs_rotation(self, token: bytes) -> bool:
         return self.key_id_of(token) != self._current
@@ -147,6 +216,13 @@ class KeyRing:
     def rotate(self, token: bytes, context: FieldContext) -> bytes:
         """Re-encrypt a token under the current key (like MultiFernet.rotate)."""
         return self.encrypt(self.decrypt(token, context), context)
+
+    def new_data_key(self, owner: Owner) -> bytes:
+        """A fresh random data key for `owner`, wrapped under the current key."""
+        return self.encrypt(os.urandom(_KEY_BYTES), owner.wrap_context())
+
+    def unwrap(self, wrapped: bytes, owner: Owner) -> OwnerKey:
+        return OwnerKey(self.decrypt(wrapped, owner.wrap_context()))
 
 
 class BlindIndex:
@@ -211,8 +287,74 @@ class SealedRow(Protocol):
     id: str
 
 
+def owner_of(row: object) -> Owner | None:
+    """Whose data key seals this row's fields (None: the key ring's, as for staff).
+
+    A model names its owner with `SEALED_UNDER = (OwnerKind, column holding the owner's id)`;
+    a row whose owner column is NULL (a message to no student) is sealed under the key ring.
+    """
+    rule: tuple[OwnerKind, str] | None = getattr(type(row), "SEALED_UNDER", None)
+    if rule is None:
+        return None
+    kind, column = rule
+    owner_id = getattr(row, column)
+    return None if owner_id is None else Owner(kind, owner_id)
+
+
+# Where a row keeps the OwnerKeys of the session it was loaded or bound in (storage/data_keys).
+_ROW_KEYS = "_uss_owner_keys"
+
+
+class OwnerKeys:
+    """The data keys one session has looked up, by owner: wrapped as stored (None when the
+    owner has none, or no longer), unwrapped on first use. Rows loaded or bound in that
+    session carry it, so they open after the session ends."""
+
+    def __init__(self) -> None:
+        self._wrapped: dict[Owner, bytes | None] = {}
+        self._open: dict[Owner, OwnerKey] = {}
+
+    def knows(self, owner: Owner) -> bool:
+        return owner in self._wrapped
+
+    def found(self, owner: Owner, wrapped: bytes | None) -> None:
+        self._wrapped[owner] = wrapped
+        self._open.pop(owner, None)
+
+    def gone(self, owner: Owner) -> None:
+        self.found(owner, None)
+
+    def key(self, owner: Owner, ring: KeyRing) -> OwnerKey | None:
+        """The owner's key (None if it has none), or DataKeyNotLoaded if never looked up."""
+        key = self._open.get(owner)
+        if key is not None:
+            return key
+        if owner not in self._wrapped:
+            raise DataKeyNotLoaded(
+                f"the data key of {owner.kind.value} {owner.id} was not looked up in this "
+                "session (bind a new row with storage.data_keys.bind before sealing it)"
+            )
+        wrapped = self._wrapped[owner]
+        if wrapped is None:
+            return None
+        key = self._open[owner] = ring.unwrap(wrapped, owner)
+        return key
+
+    def attach(self, row: object) -> None:
+        vars(row)[_ROW_KEYS] = self
+
+    @staticmethod
+    def of(row: object) -> OwnerKeys | None:
+        found = vars(row).get(_ROW_KEYS)
+        return found if isinstance(found, OwnerKeys) else None
+
+
 class FieldCipher:
-    """Seals and opens one row's fields; the only way models touch the key ring."""
+    """Seals and opens one row's fields; the only way models touch the keys.
+
+    A row that belongs to a case or a student (`owner_of`) is sealed under that owner's data
+    key; any other under the key ring. Tokens sealed under the key ring open either way.
+    """
 
     def __init__(self, keys: KeyRing) -> None:
         self.keys = keys
@@ -225,6 +367,43 @@ class FieldCipher:
             return FieldContext(row.__tablename__, column, f"{row.case_id}/{row.id}")  # type: ignore[attr-defined]
         return FieldContext(row.__tablename__, column, row.id)
 
+    def _owner_key(self, row: SealedRow, owner: Owner) -> OwnerKey | None:
+        keys = OwnerKeys.of(row)
+        if keys is None:
+            raise DataKeyNotLoaded(
+                f"{row.__tablename__} row {row.id} belongs to {owner.kind.value} {owner.id}, "
+                "whose data key was not looked up: bind the new row with "
+                "storage.data_keys.bind before sealing it"
+            )
+        return keys.key(owner, self.keys)
+
+    def _encrypt(self, row: SealedRow, column: str, data: bytes) -> bytes:
+        context = self.context(row, column)
+        owner = owner_of(row)
+        if owner is None:
+            return self.keys.encrypt(data, context)
+        key = self._owner_key(row, owner)
+        if key is None:
+            raise DataKeyGone(
+                f"cannot seal {context}: {owner.kind.value} {owner.id} has no data key"
+            )
+        return key.encrypt(data, context)
+
+    def _decrypt(self, row: SealedRow, column: str, token: bytes) -> bytes:
+        context = self.context(row, column)
+        if not sealed_under_data_key(token):
+            return self.keys.decrypt(token, context)
+        owner = owner_of(row)
+        if owner is None:
+            raise DecryptionError(f"cannot decrypt {context}: it names no case or student")
+        key = self._owner_key(row, owner)
+        if key is None:
+            raise DecryptionError(
+                f"cannot decrypt {context}: the data key of {owner.kind.value} {owner.id} "
+                "is gone (destroyed when its records were deleted)"
+            )
+        return key.decrypt(token, context)
+
     def seal(
         self, row: SealedRow, column: str, value: str | None, *, pad_to: int | None = None
     ) -> bytes | None:
@@ -233,19 +412,19 @@ class FieldCipher:
         data = value.encode("utf-8")
         if pad_to is not None:
             data = padded(data, pad_to)
-        return self.keys.encrypt(data, self.context(row, column))
+        return self._encrypt(row, column, data)
 
     def seal_padded(self, row: SealedRow, column: str, value: str, pad_to: int) -> bytes:
         """A value padded so that its token's length says nothing about it."""
-        return self.keys.encrypt(padded(value.encode("utf-8"), pad_to), self.context(row, column))
+        return self._encrypt(row, column, padded(value.encode("utf-8"), pad_to))
 
     def open_padded(self, row: SealedRow, column: str, token: bytes) -> str:
-        return self.keys.decrypt(token, self.context(row, column)).decode("utf-8").rstrip(" ")
+        return self._decrypt(row, column, token).decode("utf-8").rstrip(" ")
 
     def open(self, row: SealedRow, column: str, token: bytes | None) -> str | None:
         if token is None:
             return None
-        return self.keys.decrypt(token, self.context(row, column)).decode("utf-8")
+        return self._decrypt(row, column, token).decode("utf-8")
 
     def seal_json(
         self,
@@ -260,14 +439,14 @@ class FieldCipher:
         raw = data.encode("utf-8")
         if pad_to is not None:
             raw = padded(raw, pad_to, reserve=reserve)
-        return self.keys.encrypt(raw, self.context(row, column))
+        return self._encrypt(row, column, raw)
 
     def open_json(self, row: SealedRow, column: str, token: bytes) -> Any:
-        return json.loads(self.keys.decrypt(token, self.context(row, column)))
+        return json.loads(self._decrypt(row, column, token))
 
     def seal_bytes(self, row: SealedRow, column: str, data: bytes) -> bytes:
         """Bytes as they are (a document), bound to the row and column like any field."""
-        return self.keys.encrypt(data, self.context(row, column))
+        return self._encrypt(row, column, data)
 
     def open_bytes(self, row: SealedRow, column: str, token: bytes) -> bytes:
-        return self.keys.decrypt(token, self.context(row, column))
+        return self._decrypt(row, column, token)

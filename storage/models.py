@@ -28,6 +28,8 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from storage.crypto import OwnerKind
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -96,6 +98,7 @@ class RowWithId:
 
 class Student(RowWithId, Base):
     __tablename__ = "students"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.STUDENT, "id")
 
     telegram_index: Mapped[str] = mapped_column(String(64), unique=True)
     telegram_id_enc: Mapped[bytes]
@@ -109,6 +112,7 @@ class Student(RowWithId, Base):
 
 class InformationSheet(RowWithId, Base):
     __tablename__ = "information_sheets"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.STUDENT, "student_id")
     __table_args__ = (
         Index(
             "uq_information_sheets_one_draft",
@@ -144,6 +148,7 @@ class ConsentEntry(RowWithId, Base):
     """One line of the append-only consent ledger; a scope's state is its latest line."""
 
     __tablename__ = "consent_entries"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.STUDENT, "student_id")
     __table_args__ = (UniqueConstraint("student_id", "position"),)
 
     student_id: Mapped[str] = mapped_column(
@@ -265,7 +270,23 @@ class GroupNotice(Base):
     said_on: Mapped[date] = mapped_column(Date)
 
 
-# Every sealed column, for the canary test and key rotation.
+class DataKey(Base):
+    """A case's or a student's own data key, wrapped by the key ring (storage/data_keys.py).
+
+    Their fields are sealed under it; deleting this row with them (retention, erasure) leaves
+    every copy of their ciphertext, in a backup or a copied file, unreadable.
+    """
+
+    __tablename__ = "data_keys"
+
+    owner_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wrapped: Mapped[bytes]
+    created_at: Mapped[datetime]
+
+
+# Every sealed column, for the canary test and key rotation. A model with `SEALED_UNDER`
+# seals them under its case's or student's data key (storage.crypto.owner_of).
 SEALED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     Student: ("telegram_id_enc", "removed_enc"),
     InformationSheet: ("answers_enc", "fragment_enc"),
@@ -310,6 +331,7 @@ class Appointment(RowWithId, Base):
     """A booking. Two live bookings of one adviser at one start time cannot both exist."""
 
     __tablename__ = "appointments"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.STUDENT, "student_id")
     __table_args__ = (
         Index(
             "uq_appointments_booked_slot",
@@ -367,6 +389,7 @@ class OutboxMessage(RowWithId, Base):
     """A message written in the same transaction as its cause, sent after commit."""
 
     __tablename__ = "outbox"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.STUDENT, "student_id")
     __table_args__ = (UniqueConstraint("ordering_key", "position"),)
 
     kind: Mapped[str] = mapped_column(String(32))
@@ -443,6 +466,7 @@ class CaseEpisode(RowWithId, Base):
     """One open (and, once closed, closed) stretch of a case; a reopen starts a new one."""
 
     __tablename__ = "case_episodes"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.CASE, "case_id")
     __table_args__ = (UniqueConstraint("case_id", "position"),)
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -460,6 +484,7 @@ class CaseAccessGrant(RowWithId, Base):
     may go on reading it without being asked again. Each grant is audited with its reason."""
 
     __tablename__ = "case_access_grants"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.CASE, "case_id")
 
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -473,6 +498,7 @@ class CaseNote(RowWithId, Base):
     new note naming the one it corrects."""
 
     __tablename__ = "case_notes"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.CASE, "case_id")
     __table_args__ = (UniqueConstraint("case_id", "position"),)
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -489,6 +515,7 @@ class CaseDocument(RowWithId, Base):
     """A document for a case (a letter, evidence), its bytes sealed to the case and itself."""
 
     __tablename__ = "case_documents"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.CASE, "case_id")
     # Its bytes and name are sealed to its case as well as to itself (storage.crypto).
     SEALED_WITH_CASE: ClassVar[bool] = True
 
@@ -507,6 +534,7 @@ class Disclosure(RowWithId, Base):
     a copy of the database cannot tell a welfare concern from any other disclosure."""
 
     __tablename__ = "disclosures"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.CASE, "case_id")
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
@@ -518,6 +546,7 @@ class ConsentRequest(RowWithId, Base):
     """An adviser asked the student in the chat for one scope; answered once, or never."""
 
     __tablename__ = "consent_requests"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.CASE, "case_id")
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     scope: Mapped[str] = mapped_column(String(32))
@@ -533,6 +562,7 @@ class StaffDraft(RowWithId, Base):
     kept in the database so a restart resumes it. One at a time per staff member."""
 
     __tablename__ = "staff_drafts"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.CASE, "case_id")
 
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), unique=True)
     purpose: Mapped[str] = mapped_column(String(24))
@@ -640,6 +670,7 @@ class SubjectRequest(RowWithId, Base):
     stays with dates only (the register shows requests were answered on time)."""
 
     __tablename__ = "subject_requests"
+    SEALED_UNDER: ClassVar[tuple[OwnerKind, str]] = (OwnerKind.STUDENT, "student_id")
 
     student_id: Mapped[str | None] = mapped_column(
         ForeignKey("students.id", ondelete="SET NULL"), index=True

@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
 
+from storage.data_keys import SESSION_KEYS
 from storage.models import ProcessedUpdate
 from storage.sqlite_driver import READ_ONLY
 
@@ -118,9 +119,14 @@ class UnitOfWork:
     def keep(self, question: Hashable, found: Any) -> None:
         self._known[question] = found
 
-    def _forget(self) -> None:
+    def _forget(self, *, committed: bool) -> None:
         self._known.clear()
-        self.session.info.clear()  # what a transaction kept there (a row it locked) ends too
+        # What a transaction kept there (a row it locked) ends too; the data keys it looked
+        # up stay after a commit (storage/data_keys.py).
+        keys = self.session.info.get(SESSION_KEYS)
+        self.session.info.clear()
+        if committed and keys is not None:
+            self.session.info[SESSION_KEYS] = keys
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once the transaction commits (once, however often it is asked for)."""
@@ -152,17 +158,17 @@ class UnitOfWork:
         if self._update_id is not None and not self._marker_inserted:
             # Rolled back since the unit of work began: the marker goes in with this commit.
             await self._mark(self._update_id)
-        await self._end(self.session.commit())
+        await self._end(self.session.commit(), committed=True)
         self._update_id = None
         actions, self._after_commit = self._after_commit, []
         for action in actions:
             # In a context of its own: a task it starts must not inherit this update's.
             contextvars.Context().run(action)
 
-    async def _end(self, ending: Awaitable[None]) -> None:
+    async def _end(self, ending: Awaitable[None], *, committed: bool = False) -> None:
         """Commit or roll back the whole transaction, and forget what it held."""
         await ending
-        self._forget()
+        self._forget(committed=committed)
         self._point = None
         self.kept_work = False
         self._marker_inserted = False

@@ -26,6 +26,7 @@ from bot.vocabulary import (
     Role,
 )
 from storage import audit as audit_log
+from storage import data_keys
 from storage.models import (
     DISCLOSURE_BLOCK,
     Case,
@@ -106,6 +107,7 @@ async def add_note(
             created_at=deps.clock.now(),
             corrects_note_id=corrects,
         )
+        await data_keys.bind(uow.session, note)
         note.body_enc = deps.cipher.seal(note, "body_enc", body) or b""
         note.reason_enc = deps.cipher.seal(note, "reason_enc", reason)
         uow.session.add(note)
@@ -122,6 +124,7 @@ async def add_document(bot: Bot, case: Case, name: str, data: bytes) -> str:
             added_by=audit.student_actor(case.student_id),
             created_at=deps.clock.now(),
         )
+        await data_keys.bind(uow.session, document)
         document.meta_enc = deps.cipher.seal_json(
             document,
             "meta_enc",
@@ -144,6 +147,7 @@ async def add_disclosure(
     kind = RecipientKind.HEALTH_CENTRE if basis is DisclosureBasis.WELFARE else RecipientKind.SCHOOL
     async with deps.uow() as uow:
         disclosure = Disclosure(case_id=case.id, staff_id=author, made_at=deps.clock.now())
+        await data_keys.bind(uow.session, disclosure)
         disclosure.details_enc = deps.cipher.seal_json(
             disclosure,
             "details_enc",

@@ -11,6 +11,7 @@ from bot.services.staff import staff
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, Role
 from storage import audit as audit_log
+from storage import data_keys
 from storage.models import Appointment, Student
 from tests.handlers.conftest import (
     ADVISER,
@@ -183,6 +184,7 @@ async def test_with_nobody_free_the_coordinator_is_told_so(bot: Bot, student: Lo
             updated_at=held.created_at,
             scheduled_at=held.created_at,
         )
+        await data_keys.bind(uow.session, other)
         security.nothing_told(bot.deps, other)
         uow.session.add(other)
         await uow.commit()

@@ -24,6 +24,7 @@ from bot.vocabulary import (
     SheetStatus,
     SheetStep,
 )
+from storage import data_keys
 from storage.models import Appointment, AvailabilityWindow, InformationSheet
 
 ADVISER_TG = 2001
@@ -71,6 +72,7 @@ async def a_student(deps: Deps, telegram_id: int, *, submitted: bool = True) -> 
                 scheduled_at=now,
                 submitted_at=now,
             )
+            await data_keys.bind(uow.session, sheet)
             write_answers(deps, sheet, {SheetField.FULL_NAME: f"Student {telegram_id}"})
             uow.session.add(sheet)
         await uow.commit()
@@ -183,9 +185,10 @@ async def test_the_database_itself_refuses_a_second_live_booking_of_a_slot(
         )
         for i in ids
     ]
-    for row in rows:
-        security.nothing_told(deps, row)
     async with deps.uow() as uow:
+        await data_keys.bind(uow.session, *rows)
+        for row in rows:
+            security.nothing_told(deps, row)
         uow.session.add(rows[0])
         await uow.commit()
     from sqlalchemy.exc import IntegrityError

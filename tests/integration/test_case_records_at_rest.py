@@ -1,6 +1,6 @@
 """Case records at rest, on both engines: every sealed column of a case holds no plaintext,
-reads back exactly, and is re-encrypted by a key rotation (notes and disclosures included,
-which the database otherwise keeps as written)."""
+reads back exactly, is sealed under the case's own data key, and still opens after a key
+rotation has rewrapped that key and the old key is gone."""
 
 from __future__ import annotations
 
@@ -23,12 +23,14 @@ from bot.vocabulary import (
     RecipientKind,
     Role,
 )
+from storage import data_keys
 from storage.crypto import (
     DecryptionError,
     FieldCipher,
     KeyRing,
     new_key_material,
     parse_key_spec,
+    sealed_under_data_key,
 )
 from storage.models import (
     CONSENT_DETAILS_BLOCK,
@@ -97,6 +99,7 @@ async def fill_a_case(deps: Deps) -> Case:
             author_staff_id=adviser.id,
             created_at=deps.clock.now(),
         )
+        await data_keys.bind(uow.session, first)
         first.body_enc = deps.cipher.seal(first, "body_enc", NOTE)  # type: ignore[assignment]
         uow.session.add(first)
         await uow.session.flush()
@@ -108,21 +111,34 @@ async def fill_a_case(deps: Deps) -> Case:
             created_at=deps.clock.now(),
             corrects_note_id=first.id,
         )
-        second.body_enc = deps.cipher.seal(second, "body_enc", NOTE + " (corrected)")  # type: ignore[assignment]
-        second.reason_enc = deps.cipher.seal(second, "reason_enc", CORRECTION_REASON)
         document = CaseDocument(
             case_id=case.id,
             size=len(DOCUMENT_BYTES),
             added_by=audit.staff_actor(adviser.id),
             created_at=deps.clock.now(),
         )
+        disclosure = Disclosure(case_id=case.id, staff_id=adviser.id, made_at=deps.clock.now())
+        grant = CaseAccessGrant(
+            staff_id=adviser.id,
+            case_id=case.id,
+            granted_at=deps.clock.now(),
+            expires_at=deps.clock.now() + timedelta(hours=8),
+        )
+        request = ConsentRequest(
+            case_id=case.id,
+            scope=ConsentScope.UNIVERSITY.value,
+            requested_by=adviser.id,
+            created_at=deps.clock.now(),
+        )
+        await data_keys.bind(uow.session, second, document, disclosure, grant, request)
+        second.body_enc = deps.cipher.seal(second, "body_enc", NOTE + " (corrected)")  # type: ignore[assignment]
+        second.reason_enc = deps.cipher.seal(second, "reason_enc", CORRECTION_REASON)
         document.meta_enc = deps.cipher.seal_json(
             document,
             "meta_enc",
             {"name": DOCUMENT_NAME, "media_type": "application/pdf", "sha256": "0" * 64},
         )
         document.content_enc = deps.cipher.seal_bytes(document, "content_enc", DOCUMENT_BYTES)
-        disclosure = Disclosure(case_id=case.id, staff_id=adviser.id, made_at=deps.clock.now())
         disclosure.details_enc = deps.cipher.seal_json(
             disclosure,
             "details_enc",
@@ -138,20 +154,8 @@ async def fill_a_case(deps: Deps) -> Case:
             },
             pad_to=DISCLOSURE_BLOCK,
         )
-        grant = CaseAccessGrant(
-            staff_id=adviser.id,
-            case_id=case.id,
-            granted_at=deps.clock.now(),
-            expires_at=deps.clock.now() + timedelta(hours=8),
-        )
         grant.reason_enc = deps.cipher.seal_json(
             grant, "reason_enc", {"reason": "other", "other": GLASS_REASON}
-        )
-        request = ConsentRequest(
-            case_id=case.id,
-            scope=ConsentScope.UNIVERSITY.value,
-            requested_by=adviser.id,
-            created_at=deps.clock.now(),
         )
         request.purpose_enc = deps.cipher.seal(request, "purpose_enc", PURPOSE)  # type: ignore[assignment]
         uow.session.add_all([second, document, disclosure, grant, request])
@@ -200,10 +204,12 @@ async def test_no_case_record_canary_reaches_the_database_in_plaintext(
             assert needle not in raw, f"{canary!r} in plaintext in the {database.kind} database"
 
 
-async def test_a_key_rotation_re_encrypts_case_records_kept_as_written(
+async def test_case_records_stay_under_their_case_key_and_open_after_a_rotation(
     deps: Deps, key_spec: str
 ) -> None:
     case = await fill_a_case(deps)
+    async with deps.uow() as uow:
+        before = {n.id: n.body_enc for n in (await uow.session.execute(select(CaseNote))).scalars()}
     material = new_key_material()
     newer = Deps(
         deps.sessions,
@@ -216,7 +222,8 @@ async def test_a_key_rotation_re_encrypts_case_records_kept_as_written(
     async with newer.uow() as uow:
         report = await rotate_all(uow.session, newer.cipher)
         await uow.commit()
-    assert report.rotated == report.examined
+    # The case's and the student's keys are rewrapped; the records themselves are not touched.
+    assert report.data_keys_rewrapped == report.data_keys_examined == 2
     only_new = Deps(
         deps.sessions,
         FieldCipher(KeyRing(parse_key_spec(f"k2:{material}"))),
@@ -231,8 +238,11 @@ async def test_a_key_rotation_re_encrypts_case_records_kept_as_written(
                 for column in SEALED_COLUMNS[model]:
                     token = getattr(row, column)
                     if token is not None:
-                        assert only_new.cipher.keys.key_id_of(token) == "k2", column
-        notes = (await uow.session.execute(select(CaseNote).order_by(CaseNote.position))).scalars()
+                        assert sealed_under_data_key(token), column
+        notes = list(
+            (await uow.session.execute(select(CaseNote).order_by(CaseNote.position))).scalars()
+        )
+        assert {n.id: n.body_enc for n in notes} == before
         assert [only_new.cipher.open(n, "body_enc", n.body_enc) for n in notes] == [
             NOTE,
             NOTE + " (corrected)",
@@ -257,6 +267,7 @@ async def test_a_documents_bytes_open_under_its_own_case_only(deps: Deps) -> Non
         )
         # The same row, as if its ciphertext had been moved to another case.
         moved = CaseDocument(id=document.id, case_id="f" * 32)
+        await data_keys.bind(uow.session, moved)
         with pytest.raises(DecryptionError):
             deps.cipher.open_bytes(moved, "content_enc", document.content_enc)
         with pytest.raises(DecryptionError):

@@ -3,6 +3,8 @@ refuses an UPDATE or a DELETE, except a key rotation's re-encryption and a reten
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -10,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.services.deps import Deps
 from bot.services.staff import staff
 from bot.vocabulary import NoteKind, Role
+from storage import data_keys
 from storage.crypto import FieldCipher, KeyRing, new_key_material, parse_key_spec
 from storage.models import CaseNote, Disclosure, PurgePermit
 from storage.rotation import rotate_all
@@ -19,7 +22,9 @@ NOTE = "Canarynote: phoned Registry about the appeal deadline"
 DETAILS = {"basis": "consent", "recipient": "Academic Registry", "content": "the deadline"}
 
 
-async def _a_note_and_a_disclosure(deps: Deps) -> tuple[str, str]:
+async def _a_note_and_a_disclosure(
+    deps: Deps, *, under_the_key_ring: bool = False
+) -> tuple[str, str]:
     await submit(deps)
     (case,) = await the_cases(deps)
     async with deps.uow() as uow:
@@ -33,11 +38,19 @@ async def _a_note_and_a_disclosure(deps: Deps) -> tuple[str, str]:
             author_staff_id=adviser.id,
             created_at=deps.clock.now(),
         )
+        disclosure = Disclosure(case_id=case.id, staff_id=adviser.id, made_at=deps.clock.now())
+        await data_keys.bind(uow.session, note, disclosure)
         body = deps.cipher.seal(note, "body_enc", NOTE)
         assert body is not None
         note.body_enc = body
-        disclosure = Disclosure(case_id=case.id, staff_id=adviser.id, made_at=deps.clock.now())
         disclosure.details_enc = deps.cipher.seal_json(disclosure, "details_enc", DETAILS)
+        if under_the_key_ring:  # as written before cases had data keys of their own
+            note.body_enc = deps.cipher.keys.encrypt(
+                NOTE.encode(), FieldCipher.context(note, "body_enc")
+            )
+            disclosure.details_enc = deps.cipher.keys.encrypt(
+                json.dumps(DETAILS).encode(), FieldCipher.context(disclosure, "details_enc")
+            )
         uow.session.add_all([note, disclosure])
         await uow.commit()
     return note.id, disclosure.id
@@ -115,7 +128,9 @@ async def test_the_purge_permit_does_not_allow_changing_a_note(deps: Deps) -> No
 async def test_a_key_rotation_re_encrypts_notes_and_disclosures_and_nothing_else(
     deps: Deps, key_spec: str
 ) -> None:
-    note_id, disclosure_id = await _a_note_and_a_disclosure(deps)
+    """Notes and disclosures sealed under the key ring (as before data keys) are re-encrypted
+    under the rotation's permit; nothing else of them changes."""
+    note_id, disclosure_id = await _a_note_and_a_disclosure(deps, under_the_key_ring=True)
     async with deps.uow() as uow:
         before = await uow.session.get(CaseNote, note_id)
     assert before is not None

@@ -18,13 +18,21 @@ from bot.services.cases import cases
 from bot.services.deps import Deps
 from bot.services.intake import consent
 from bot.services.intake.sheet_store import latest_submitted_sheet, read_answers
-from bot.services.intake.students import removed_flag
+from bot.services.intake.students import removed_flag, seal_removed_flag
 from bot.services.notices import security
 from bot.vocabulary import ConsentScope, SheetField, YesNo
-from storage.crypto import FieldContext, KeyRing
+from storage.crypto import FieldContext, KeyRing, sealed_under_data_key
 from storage.engine import make_sessions
 from storage.migrate import KeysNeeded, current_revision, downgrade, head_revision, upgrade
-from storage.models import Appointment, Base, Case, OutboxMessage, Student, UTCDateTime
+from storage.models import (
+    Appointment,
+    Base,
+    Case,
+    DataKey,
+    OutboxMessage,
+    Student,
+    UTCDateTime,
+)
 from tests.conftest import START, Database, unmigrated_engine
 
 
@@ -340,3 +348,44 @@ async def test_0016_gives_every_student_with_a_sheet_one_open_case(
     assert len({c.reference for c in opened}) == len(opened)
     await downgrade(at_0007, "0015", keys=keys)
     assert await current_revision(at_0007) == "0015"
+
+
+# ---------------------------------------------------------------- 0021: data keys
+
+
+async def test_0021_gives_every_case_and_student_a_key_and_goes_back_down_under_the_ring(
+    at_0007: AsyncEngine, keys: KeyRing, deps: Deps
+) -> None:
+    await _legacy_rows(at_0007, keys)
+    await upgrade(at_0007, "0019", keys=keys, audit_key=deps.audit_key)
+    with pytest.raises(KeysNeeded, match="USS_DATA_KEYS"):
+        await upgrade(at_0007)
+    assert await current_revision(at_0007) == "0019"
+    await upgrade(at_0007, keys=keys, audit_key=deps.audit_key)
+    old = Deps(
+        make_sessions(at_0007), deps.cipher, deps.index, deps.clock, deps.settings, deps.audit_key
+    )
+    async with old.uow() as uow:
+        students = set((await uow.session.execute(sa.select(Student.id))).scalars())
+        opened = set((await uow.session.execute(sa.select(Case.id))).scalars())
+        owners = (await uow.session.execute(sa.select(DataKey.owner_kind, DataKey.owner_id))).all()
+        assert sorted(owners) == sorted(
+            [("case", c) for c in opened] + [("student", s) for s in students]
+        )
+        # What was sealed before opens as it did; what is sealed now goes under the data key.
+        removed = await uow.session.get(Student, "s" * 32)
+        assert removed is not None and removed_flag(old, removed) is YesNo.YES
+        seal_removed_flag(old, removed, YesNo.NO)
+        assert sealed_under_data_key(removed.removed_enc)
+        await uow.commit()
+    await downgrade(at_0007, "0019", keys=keys)
+    async with at_0007.connect() as conn:
+        token = (
+            await conn.execute(
+                sa.text("SELECT removed_enc FROM students WHERE id = :id"), {"id": "s" * 32}
+            )
+        ).scalar_one()
+        tables = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+    assert "data_keys" not in tables
+    context = FieldContext("students", "removed_enc", "s" * 32)
+    assert keys.decrypt(bytes(token), context).rstrip(b" ") == b"no"

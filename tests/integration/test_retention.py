@@ -21,6 +21,7 @@ from bot.services.staff import staff
 from bot.settings import SettingsError, load_settings
 from bot.vocabulary import AuditAction, ConsentChannel, ConsentScope, Role
 from storage import audit as chain
+from storage import data_keys
 from storage.models import (
     SEALED_COLUMNS,
     Appointment,
@@ -99,6 +100,7 @@ async def add_appointment_and_message(deps: Deps, student_id: str) -> None:
             updated_at=now,
             scheduled_at=now,
         )
+        await data_keys.bind(uow.session, appointment)
         appointment.security_enc = deps.cipher.seal_padded(appointment, "security_enc", "", 64)
         uow.session.add(appointment)
         await outbox.enqueue(

@@ -18,6 +18,7 @@ from bot.services.intake.students import register_student
 from bot.services.notices import security
 from bot.services.staff import staff
 from bot.vocabulary import AppointmentMode, AppointmentStatus, Role
+from storage import data_keys
 from storage.models import (
     SECURITY_RECORD_BYTES,
     Appointment,
@@ -90,6 +91,7 @@ async def add_advisers(deps: Deps, numbers: range) -> list[str]:
                 updated_at=now,
                 scheduled_at=now,
             )
+            await data_keys.bind(uow.session, appointment)
             security.nothing_told(deps, appointment)
             uow.session.add(appointment)
         await uow.commit()

@@ -9,15 +9,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from storage.crypto import (
+    DATA_KEY_ID,
     BlindIndex,
     DecryptionError,
     FieldCipher,
     FieldContext,
     KeyConfigError,
     KeyRing,
+    Owner,
+    OwnerKind,
     new_key_material,
     padded,
     parse_key_spec,
+    sealed_under_data_key,
 )
 
 HERE = FieldContext("students", "name_enc", "row1")
@@ -146,3 +150,25 @@ def test_padding_reaches_the_next_whole_block(size: int, reserve: int) -> None:
 def test_reserve_makes_yes_and_no_pad_alike_at_a_block_edge() -> None:
     no, yes = b"x" * 1022 + b"no", b"x" * 1022 + b"yes"
     assert len(padded(no, 1024, reserve=1)) == len(padded(yes, 1024)) == 2048
+
+
+def test_no_key_of_the_ring_can_take_the_data_keys_id() -> None:
+    with pytest.raises(KeyConfigError):
+        parse_key_spec(f"{DATA_KEY_ID}:{new_key_material()}")
+
+
+def test_a_data_key_unwraps_for_its_own_owner_only_and_its_tokens_say_so() -> None:
+    keys = ring("a")
+    case = Owner(OwnerKind.CASE, "c1")
+    wrapped = keys.new_data_key(case)
+    token = keys.unwrap(wrapped, case).encrypt(b"secret", HERE)
+    assert sealed_under_data_key(token) and keys.key_id_of(token) == DATA_KEY_ID
+    assert keys.unwrap(wrapped, case).decrypt(token, HERE) == b"secret"
+    with pytest.raises(DecryptionError):
+        keys.unwrap(wrapped, Owner(OwnerKind.CASE, "c2"))
+    with pytest.raises(DecryptionError):
+        keys.unwrap(wrapped, Owner(OwnerKind.STUDENT, "c1"))
+    # The ring itself never opens it, and says why.
+    with pytest.raises(DecryptionError, match="data key"):
+        keys.decrypt(token, HERE)
+    assert not sealed_under_data_key(keys.encrypt(b"secret", HERE))

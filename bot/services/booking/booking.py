@@ -30,6 +30,7 @@ from bot.vocabulary import (
     AuditAction,
     SheetField,
 )
+from storage import data_keys
 from storage.models import Appointment, StaffMember
 from storage.uow import UnitOfWork
 
@@ -140,6 +141,7 @@ async def book(
         updated_at=now,
         scheduled_at=now,
     )
+    await data_keys.bind(uow.session, appointment)
     security.nothing_told(deps, appointment)
     uow.session.add(appointment)
     try:

@@ -29,6 +29,7 @@ from bot.vocabulary import (
     DraftPurpose,
     Role,
 )
+from storage import data_keys
 from storage.models import Case, CaseAccessGrant, StaffMember
 from storage.uow import UnitOfWork
 
@@ -142,6 +143,7 @@ async def break_glass(
     grant = CaseAccessGrant(
         staff_id=me.id, case_id=case.id, granted_at=now, expires_at=now + GRANT_LIFETIME
     )
+    await data_keys.bind(uow.session, grant)
     grant.reason_enc = deps.cipher.seal_json(
         grant, "reason_enc", {"reason": reason.value, "other": other}
     )

@@ -23,6 +23,8 @@ from bot.services.errors import CaseStateWrong, UnknownCase, UnknownStaff
 from bot.services.notices import outbox
 from bot.services.notices.staff_directory import staff_chat_id
 from bot.vocabulary import ADVISING_ROLES, AuditAction, CaseStatus, Role
+from storage import data_keys
+from storage.crypto import Owner, OwnerKind
 from storage.models import (
     CASE_EPISODE_BYTES,
     Case,
@@ -162,6 +164,7 @@ async def _new_episode(
     episode = CaseEpisode(
         case_id=case.id, position=(last or 0) + 1, opened_at=deps.clock.now(), opened_by=actor
     )
+    await data_keys.bind(uow.session, episode)
     _seal_episode(deps, episode, None, reopen_reason)
     uow.session.add(episode)
     return episode
@@ -192,6 +195,7 @@ async def open_for_sheet(
         last_activity_at=now,
     )
     uow.session.add(case)
+    data_keys.create(uow.session, deps.cipher.keys, Owner(OwnerKind.CASE, case.id), now)
     await uow.session.flush()
     await _new_episode(uow, deps, case, actor=actor, reopen_reason=None)
     uow.keep(("case", student.id), case)

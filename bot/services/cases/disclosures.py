@@ -37,6 +37,7 @@ from bot.vocabulary import (
     LegalDuty,
     RecipientKind,
 )
+from storage import data_keys
 from storage.models import DISCLOSURE_BLOCK, Appointment, Case, Disclosure, StaffMember
 from storage.uow import UnitOfWork
 
@@ -371,6 +372,7 @@ async def save(
         return await _move(uow, deps, me, case, DisclosureStep.LIMITATION, content)
     now = deps.clock.now()
     disclosure = Disclosure(case_id=case.id, staff_id=me.id, made_at=now)
+    await data_keys.bind(uow.session, disclosure)
     disclosure.details_enc = deps.cipher.seal_json(
         disclosure,
         "details_enc",

@@ -25,6 +25,7 @@ from bot.services.errors import DomainError, StaleAction
 from bot.services.intake import students
 from bot.services.staff import staff_drafts
 from bot.vocabulary import AuditAction, DraftPurpose
+from storage import data_keys
 from storage.models import Case, CaseDocument
 from storage.uow import UnitOfWork
 
@@ -316,6 +317,7 @@ async def _keep(
     name = clean_name(name, kind, now)
     digest = hashlib.sha256(data).hexdigest()
     document = CaseDocument(case_id=case.id, size=len(data), added_by=added_by, created_at=now)
+    await data_keys.bind(uow.session, document)
     document.meta_enc = deps.cipher.seal_json(
         document, "meta_enc", {"name": name, "media_type": kind.value, "sha256": digest}
     )

@@ -22,6 +22,7 @@ from bot.services.errors import DomainError, StaleAction
 from bot.services.staff import staff, staff_drafts
 from bot.services.staff.staff_drafts import Draft
 from bot.vocabulary import AuditAction, DraftPurpose, NoteKind
+from storage import data_keys
 from storage.models import Case, CaseNote, StaffMember
 from storage.uow import UnitOfWork
 
@@ -265,6 +266,7 @@ async def save(uow: UnitOfWork, deps: Deps, telegram_user_id: int, reference: st
         created_at=now,
         corrects_note_id=corrects.id if corrects is not None else None,
     )
+    await data_keys.bind(uow.session, note)
     body = deps.cipher.seal(note, "body_enc", text)
     assert body is not None
     note.body_enc = body

@@ -35,6 +35,7 @@ from bot.vocabulary import (
     DetailProblem,
     DraftPurpose,
 )
+from storage import data_keys
 from storage.models import Case, ConsentRequest, StaffMember, Student
 from storage.uow import UnitOfWork
 
@@ -374,6 +375,7 @@ async def send_request(
         requested_by=me.id,
         created_at=deps.clock.now(),
     )
+    await data_keys.bind(uow.session, request)
     request.purpose_enc = deps.cipher.seal_padded(request, "purpose_enc", purpose, PURPOSE_BYTES)
     uow.session.add(request)
     await audit.record(

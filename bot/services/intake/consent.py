@@ -17,6 +17,7 @@ from bot.services.errors import NoSheet
 from bot.services.intake.sheet_store import latest_submitted_sheet
 from bot.services.intake.students import find_student
 from bot.vocabulary import AuditAction, ConsentChannel, ConsentDecision, ConsentScope
+from storage import data_keys
 from storage.models import CONSENT_DECISION_BYTES, CONSENT_DETAILS_BLOCK, ConsentEntry, Student
 from storage.uow import UnitOfWork
 
@@ -185,6 +186,7 @@ async def record_consent(
         recorded_by_staff_id=recorded_by_staff_id,
         recorded_at=deps.clock.now(),
     )
+    await data_keys.bind(uow.session, entry)
     _seal_decision(deps, entry, granted)
     entry.note_enc = deps.cipher.seal(entry, "note_enc", note)
     if details is not None:

@@ -44,6 +44,7 @@ from bot.vocabulary import (
     SheetStatus,
     SheetStep,
 )
+from storage import data_keys
 from storage.models import InformationSheet, Student
 from storage.uow import UnitOfWork
 
@@ -113,7 +114,7 @@ async def begin(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> SheetView
     student = await register_student(uow, deps, telegram_user_id)
     draft = await current_draft(uow, student.id)
     if draft is None:
-        draft = _new_draft(deps, student)
+        draft = await _new_draft(uow, deps, student)
         uow.session.add(draft)
         await uow.session.flush()
         await audit.record(
@@ -123,7 +124,7 @@ async def begin(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> SheetView
     return _view(deps, draft)
 
 
-def _new_draft(deps: Deps, student: Student) -> InformationSheet:
+async def _new_draft(uow: UnitOfWork, deps: Deps, student: Student) -> InformationSheet:
     now = deps.clock.now()
     draft = InformationSheet(
         student_id=student.id,
@@ -134,6 +135,7 @@ def _new_draft(deps: Deps, student: Student) -> InformationSheet:
         created_at=now,
         updated_at=now,
     )
+    await data_keys.bind(uow.session, draft)
     write_answers(deps, draft, {})
     return draft
 
@@ -148,7 +150,7 @@ async def start_over(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Shee
         await audit.record(
             uow, deps, AuditAction.SHEET_DISCARDED, audit.student_actor(student.id), draft.id
         )
-    fresh = _new_draft(deps, student)
+    fresh = await _new_draft(uow, deps, student)
     uow.session.add(fresh)
     await uow.session.flush()
     await audit.record(

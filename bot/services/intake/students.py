@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from bot.services.deps import Deps
 from bot.vocabulary import YesNo
+from storage import data_keys
+from storage.crypto import Owner, OwnerKind
 from storage.models import REMOVED_FLAG_BYTES, Appointment, Student
 from storage.uow import NOT_ASKED, UnitOfWork
 
@@ -33,6 +35,8 @@ async def register_student(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -
             created_at=now,
             last_activity_at=now,
         )
+        data_keys.create(uow.session, deps.cipher.keys, Owner(OwnerKind.STUDENT, student.id), now)
+        await data_keys.bind(uow.session, student)
         student.telegram_id_enc = _sealed(deps, student, telegram_user_id)
         seal_removed_flag(deps, student, None)
         uow.session.add(student)

@@ -38,6 +38,7 @@ from bot.vocabulary import (
     RequestStatus,
     Role,
 )
+from storage import data_keys
 from storage.models import StaffMember, Student, SubjectRequest
 from storage.uow import UnitOfWork
 
@@ -201,6 +202,7 @@ async def _record(
         extended_months=0,
         paused_days=0,
     )
+    await data_keys.bind(uow.session, request)
     _seal_details(deps, request, {})
     uow.session.add(request)
     await uow.session.flush()

@@ -27,6 +27,8 @@ from bot.services.intake.students import seal_removed_flag
 from bot.services.notices import outbox
 from bot.services.notices.staff_directory import active_staff_chats, staff_chat_id
 from bot.vocabulary import AuditAction, Role
+from storage import data_keys
+from storage.crypto import OwnerKind
 from storage.models import (
     Appointment,
     Case,
@@ -150,6 +152,8 @@ async def _delete_cases(uow: UnitOfWork, case_ids: Sequence[str]) -> PurgeCounts
     for model in (ConsentRequest, CaseAccessGrant, StaffDraft, CaseEpisode):
         await session.execute(delete(model).where(model.case_id.in_(case_ids)))
     counts.cases = _rows(await session.execute(delete(Case).where(Case.id.in_(case_ids))))
+    # Their data keys go in the same transaction: any copy of their records is now unreadable.
+    await data_keys.destroy(session, OwnerKind.CASE, case_ids)
     if sheet_ids:
         counts.sheets = _rows(
             await session.execute(
@@ -184,12 +188,14 @@ async def _delete_student(uow: UnitOfWork, deps: Deps, student_id: str) -> Purge
     for request in (
         await session.execute(select(SubjectRequest).where(SubjectRequest.student_id == student_id))
     ).scalars():
+        # Unlinked first: what is left is sealed under the key ring, not the student's key.
+        request.student_id = None
         request.details_enc = deps.cipher.seal_json(
             request, "details_enc", {}, pad_to=REQUEST_DETAILS_BLOCK
         )
-        request.student_id = None
     await session.flush()
     await session.execute(delete(Student).where(Student.id == student_id))
+    await data_keys.destroy(session, OwnerKind.STUDENT, [student_id])
     return counts
 
 

@@ -25,6 +25,7 @@ from bot.services.notices.outbox_lease import CLAIM_FOR as CLAIM_FOR  # the leas
 from bot.services.notices.outbox_lease import Claim, ClaimLost
 from bot.services.notices.staff_directory import active_staff_chats
 from bot.vocabulary import Role
+from storage import data_keys
 from storage.models import (
     OUTBOX_BODY_BYTES,
     OUTBOX_ESCALATION_BYTES,
@@ -238,7 +239,7 @@ async def _new_message(
         select(func.max(OutboxMessage.position)).where(OutboxMessage.ordering_key == key)
     )
     now = deps.clock.now()
-    return OutboxMessage(
+    message = OutboxMessage(
         kind=kind,
         dedupe_key=dedupe_digest,
         ordering_key=key,
@@ -249,6 +250,9 @@ async def _new_message(
         next_attempt_at=now,
         student_id=student_id,
     )
+    # A message to a student is sealed under the student's key; any other under the key ring.
+    await data_keys.bind(uow.session, message)
+    return message
 
 
 def _seal(

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 
 from bot.services.deps import Deps
 from bot.vocabulary import DraftPurpose
+from storage import data_keys
 from storage.models import STAFF_DRAFT_BLOCK, StaffDraft
 from storage.uow import UnitOfWork
 
@@ -58,6 +59,7 @@ async def begin(
     row.case_id = case_id
     row.step = step
     row.updated_at = deps.clock.now()
+    await data_keys.bind(uow.session, row)  # sealed under its case's key, if it has a case
     _seal(deps, row, content or {})
     return Draft(purpose, case_id, step, dict(content or {}))
 

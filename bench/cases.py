@@ -32,6 +32,7 @@ from bot.services.cases import cases
 from bot.services.deps import Deps
 from bot.services.intake.sheet_store import write_answers
 from bot.services.staff import second_factor, staff
+from bot.services.staff.policy import bundled_policy
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
 from bot.vocabulary import (
@@ -281,7 +282,8 @@ async def measure(engine_name: str, students: int, repeat: int) -> Row:
                 )
                 await uow.commit()
             async with deps.uow() as uow:
-                await staff.acknowledge_policy(uow, deps, ADVISER.id)
+                shown = bundled_policy().short_digest  # a new database: the bundled one
+                await staff.acknowledge_policy(uow, deps, ADVISER.id, shown)
             await unlocked_session(deps, ADVISER.id)
             made = await students_with_cases(deps, students)
             target = made[len(made) // 2]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
@@ -17,7 +19,13 @@ from bot.services.errors import AlreadyStaff, UnknownStaff
 from bot.services.intake import sheet_store
 from bot.services.lifecycle import retention
 from bot.services.notices import outbox
-from bot.services.staff import second_factor, staff
+from bot.services.staff import policy_register, policy_versions, second_factor, staff
+from bot.services.staff.policy_versions import (
+    ApprovalDateRefused,
+    PolicyTextRefused,
+    VersionRefused,
+)
+from bot.services.statistics.backfill import backfill
 from bot.settings import Settings
 from bot.vocabulary import AuditAction, FactorState, Role
 from storage import audit
@@ -52,6 +60,8 @@ async def migrate(settings: Settings) -> int:
             indexed = await _index_names(settings, engine)
             if indexed:
                 print(f"Indexed the full names of {indexed} earlier sheets for /find.")
+            if await backfill(_deps(settings, engine)):
+                print("Counted the records already held into the anonymous statistics.")
     finally:
         await engine.dispose()
     return 0
@@ -63,6 +73,15 @@ async def _index_names(settings: Settings, engine: AsyncEngine) -> int:
         indexed = await sheet_store.index_names(uow, deps)
         await uow.commit()
     return indexed
+
+
+async def backfill_statistics(settings: Settings) -> None:
+    """Before the bot counts anything itself, count what is already held (once)."""
+    engine = make_engine(settings.database_url)
+    try:
+        await backfill(_deps(settings, engine))
+    finally:
+        await engine.dispose()
 
 
 async def require_current_schema(settings: Settings) -> None:
@@ -334,3 +353,110 @@ def _print_preview(settings: Settings, lines: list[retention.MonthDue]) -> int:
     print(f"{'total':<9}{total[0]:>7}{total[1]:>7}{total[2]:>11}{total[3]:>10}")
     print("Nothing was changed (dry run).")
     return 0
+
+
+# What the command line says when it refuses a statement to publish (the bot's words, in
+# bot/policy_texts.py, speak of documents sent in the chat).
+_TEXT_REFUSED = {
+    "not_text_file": "it is not a .txt file",
+    "too_large": f"it is over {policy_versions.MAX_BYTES // 1000} KB",
+    "empty": "it is empty",
+    "not_utf8": "it is not UTF-8 text (save it as plain text, encoding UTF-8)",
+    "not_plain_text": "it holds control characters (is it a word processor file?)",
+    "same_as_current": "its text is exactly the current version's; there is nothing new",
+}
+_DATE_REFUSED = {
+    "format": "--approved takes a date such as 2026-11-30",
+    "future": "--approved is in the future: give the date the Board of Trustees approved it",
+}
+_VERSION_REFUSED = {
+    "format": "a version name has letters, digits, dots or dashes only, up to 32 characters",
+    "taken": "that version name is already used",
+}
+
+
+async def publish_policy(
+    settings: Settings, *, name: str, data: bytes, approved: str, version: str | None
+) -> int:
+    """Publish a statement the Board of Trustees approved; staff are told in the bot."""
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        async with deps.uow() as uow:
+            try:
+                policy_versions.check_file(name, len(data))
+                text = policy_versions.read_text(data)
+                day = policy_versions.approval_date(approved, policy_versions.service_today(deps))
+                name = version or policy_versions.next_version(
+                    await policy_versions.taken_versions(uow), day
+                )
+                published = await policy_versions.publish(
+                    uow, deps, text=text, approved_on=day, version=name, publisher=None
+                )
+            except PolicyTextRefused as refused:
+                print(f"Not published: {_TEXT_REFUSED[refused.problem.value]}.", file=sys.stderr)
+                return 1
+            except ApprovalDateRefused as refused:
+                print(f"Not published: {_DATE_REFUSED[refused.problem.value]}.", file=sys.stderr)
+                return 1
+            except VersionRefused as refused:
+                print(f"Not published: {_VERSION_REFUSED[refused.problem.value]}.", file=sys.stderr)
+                return 1
+            await uow.commit()
+        print(
+            f"Published version {published.version} (approved by the Board of Trustees on "
+            f"{day.isoformat()}, SHA-256 {published.sha256}). It is now the current policy: "
+            "every active staff member is told in the bot and must acknowledge it before "
+            "their next staff command."
+        )
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def policy_signatures(settings: Settings, *, as_csv: bool, output: str | None) -> int:
+    """The signature register: a listing, or the CSV for the Students' Union office."""
+    engine = make_engine(settings.database_url)
+    try:
+        deps = _deps(settings, engine)
+        async with deps.uow() as uow:
+            register = await policy_register.for_export(uow, deps)
+    finally:
+        await engine.dispose()
+    zone = settings.zone
+    if as_csv or output is not None:
+        data = policy_register.as_csv(register.signatures, zone).encode("utf-8")
+        if output is None:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return 0
+        try:
+            _write_private(Path(output), data)
+        except OSError as problem:
+            print(f"Not written: cannot write {output} ({problem.strerror}).", file=sys.stderr)
+            return 1
+        print(f"Wrote {len(register.signatures)} signature(s) to {output} (UTF-8 CSV, mode 0600).")
+        return 0
+    current = register.current
+    print(f"Current version {current.version}, SHA-256 {current.sha256}")
+    for s in register.signatures:
+        moment = s.acknowledged_at.astimezone(zone).isoformat(timespec="seconds")
+        print(f"{moment}  {s.version:<10} {s.sha256[:16]}  {s.role.value:<11} {s.name}")
+    if not register.signatures:
+        print("No signatures yet.")
+    if register.unsigned:
+        print(f"Not yet signed the current version ({len(register.unsigned)}):")
+        for u in register.unsigned:
+            print(f"  {u.role.value:<11} {u.name}")
+    else:
+        print("Every active staff member has signed the current version.")
+    return 0
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write `data` to a file only its owner can read (it names staff)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(data)
+    os.chmod(path, 0o600)  # an existing file keeps its mode otherwise

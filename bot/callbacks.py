@@ -112,6 +112,11 @@ class Action(StrEnum):
     # -- staff protection: the coordinator resets someone's second factor (from /staff)
     SECOND_FACTOR_RESET_ASK = "2a"
     SECOND_FACTOR_RESET = "2y"
+    # -- the policy: publishing a version, the signature register
+    POLICY_USE_VERSION = "gv"
+    POLICY_PUBLISH_CONFIRMED = "gp"
+    POLICY_PUBLISH_DISCARD = "gx"
+    POLICY_SIGNATURES_PAGE = "gs"
 
 
 class InvalidCallback(ValueError):
@@ -276,10 +281,14 @@ _SHAPES: dict[Action, tuple[str, ...]] = {
     # -- staff protection
     Action.SECOND_FACTOR_RESET_ASK: ("staff_id",),
     Action.SECOND_FACTOR_RESET: ("staff_id",),
+    # -- the policy: the signature register, page by page
+    Action.POLICY_SIGNATURES_PAGE: ("page",),
 }
-# Booking steps taken to move an existing appointment carry its short reference last.
+# Booking steps taken to move an existing appointment carry its short reference last; a
+# policy acknowledgement carries the short digest of the version it was shown with (buttons
+# sent before versions were published carry none).
 _MAY_CARRY_REF = frozenset(
-    {Action.BOOK_MODE, Action.BOOK_DAY, Action.BOOK_TIME, Action.BOOK_CONFIRM}
+    {Action.BOOK_MODE, Action.BOOK_DAY, Action.BOOK_TIME, Action.BOOK_CONFIRM, Action.POLICY_ACK}
 )
 REF_LENGTH = 8
 

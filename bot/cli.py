@@ -1,4 +1,4 @@
-"""The command line: run, demo, migrate, keygen, staff, audit, purge, keys."""
+"""The command line: run, demo, migrate, keygen, staff, audit, policy, purge, keys."""
 
 from __future__ import annotations
 
@@ -125,6 +125,46 @@ def _parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("file", help="the CSV file")
 
+    policy = sub.add_parser(
+        "policy",
+        help="publish a policy version; the signature register",
+        description="The confidentiality statement staff acknowledge.",
+    )
+    policy_sub = policy.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    publish = policy_sub.add_parser(
+        "publish",
+        help="publish a new version approved by the Board of Trustees",
+        description="Make the statement in FILE (plain text, UTF-8, .txt) the current policy, "
+        "with the date the Board of Trustees approved it. Every active staff member is told in "
+        "the bot and must acknowledge it before their next staff command.",
+    )
+    publish.add_argument("file", metavar="FILE", help="the statement, a UTF-8 .txt file")
+    publish.add_argument(
+        "--approved",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="the date the Board of Trustees approved this version (not in the future)",
+    )
+    publish.add_argument(
+        "--version",
+        metavar="V",
+        help="the version's name (default: the approval year and the next number, e.g. 2026.2)",
+    )
+    signatures = policy_sub.add_parser(
+        "signatures",
+        help="who acknowledged which version, when, and the digest of the text",
+        description="List the signature register, and who has not yet signed the current "
+        "version; with --csv, the Students' Union office copy: one row per signature, UTF-8 "
+        "with a byte order mark (Excel opens names in any script), times in UTC and in the "
+        "service's time zone.",
+    )
+    signatures.add_argument(
+        "--csv", action="store_true", help="write CSV (to standard output unless --output)"
+    )
+    signatures.add_argument(
+        "--output", metavar="FILE", help="write the CSV to FILE (created mode 0600)"
+    )
+
     sub.add_parser(
         "notices",
         help="list messages waiting to be delivered",
@@ -209,6 +249,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"Cannot read {args.file}: {problem.strerror}.", file=sys.stderr)
                 return 1
             return asyncio.run(admin.import_availability(settings, text))
+        if args.command == "policy" and args.policy_command == "publish":
+            try:
+                data = Path(args.file).read_bytes()
+            except OSError as problem:
+                print(f"Cannot read {args.file}: {problem.strerror}.", file=sys.stderr)
+                return 1
+            return asyncio.run(
+                admin.publish_policy(
+                    settings,
+                    name=Path(args.file).name,
+                    data=data,
+                    approved=args.approved,
+                    version=args.version,
+                )
+            )
+        if args.command == "policy":
+            return asyncio.run(
+                admin.policy_signatures(settings, as_csv=args.csv, output=args.output)
+            )
         if args.command == "notices":
             return asyncio.run(admin.list_notices(settings))
         if args.command == "purge":
@@ -281,6 +340,7 @@ def _run(settings: Settings) -> int:
     settings.key_ring()
     settings.blind_index()
     asyncio.run(admin.require_current_schema(settings))
+    asyncio.run(admin.backfill_statistics(settings))
     app = build_application(settings)
     # Check the token (getMe) before polling starts, so a rejected one is reported once, by
     # the error boundary, rather than by python-telegram-bot's retry loop.

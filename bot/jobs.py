@@ -18,6 +18,7 @@ from bot.services.booking import reminders
 from bot.services.intake import intake
 from bot.services.lifecycle import requests, retention
 from bot.services.notices import outbox, security
+from bot.services.staff import policy_review
 from storage.uow import forget_processed_updates
 
 log = logging.getLogger("bot.jobs")
@@ -145,6 +146,16 @@ async def remind_of_requests(context: Context) -> None:
         log.info("queued %d subject request reminders", queued)
 
 
+POLICY_REVIEW_EVERY_SECONDS = 1800
+
+
+async def queue_policy_review(context: Context) -> None:
+    """Remind the coordinators of the policy's annual review, a month ahead and on the day."""
+    queued = await policy_review.queue_due_reminders(context.bot_data.deps)
+    if queued:
+        log.info("queued the policy review reminder for %d coordinators", queued)
+
+
 def schedule_jobs(app: App) -> None:
     """Register the recurring jobs with explicit ids and safe APScheduler defaults."""
     queue: Any = app.job_queue
@@ -222,6 +233,20 @@ def schedule_jobs(app: App) -> None:
             "id": "subject-requests",
             "replace_existing": True,
             "misfire_grace_time": RETENTION_EVERY_SECONDS,
+        },
+    )
+    # The daily review reminder, checked every half hour like the audit head: whether the
+    # day's reminder went out is a row in the database, so a restart neither skips nor repeats.
+    queue.run_repeating(
+        queue_policy_review,
+        interval=POLICY_REVIEW_EVERY_SECONDS,
+        first=20,
+        name="policy-review",
+        job_kwargs={
+            "id": "policy-review",
+            "replace_existing": True,
+            "coalesce": True,
+            "misfire_grace_time": POLICY_REVIEW_EVERY_SECONDS,
         },
     )
     queue.run_daily(

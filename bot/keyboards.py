@@ -104,8 +104,9 @@ def discard_confirm() -> InlineKeyboardMarkup:
     )
 
 
-def policy_ack() -> InlineKeyboardMarkup:
-    return rows(_button(texts.BTN_ACK_POLICY, Press(Action.POLICY_ACK)))
+def policy_ack(short_digest: str) -> InlineKeyboardMarkup:
+    """The acknowledgement of one version: the button names the digest of the text it came with."""
+    return rows(_button(texts.BTN_ACK_POLICY, Press(Action.POLICY_ACK, ref=short_digest)))
 
 
 def staff_list(

@@ -517,6 +517,8 @@ HELP_COORDINATOR = (
     "/cancel: drop what you were typing\n"
     "/unlock CODE: open your session with a code from your authenticator app; /lock: end it\n"
     "/policy: read the confidentiality policy again\n"
+    "/policy publish: publish a new version approved by the Board of Trustees\n"
+    "/policy signatures: who has acknowledged which version, and who has not yet\n"
     "/help: this list"
 )
 SECURITY_ONLY = (
@@ -528,18 +530,23 @@ SECURITY_ONLY = (
 NOT_AUTHORISED = "Sorry, that is only for USS staff with the right role."
 
 
-def policy_required(version: str, role: Role | None = None) -> str:
+def policy_required(version: str, role: Role | None = None, approved_on: date | None = None) -> str:
     """The policy's caption; Security has no commands to unlock, only notices to keep safe."""
     then = (
         "The notices you receive here are confidential: please confirm you will follow it."
         if role is Role.SECURITY
         else "Staff commands work once you have confirmed you will follow it."
     )
+    approved = (
+        f", approved by the Board of Trustees on {format_date(approved_on)}"
+        if approved_on is not None
+        else ""
+    )
     return (
         "<b>Before you start</b>\n"
-        f"Please read the USS Confidentiality Statement (version {escape(version)}, attached). "
-        f"Every breach, other than the exceptions it lists, is treated as unacceptable "
-        f"behaviour. {then}"
+        f"Please read the USS Confidentiality Statement (version {escape(version)}{approved}, "
+        "attached). Every breach, other than the exceptions it lists, is treated as "
+        f"unacceptable behaviour. {then}"
     )
 
 

@@ -187,6 +187,7 @@ class DraftPurpose(StrEnum):
     CONSENT_REQUEST = "consent_request"
     DISCLOSURE = "disclosure"
     ATTACH = "attach"
+    POLICY_PUBLISH = "policy_publish"
 
 
 class FactorState(StrEnum):
@@ -210,6 +211,8 @@ class AuditAction(StrEnum):
     STAFF_INVITED = "staff.invited"
     INVITE_REDEEMED = "staff.invite_redeemed"
     POLICY_ACKNOWLEDGED = "staff.policy_acknowledged"
+    POLICY_PUBLISHED = "policy.published"
+    POLICY_SIGNATURES_READ = "policy.signatures_read"
     ACCESS_REFUSED = "access.refused"
     KEYS_ROTATED = "keys.rotated"
     AVAILABILITY_CHANGED = "availability.changed"
@@ -374,3 +377,16 @@ class PauseReason(StrEnum):
 
     IDENTITY = "identity"
     CLARIFY = "clarify"
+
+
+class StatEvent(StrEnum):
+    """What the anonymous statistics count."""
+
+    CASE_OPENED = "case_opened"
+    CASE_CLOSED = "case_closed"
+    APPOINTMENT_OUTCOME = "appointment_outcome"
+    CONSENT_AT_SUBMISSION = "consent_at_submission"
+    DISCLOSURE_MADE = "disclosure_made"
+    REQUEST_ANSWERED = "request_answered"
+    SECURITY_NOTICE = "security_notice"
+    REMOVED_FROM_COURSE = "removed_from_course"

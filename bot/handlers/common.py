@@ -34,7 +34,7 @@ from bot.services.errors import (
 from bot.services.intake import intake
 from bot.services.intake.sheet_store import SheetView
 from bot.services.staff import staff
-from bot.services.staff.policy import current_policy
+from bot.services.staff.policy import PolicyDocument
 from bot.vocabulary import Role
 from storage.uow import DuplicateUpdate, UnitOfWork
 
@@ -208,18 +208,19 @@ async def _quietly(call: Awaitable[Any]) -> None:
         log.debug("edit not applied: %s", type(exc).__name__)
 
 
-async def send_policy(update: Update, context: Context, role: Role | None = None) -> None:
-    """Send the policy as a document with the button that acknowledges it."""
+async def send_policy(
+    update: Update, context: Context, policy: PolicyDocument, role: Role | None = None
+) -> None:
+    """Send the policy as a document with the button that acknowledges it (that version)."""
     chat = update.effective_chat
     if chat is None:
         return
-    policy = current_policy()
     await context.bot.send_document(
         chat.id,
         document=policy.text.encode("utf-8"),
         filename=policy.filename,
-        caption=texts.policy_required(policy.version, role),
-        reply_markup=keyboards.policy_ack(),
+        caption=texts.policy_required(policy.version, role, policy.approved_on),
+        reply_markup=keyboards.policy_ack(policy.short_digest),
     )
 
 
@@ -241,9 +242,9 @@ def boundary(handler: Callback) -> Callback:
             await expired(update, context)
         except NotAuthorised:
             await refuse(update, context)
-        except PolicyNotAcknowledged:
+        except PolicyNotAcknowledged as needed:
             await answer_press(update, context)
-            await send_policy(update, context)
+            await send_policy(update, context, needed.policy)
         except NoSheet:
             if update.callback_query is not None:
                 await expired(update, context)  # a press from a sheet that is no longer open

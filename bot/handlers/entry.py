@@ -28,7 +28,7 @@ from bot.handlers.common import (
 from bot.handlers.intake import consent, intake
 from bot.handlers.lifecycle import requests as lifecycle_requests
 from bot.handlers.notices import security
-from bot.handlers.staff import staff
+from bot.handlers.staff import policy, staff
 from bot.services.staff.staff import INVITE_PREFIX
 from bot.vocabulary import Role
 
@@ -114,6 +114,7 @@ def register(app: App) -> None:
     case_screen.register(app)
     staff.register(app)
     lifecycle_requests.register(app)
+    policy.register(app)
     app.add_handler(CallbackQueryHandler(stale_press))
     app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))
     app.add_handler(

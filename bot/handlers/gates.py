@@ -92,6 +92,12 @@ STAFF_COMMANDS: dict[str, Gate] = {
     "request": _STUDENTS,
     "requests": _COORDINATOR_UNLOCKED,
 }
+# Parts of a command with a gate of their own, by the command and its first word: anyone on
+# the staff may read the policy, only the coordinator publishes it or reads the signatures.
+STAFF_SUBCOMMANDS: dict[tuple[str, str], Gate] = {
+    ("policy", "publish"): _COORDINATOR,
+    ("policy", "signatures"): _COORDINATOR,
+}
 
 # Every kind of button, with who may press it. None: anyone in a private chat (the student's
 # own journey, or a plain "Done"), whose services check the person's own state on each press.
@@ -179,6 +185,11 @@ PRESS_GATES: dict[Action, Gate | None] = {
     Action.MY_DATA_COPY: None,
     Action.MY_DATA_DELETE_ASK: None,
     Action.MY_DATA_DELETE_CONFIRMED: None,
+    # -- the policy: publishing a version, the signature register
+    Action.POLICY_USE_VERSION: _COORDINATOR,
+    Action.POLICY_PUBLISH_CONFIRMED: _COORDINATOR,
+    Action.POLICY_PUBLISH_DISCARD: _COORDINATOR,
+    Action.POLICY_SIGNATURES_PAGE: _COORDINATOR,
 }
 
 # Buttons anyone may press that belong to no journey (a plain "Done").
@@ -212,6 +223,20 @@ def command_of(update: Update, bot_username: str | None) -> str | None:
     return name.lower()
 
 
+def first_word(update: Update) -> str:
+    """The first word after a command, lower-cased ("" if none)."""
+    message = update.message
+    words = (message.text or "").split(None, 2) if message is not None else []
+    return words[1].lower() if len(words) > 1 else ""
+
+
+def _part_gate(command: str, update: Update) -> tuple[Gate, str] | None:
+    """The gate of the command's part the update names (`/policy publish`), if it has one."""
+    word = first_word(update)
+    gate = STAFF_SUBCOMMANDS.get((command, word))
+    return (gate, f"{command} {word}") if gate is not None else None
+
+
 async def security_gate(update: Update, context: Context) -> None:
     """Security receives notices and can use nothing else: any other update gets one line."""
     if update.effective_user is None or update.effective_chat is None:
@@ -225,8 +250,10 @@ async def security_gate(update: Update, context: Context) -> None:
                 return
         except InvalidCallback:
             pass
-    elif command_of(update, context.bot.username) in _SECURITY_COMMANDS:
-        return
+    else:
+        command = command_of(update, context.bot.username)
+        if command in _SECURITY_COMMANDS and _part_gate(command or "", update) is None:
+            return
     await answer_press(update, context)
     await say(update, context, texts.SECURITY_ONLY)
     raise ApplicationHandlerStop
@@ -257,7 +284,7 @@ def gate_for(update: Update, bot_username: str | None) -> tuple[Gate, str] | Non
         return (gate, f"press:{action.value}") if gate is not None else None
     command = command_of(update, bot_username)
     if command is not None and command in STAFF_COMMANDS:
-        return STAFF_COMMANDS[command], command
+        return _part_gate(command, update) or (STAFF_COMMANDS[command], command)
     return None
 
 
@@ -285,9 +312,9 @@ async def staff_gate(update: Update, context: Context) -> None:
     except NotAuthorised:
         await refuse(update, context)
         raise ApplicationHandlerStop from None
-    except PolicyNotAcknowledged:
+    except PolicyNotAcknowledged as needed:
         await answer_press(update, context)
-        await send_policy(update, context)
+        await send_policy(update, context, needed.policy)
         raise ApplicationHandlerStop from None
     except SecondFactorNeeded:
         await second_factor.offer_setup(update, context)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from bot.vocabulary import CaseStatus, ConsentScope, Role
+
+if TYPE_CHECKING:
+    from bot.services.staff.policy import PolicyDocument
 
 
 class DomainError(Exception):
@@ -20,7 +24,20 @@ class NotAuthorised(DomainError):
 
 
 class PolicyNotAcknowledged(DomainError):
-    """A staff member has not yet acknowledged the current confidentiality policy."""
+    """A staff member has not yet acknowledged the current confidentiality policy (which it
+    carries, so the edge can send it without asking the database again)."""
+
+    def __init__(self, policy: PolicyDocument) -> None:
+        super().__init__("policy not acknowledged")
+        self.policy = policy
+
+
+class PolicyReplaced(DomainError):
+    """An acknowledgement pressed under a version that has since been replaced by `policy`."""
+
+    def __init__(self, policy: PolicyDocument) -> None:
+        super().__init__("policy replaced")
+        self.policy = policy
 
 
 class StaleAction(DomainError):
@@ -141,3 +158,26 @@ class WrongCode(DomainError):
         self.used_before = used_before
         # Codes left before the lock-out (None while setting up: set-up never locks).
         self.attempts_left = attempts_left
+
+
+class StatisticsProblem(Enum):
+    """Why a statistics report cannot be published for what was asked."""
+
+    UNKNOWN_PERIOD = "unknown period"
+    REVERSED = "reversed"
+    NOT_WHOLE_BLOCKS = "not whole blocks"
+    WRONG_GRANULARITY = "wrong granularity"
+    NOT_ENDED = "not ended"
+    WRONG_DIMENSIONS = "wrong dimensions"
+
+
+class StatisticsRequestRefused(DomainError):
+    """A report was asked for periods or dimensions the disclosure-control rule does not allow.
+
+    The message names the problem and what would be accepted; it never holds a count.
+    """
+
+    def __init__(self, problem: StatisticsProblem, explanation: str) -> None:
+        super().__init__(explanation)
+        self.problem = problem
+        self.explanation = explanation

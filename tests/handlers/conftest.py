@@ -17,6 +17,7 @@ from bot.services.cases import cases
 from bot.services.deps import Deps
 from bot.services.staff import second_factor as second_factors
 from bot.services.staff import staff
+from bot.services.staff.policy import current_policy
 from bot.settings import Settings
 from bot.transport import LocalBotApi, LocalChat, LocalRequest, LocalUser, UpdateFactory
 from bot.vocabulary import ADVISING_ROLES, Role
@@ -159,7 +160,8 @@ async def add_staff(
         await uow.commit()
     if acknowledged:
         async with deps.uow() as uow:
-            await staff.acknowledge_policy(uow, deps, user.id)
+            shown = (await current_policy(uow)).short_digest  # as the button under it says
+            await staff.acknowledge_policy(uow, deps, user.id, shown)
     if acknowledged and second_factor and role in ADVISING_ROLES:
         return await give_second_factor(deps, user.id, unlocked=unlocked)
     return None

@@ -10,10 +10,10 @@ from telegram.ext import CommandHandler
 
 from bot import texts
 from bot.callbacks import _SHAPES, Action, Press, encode
-from bot.handlers.gates import PRESS_GATES, STAFF_COMMANDS, Gate
+from bot.handlers.gates import PRESS_GATES, STAFF_COMMANDS, STAFF_SUBCOMMANDS, Gate
 from bot.handlers.staff import staff as staff_help
 from bot.services.staff import staff
-from bot.services.staff.policy import current_policy
+from bot.services.staff.policy import bundled_policy
 from bot.transport import LocalChat, LocalUser, SentMessage
 from bot.vocabulary import (
     AuditAction,
@@ -108,7 +108,7 @@ def only_refusal(replies: list[SentMessage], expected: str) -> None:
 def only_policy(replies: list[SentMessage]) -> None:
     assert len(replies) == 1
     assert replies[0].document is not None
-    assert replies[0].document[0] == current_policy().filename
+    assert replies[0].document[0] == bundled_policy().filename
     assert [b[0] for row in replies[0].buttons for b in row] == [texts.BTN_ACK_POLICY]
 
 
@@ -201,6 +201,8 @@ async def test_security_gets_its_one_line_whatever_it_sends_or_presses(bot: Bot)
         "unknown command": factory.command(SECURITY, "/frobnicate"),
         "start for another bot": factory.command(SECURITY, "/start@otherbot"),
         "policy for another bot": factory.command(SECURITY, "/policy@otherbot"),
+        "publishing the policy": factory.command(SECURITY, "/policy", args="publish"),
+        "the signatures": factory.command(SECURITY, "/policy", args="Signatures"),
         "edited policy command": factory.text(SECURITY, "/policy", edited=True),
         "edited text": factory.text(SECURITY, "hello again", edited=True),
         "forwarded text": factory.text(SECURITY, "hello", forwarded=True),
@@ -236,4 +238,21 @@ def test_the_help_of_each_staff_role_names_every_command_it_may_use(role: Role) 
         for command, gate in STAFF_COMMANDS.items()
         if role in gate.roles and f"/{command}" not in shown
     ]
+    missing += [
+        f"{command} {word}"
+        for (command, word), gate in STAFF_SUBCOMMANDS.items()
+        if role in gate.roles and f"/{command} {word}" not in shown
+    ]
     assert missing == []
+
+
+@pytest.mark.parametrize(("command", "word"), sorted(STAFF_SUBCOMMANDS))
+async def test_a_part_of_a_command_is_refused_to_staff_without_its_role(
+    bot: Bot, command: str, word: str
+) -> None:
+    await add_staff(bot, ADVISER, Role.ADVISER)
+    adviser = bot.chat(ADVISER)
+    before = await refusals(bot)
+    for typed in (f"/{command} {word}", f"/{command} {word.upper()} more words"):
+        only_refusal(await adviser.send(typed), texts.NOT_AUTHORISED)
+    assert await refusals(bot) == before + 2

@@ -51,6 +51,7 @@ async def test_jobs_have_explicit_ids_and_a_real_misfire_grace(make_bot: BotMake
             "publish-audit-head",
             "retention",
             "subject-requests",
+            "policy-review",
         }
         assert by_id["forget-processed-updates"].misfire_grace_time == MISFIRE_GRACE_SECONDS
         assert all(j.coalesce is True for j in jobs)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import event
 from telegram import Update
 
-from bot import texts
+from bot import policy_texts, texts
 from bot.clock import FixedClock
 from bot.vocabulary import Role
 from tests.handlers.conftest import (
@@ -29,6 +29,7 @@ from tests.handlers.conftest import (
     submit_sheet,
 )
 from tests.handlers.test_booking_journey import adviser_with_tuesdays, book_first_in_person
+from tests.handlers.test_policy_publishing import NEW_TEXT
 from tests.handlers.test_reminders import move_first_to_phone_at_two
 
 
@@ -146,4 +147,31 @@ async def test_staff_commands_take_one_transaction_per_update(
     await adviser.send("/week")
     await adviser.send("/help")
     await bot.chat(STUDENT).send("/availability")  # refused, and the refusal audited
+    work.check()
+
+
+async def test_the_policy_cycle_takes_one_transaction_per_update(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_staff(bot, COORDINATOR, Role.COORDINATOR)
+    await add_staff(bot, ADVISER, Role.ADVISER)
+    coordinator, adviser = bot.chat(COORDINATOR), bot.chat(ADVISER)
+    await coordinator.send("/policy publish")
+    # Fetching the document is a call to Telegram between two transactions, like /attach's.
+    await coordinator.deliver(
+        bot.factory.document(COORDINATOR, content=NEW_TEXT.encode(), file_name="policy.txt")
+    )
+    work = DatabaseWork(bot, monkeypatch)
+    await coordinator.send("20/11/2026")
+    await coordinator.send("not a version!")
+    await coordinator.press(policy_texts.btn_use_version("2026.2"))
+    await coordinator.press(policy_texts.BTN_PUBLISH)
+    await adviser.send("/today")  # the new version first
+    await adviser.press(texts.BTN_ACK_POLICY)
+    await adviser.send("/today")
+    await adviser.send("/policy")
+    await coordinator.press(texts.BTN_ACK_POLICY)
+    await coordinator.send("/policy signatures")
+    await coordinator.send("/policy publish")
+    await coordinator.send("/cancel")
     work.check()

@@ -18,8 +18,9 @@ from telegram.ext import CommandHandler
 
 from bot import texts
 from bot.callbacks import Action
+from bot.handlers.gates import STAFF_SUBCOMMANDS
 from bot.services.staff import staff
-from bot.services.staff.policy import current_policy
+from bot.services.staff.policy import bundled_policy
 from bot.transport import LocalChat, LocalUser, SentMessage
 from bot.vocabulary import Role
 from storage.models import Student
@@ -115,6 +116,13 @@ COMMANDS: dict[str, str] = {
     # subject requests: recorded against a case, and the coordinator's register
     "request": "R R R S S P R S X L L T",
     "requests": "R R R R R R R S X R L R",
+}
+# Parts of a command with a gate of their own (bot/handlers/gates.py, STAFF_SUBCOMMANDS): any
+# staff member reads the policy, only the coordinator publishes it or reads the signatures;
+# Security gets its one line.
+SUBCOMMANDS: dict[str, str] = {
+    "policy publish": "R R R R R R R S X R S R",
+    "policy signatures": "R R R R R R R S X R S R",
 }
 # The argument each command is sent with in the sweep ({case}: the subject's case reference);
 # the others are sent bare, which shows their usage and changes nothing.
@@ -214,6 +222,12 @@ BUTTONS: dict[Action, str] = {
     Action.MY_DATA_COPY: "S S S E E E S E X E E E",
     Action.MY_DATA_DELETE_ASK: "S S S E E E S E X E E E",
     Action.MY_DATA_DELETE_CONFIRMED: "S S S E E E S E X E E E",
+    # Publishing a version: the coordinator's, and only while their draft is at that step.
+    Action.POLICY_USE_VERSION: "R R R R R R R E X R E R",
+    Action.POLICY_PUBLISH_CONFIRMED: "R R R R R R R E X R E R",
+    Action.POLICY_PUBLISH_DISCARD: "R R R R R R R E X R E R",
+    # A page of the signature register replaces the message pressed (no new message).
+    Action.POLICY_SIGNATURES_PAGE: "R R R R R R R Q X R Q R",
 }
 
 
@@ -234,7 +248,7 @@ def outcome_of(replies: list[SentMessage], reason_asked: Callable[[str], bool]) 
         return Outcome.SET_UP
     if shown == [texts.SECURITY_ONLY]:
         return Outcome.SECURITY_ONLY
-    policy = current_policy().filename
+    policy = bundled_policy().filename
     if len(replies) == 1 and replies[0].document is not None and replies[0].document[0] == policy:
         return Outcome.POLICY
     if not replies:
@@ -311,6 +325,7 @@ async def test_every_command_and_button_has_a_row(bot: Bot) -> None:
     assert registered_commands(bot) == set(COMMANDS)
     assert set(BUTTONS) == set(Action)
     assert set(COMMANDS) >= set(ARGUMENTS)
+    assert set(SUBCOMMANDS) == {f"{c} {w}" for c, w in STAFF_SUBCOMMANDS}
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
@@ -322,6 +337,20 @@ async def test_each_person_gets_what_the_matrix_says_for_the_command(
     wrong: list[str] = []
     for who, want in expected(COMMANDS[command]).items():
         replies = await chats[who].send(sent)
+        got = outcome_of(replies, asks_a_reason)
+        if got != want:
+            wrong.append(f"{who}: expected {want.name}, got {got} {shown(replies)}")
+    assert wrong == [], "\n".join(wrong)
+
+
+@pytest.mark.parametrize("command", list(SUBCOMMANDS))
+async def test_each_person_gets_what_the_matrix_says_for_the_part_of_a_command(
+    bot: Bot, command: str
+) -> None:
+    chats, _ = await cast_of_people(bot)
+    wrong: list[str] = []
+    for who, want in expected(SUBCOMMANDS[command]).items():
+        replies = await chats[who].send(f"/{command}")
         got = outcome_of(replies, asks_a_reason)
         if got != want:
             wrong.append(f"{who}: expected {want.name}, got {got} {shown(replies)}")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.clock import FixedClock
-from bot.services.staff.policy import current_policy
+from bot.services.staff.policy import bundled_policy
 from bot.transport import LocalUser
 from bot.vocabulary import AuditAction, Role
 from storage import audit as audit_log
@@ -38,16 +38,16 @@ async def test_staff_must_acknowledge_the_policy_before_any_staff_command(bot: B
     await coordinator.send("/invite adviser")
     document = coordinator.last
     assert document.document is not None
-    assert document.document[0] == current_policy().filename
-    assert document.document[1].decode() == current_policy().text
+    assert document.document[0] == bundled_policy().filename
+    assert document.document[1].decode() == bundled_policy().text
     assert coordinator.buttons() == [texts.BTN_ACK_POLICY]
     await coordinator.press(texts.BTN_ACK_POLICY)
-    assert f"version {current_policy().version} is recorded" in coordinator.replies[0].plain_text
+    assert f"version {bundled_policy().version} is recorded" in coordinator.replies[0].plain_text
     async with bot.deps.uow() as uow:
         ack = (await uow.session.execute(select(PolicyAcknowledgement))).scalar_one()
         assert (ack.policy_version, ack.policy_sha256) == (
-            current_policy().version,
-            current_policy().sha256,
+            bundled_policy().version,
+            bundled_policy().sha256,
         )
     # Then the second factor is set up (tests/handlers/test_second_factor.py), and staff
     # commands work.

@@ -14,7 +14,14 @@ from bot import lifecycle_texts as words
 from bot.services.lifecycle import requests
 from bot.transport import LocalChat, LocalUser
 from bot.vocabulary import AuditAction, Role
-from storage.models import Case, ConsentEntry, InformationSheet, Student, SubjectRequest
+from storage.models import (
+    Case,
+    ConsentEntry,
+    InformationSheet,
+    StatisticsCount,
+    Student,
+    SubjectRequest,
+)
 from tests.handlers.conftest import (
     ADVISER,
     COORDINATOR,
@@ -190,6 +197,17 @@ async def test_a_pause_moves_the_due_date_by_its_length(bot: Bot, student: Local
     assert coordinator.last_text == words.NO_OPEN_REQUESTS
     (answered,) = await entries(bot, AuditAction.REQUEST_ANSWERED)
     assert answered.detail["on_time"] is True
+    async with bot.deps.uow() as uow:
+        counted = (
+            (
+                await uow.session.execute(
+                    select(StatisticsCount).where(StatisticsCount.event == "request_answered")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [(c.outcome, c.on_time, c.tally) for c in counted] == [("access", "yes", 1)]
 
 
 async def test_reminders_come_seven_days_and_one_day_before_and_when_overdue_once_each(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import os
 import secrets
 import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -185,6 +188,9 @@ def test_audit_verify_reports_tampering_and_fails(env: dict[str, str], tmp_path:
         ["staff", "add"],
         ["staff", "list"],
         ["staff", "reset-2fa"],
+        ["policy"],
+        ["policy", "publish"],
+        ["policy", "signatures"],
         ["audit", "verify"],
         ["audit", "head"],
         ["keys", "rotate"],
@@ -263,7 +269,7 @@ async def test_reset_2fa_clears_a_second_factor_its_lock_and_session_and_is_audi
 
     async def locked_out(deps: Deps) -> None:
         async with deps.uow() as uow:
-            await staff.acknowledge_policy(uow, deps, 42)
+            await staff.acknowledge_policy(uow, deps, 42, shown=None)  # the bundled one
         async with deps.uow() as uow:
             setup = await second_factor.begin_setup(uow, deps, 42)
         code = second_factor.code_for(setup.secret, second_factor.step_at(deps.clock.now()))
@@ -647,8 +653,6 @@ def test_audit_head_is_kept_and_verify_against_it_catches_removed_entries(
 async def an_old_case(env: dict[str, str], years_ago: int) -> str:
     """A case with notes, a document and a disclosure, its last activity `years_ago` years
     ago (and its student's); returns that month, as the dry run prints it."""
-    from datetime import UTC, datetime, timedelta
-
     from sqlalchemy import update
 
     from bot.clock import FixedClock
@@ -706,3 +710,133 @@ async def test_purge_dry_run_lists_counts_then_purge_deletes(
     for output in (dry, done):
         assert "Canary" not in output.stdout + output.stderr
     assert "nothing would go" in run(["purge", "--dry-run"], env, cwd=tmp_path).stdout
+
+
+# --- The policy cycle on the command line: publish, and the signature register -------------
+
+SIGNERS = {
+    "42": "Siân Llŷr",
+    "43": "ليلى حداد",
+    "44": "王小明 🌈",
+    "45": "=cmd|' /C calc'!A0",
+}
+
+
+def _acknowledge(env: dict[str, str], tmp_path: Path, telegram_ids: list[str]) -> None:
+    """Each staff member presses "I have read it" under the current version (as in the bot)."""
+    script = (
+        "import asyncio, sys\n"
+        "from bot.app import build_deps\n"
+        "from bot.clock import SystemClock\n"
+        "from bot.services.staff import staff\n"
+        "from bot.services.staff.policy import current_policy\n"
+        "from bot.settings import load_settings\n"
+        "from storage.engine import make_engine\n"
+        "async def main():\n"
+        "    s = load_settings(); e = make_engine(s.database_url)\n"
+        "    d = build_deps(s, clock=SystemClock(), keys=s.key_ring(), index=s.blind_index(),\n"
+        "                   engine=e, audit_key=s.audit_chain_key())\n"
+        "    for telegram_id in sys.argv[1:]:\n"
+        "        async with d.uow() as uow:\n"
+        "            shown = (await current_policy(uow)).short_digest\n"
+        "            await staff.acknowledge_policy(uow, d, int(telegram_id), shown)\n"
+        "    await e.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *telegram_ids],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_policy_publish_and_the_signature_register_on_the_command_line(
+    any_engine_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = any_engine_env
+    assert run(["migrate"], env, cwd=tmp_path).returncode == 0
+    for telegram_id, name in SIGNERS.items():
+        added = run(
+            ["staff", "add", "--role", "adviser", "--telegram-id", telegram_id, "--name", name],
+            env,
+            cwd=tmp_path,
+        )
+        assert added.returncode == 0, added.stderr
+    _acknowledge(env, tmp_path, ["42", "43"])  # the bundled statement
+
+    bundled = (ROOT / "bot" / "policy" / "uss-confidentiality-statement.txt").read_text("utf-8")
+    new_text = bundled + "\nReviewed by the Board of Trustees.\n"
+    statement = tmp_path / "statement-2027.txt"
+    statement.write_text(new_text, encoding="utf-8")
+    approved = (datetime.now(UTC) - timedelta(days=30)).date()
+    published = run(
+        ["policy", "publish", str(statement), "--approved", approved.isoformat()],
+        env,
+        cwd=tmp_path,
+    )
+    assert published.returncode == 0, published.stderr
+    version = f"{approved.year}.2" if approved.year == 2026 else f"{approved.year}.1"
+    digest = hashlib.sha256(new_text.encode("utf-8")).hexdigest()
+    assert f"Published version {version}" in published.stdout
+    assert digest in published.stdout
+
+    # The same text again, a name already used, a date to come, a file that is not text.
+    other = tmp_path / "other.txt"
+    other.write_text(new_text + "More.\n", encoding="utf-8")
+    future = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    not_text = tmp_path / "statement.docx"
+    not_text.write_bytes(b"PK\x03\x04")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("Café".encode("latin-1"))
+    for args, reason in (
+        ([str(statement), "--approved", approved.isoformat()], "nothing new"),
+        ([str(other), "--approved", approved.isoformat(), "--version", version], "already used"),
+        ([str(other), "--approved", future], "in the future"),
+        ([str(other), "--approved", "30th November"], "such as 2026-11-30"),
+        ([str(other), "--approved", approved.isoformat(), "--version", "v 2!"], "letters"),
+        ([str(not_text), "--approved", approved.isoformat()], "not a .txt file"),
+        ([str(latin), "--approved", approved.isoformat()], "not UTF-8"),
+        ([str(tmp_path / "missing.txt"), "--approved", approved.isoformat()], "Cannot read"),
+    ):
+        refused = run(["policy", "publish", *args], env, cwd=tmp_path)
+        assert refused.returncode == 1, (args, refused.stdout)
+        assert reason in refused.stderr, (args, refused.stderr)
+        assert "Traceback" not in refused.stderr
+
+    _acknowledge(env, tmp_path, ["42", "44", "45"])  # the new version
+
+    listed = run(["policy", "signatures"], env, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert f"Current version {version}, SHA-256 {digest}" in listed.stdout
+    assert "Not yet signed the current version (1):" in listed.stdout
+    assert listed.stdout.rstrip().endswith("ليلى حداد")
+
+    printed = run(["policy", "signatures", "--csv"], env, cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    output = tmp_path / "office-copy.csv"
+    written = run(["policy", "signatures", "--csv", "--output", str(output)], env, cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    assert "Wrote 5 signature(s)" in written.stdout
+    assert output.stat().st_mode & 0o777 == 0o600
+    raw = output.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert printed.stdout == raw.decode("utf-8").replace("\r\n", "\n")
+    with output.open(encoding="utf-8-sig", newline="") as opened:
+        rows = list(csv.reader(opened))
+    assert rows[0][:4] == ["Name", "Role", "Policy version", "SHA-256 of the text acknowledged"]
+    signed = [(r[0], r[2], r[3]) for r in rows[1:]]
+    old = hashlib.sha256(bundled.encode("utf-8")).hexdigest()
+    assert sorted(signed) == sorted(
+        [
+            ("Siân Llŷr", "2026.1", old),
+            ("ليلى حداد", "2026.1", old),
+            ("Siân Llŷr", version, digest),
+            ("王小明 🌈", version, digest),
+            ("'=cmd|' /C calc'!A0", version, digest),
+        ]
+    )

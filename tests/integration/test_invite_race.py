@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.services.deps import Deps
 from bot.services.errors import AlreadyStaff, InviteInvalid, InviteProblem
 from bot.services.staff import staff
+from bot.services.staff.policy import bundled_policy
 from bot.vocabulary import AuditAction, Role
 from storage.audit import entries as audit_entries
 from storage.models import StaffInvite, StaffMember
@@ -30,7 +31,7 @@ async def an_invite(deps: Deps) -> staff.Invite:
         )
         await uow.commit()
     async with deps.uow() as uow:
-        await staff.acknowledge_policy(uow, deps, COORDINATOR_TG)
+        await staff.acknowledge_policy(uow, deps, COORDINATOR_TG, bundled_policy().short_digest)
     async with deps.uow() as uow:
         return await staff.create_invite(uow, deps, COORDINATOR_TG, Role.ADVISER)
 

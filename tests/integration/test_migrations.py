@@ -357,10 +357,10 @@ async def test_0021_gives_every_case_and_student_a_key_and_goes_back_down_under_
     at_0007: AsyncEngine, keys: KeyRing, deps: Deps
 ) -> None:
     await _legacy_rows(at_0007, keys)
-    await upgrade(at_0007, "0019", keys=keys, audit_key=deps.audit_key)
+    await upgrade(at_0007, "0020", keys=keys, audit_key=deps.audit_key)
     with pytest.raises(KeysNeeded, match="USS_DATA_KEYS"):
         await upgrade(at_0007)
-    assert await current_revision(at_0007) == "0019"
+    assert await current_revision(at_0007) == "0020"
     await upgrade(at_0007, keys=keys, audit_key=deps.audit_key)
     old = Deps(
         make_sessions(at_0007), deps.cipher, deps.index, deps.clock, deps.settings, deps.audit_key
@@ -378,7 +378,7 @@ async def test_0021_gives_every_case_and_student_a_key_and_goes_back_down_under_
         seal_removed_flag(old, removed, YesNo.NO)
         assert sealed_under_data_key(removed.removed_enc)
         await uow.commit()
-    await downgrade(at_0007, "0019", keys=keys)
+    await downgrade(at_0007, "0020", keys=keys)
     async with at_0007.connect() as conn:
         token = (
             await conn.execute(

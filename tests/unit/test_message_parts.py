@@ -18,7 +18,7 @@ from bot.message_parts import (
     split_parts,
     utf16_length,
 )
-from bot.services.staff.policy import current_policy
+from bot.services.staff.policy import bundled_policy
 from bot.transport.html_check import check_html
 
 # Letters of one and two UTF-16 units, the characters HTML escapes, white space.
@@ -126,7 +126,7 @@ def test_a_long_run_of_white_space_sends_no_empty_part() -> None:
 
 
 def test_every_caption_the_bot_sends_fits_telegrams_caption_limit() -> None:
-    captions = [texts.policy_required(current_policy().version), texts.CALENDAR_CAPTION]
+    captions = [texts.policy_required(bundled_policy().version), texts.CALENDAR_CAPTION]
 
     assert all(_visible_length(c) <= CAPTION_LIMIT for c in captions)
 

@@ -1,11 +1,12 @@
-"""Staff journeys: invites, the policy acknowledgement, the staff list and deactivation."""
+"""Staff journeys: invites, the policy acknowledgement, the staff list and deactivation
+(/policy itself: bot/handlers/staff/policy.py)."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import keyboards, texts
+from bot import keyboards, policy_texts, texts
 from bot.callbacks import Action
 from bot.handlers.common import (
     App,
@@ -20,9 +21,16 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.handlers.staff import second_factor
-from bot.services.errors import AlreadyStaff, InviteInvalid, LastCoordinator, UnknownStaff
+from bot.services.errors import (
+    AlreadyStaff,
+    InviteInvalid,
+    LastCoordinator,
+    PolicyReplaced,
+    UnknownStaff,
+)
 from bot.services.staff import second_factor as second_factors
 from bot.services.staff import staff
+from bot.services.staff.policy import current_policy
 from bot.services.staff.staff import StaffSummary
 from bot.vocabulary import STAFF_ROLES, FactorState, Role
 
@@ -31,10 +39,11 @@ async def staff_start(update: Update, context: Context, role: Role) -> None:
     """/start from staff: who they are, and the policy if they still need to acknowledge it."""
     async with uow_for(update, context) as uow:
         me = await staff.whoami(uow, deps_of(context), user_id(update))
+        document = await current_policy(uow)
     assert me is not None
     await say(update, context, texts.staff_welcome(me.name, role))
     if not me.acknowledged_current_policy:
-        await send_policy(update, context, role)
+        await send_policy(update, context, document, role)
     elif await second_factor.setup_needed(update, context):
         await second_factor.offer_setup(update, context)
     else:
@@ -49,6 +58,7 @@ async def redeem(update: Update, context: Context, token: str) -> None:
     try:
         async with uow_for(update, context) as uow:
             member = await staff.redeem_invite(uow, deps, user.id, token, user.full_name)
+            document = await current_policy(uow)
     except InviteInvalid as invalid:
         await say(update, context, texts.INVITE_PROBLEMS[invalid.problem.value])
         return
@@ -56,7 +66,7 @@ async def redeem(update: Update, context: Context, token: str) -> None:
         await say(update, context, texts.ALREADY_STAFF)
         return
     await say(update, context, texts.staff_welcome(user.full_name, Role(member.role)))
-    await send_policy(update, context, Role(member.role))
+    await send_policy(update, context, document, Role(member.role))
 
 
 def help_for(role: Role) -> str:
@@ -70,23 +80,24 @@ def help_for(role: Role) -> str:
 
 
 @boundary
-async def policy(update: Update, context: Context) -> None:
-    """/policy: the confidentiality statement, for any staff member."""
-    async with uow_for(update, context) as uow:
-        member = await staff.authorise(
-            uow, deps_of(context), user_id(update), STAFF_ROLES, command="policy", policy=False
-        )
-    await send_policy(update, context, Role(member.role))
-
-
-@boundary
 async def on_policy_ack(update: Update, context: Context) -> None:
-    async with uow_for(update, context) as uow:
-        document = await staff.acknowledge_policy(uow, deps_of(context), user_id(update))
-        role = await staff.role_of(uow, deps_of(context), user_id(update))
+    """I have read it: the acknowledgement of the version this button came with."""
+    shown = press_of(update).ref
+    try:
+        async with uow_for(update, context) as uow:
+            deps = deps_of(context)
+            document = await staff.acknowledge_policy(uow, deps, user_id(update), shown)
+            role = await staff.role_of(uow, deps, user_id(update))
+            factor = await second_factors.state_of(uow, deps, user_id(update))
+    except PolicyReplaced as replaced:
+        # A newer version was published after this one was sent: that one is to be read.
+        await settle_press(update, context)
+        await say(update, context, policy_texts.POLICY_REPLACED)
+        await send_policy(update, context, replaced.policy)
+        return
     await settle_press(update, context)
     await say(update, context, texts.policy_acknowledged(document.version))
-    if await second_factor.setup_needed(update, context):
+    if factor in (FactorState.NOT_SET_UP, FactorState.AWAITING_CODE):
         await second_factor.send_setup(update, context)  # advisers and coordinators, once
         return
     await say(update, context, help_for(role))
@@ -189,10 +200,11 @@ async def on_close(update: Update, context: Context) -> None:
 
 
 def register(app: App) -> None:
-    app.add_handler(CommandHandler("policy", policy))
     app.add_handler(CommandHandler("invite", invite))
     app.add_handler(CommandHandler("staff", staff_list))
-    app.add_handler(CallbackQueryHandler(on_policy_ack, pattern=rf"^{Action.POLICY_ACK.value}$"))
+    app.add_handler(
+        CallbackQueryHandler(on_policy_ack, pattern=rf"^{Action.POLICY_ACK.value}(:|$)")
+    )
     app.add_handler(
         CallbackQueryHandler(on_deactivate_ask, pattern=rf"^{Action.DEACTIVATE_ASK.value}:")
     )

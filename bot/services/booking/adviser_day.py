@@ -18,6 +18,7 @@ from bot.services.intake.sheet_store import latest_submitted_sheet, read_answers
 from bot.services.intake.students import student_chat_id
 from bot.services.notices import outbox, security
 from bot.services.staff import second_factor, staff
+from bot.services.statistics import events as statistics
 from bot.vocabulary import (
     ADVISING_ROLES,
     AppointmentMode,
@@ -135,6 +136,15 @@ async def mark(
     me, appointment = await _mine(uow, deps, telegram_user_id, appointment_id)
     if appointment.starts_at > deps.clock.now() or appointment.status not in SHOWN:
         raise StaleAction
+    before = AppointmentStatus(appointment.status)
+    if before is not outcome:
+        if before is not AppointmentStatus.BOOKED:  # a correction: the count moves with it
+            await statistics.appointment_outcome(
+                uow, deps, appointment.starts_at, mode=appointment.mode, outcome=before, by=-1
+            )
+        await statistics.appointment_outcome(
+            uow, deps, appointment.starts_at, mode=appointment.mode, outcome=outcome
+        )
     appointment.status = outcome.value
     appointment.updated_at = deps.clock.now()
     await audit.record(
@@ -176,6 +186,13 @@ async def _cancel_for_service(
 ) -> None:
     """Cancel one booking for the service and queue the student's kind notice (no commit)."""
     appointment.status = AppointmentStatus.CANCELLED_BY_SERVICE.value
+    await statistics.appointment_outcome(
+        uow,
+        deps,
+        appointment.starts_at,
+        mode=appointment.mode,
+        outcome=AppointmentStatus.CANCELLED_BY_SERVICE,
+    )
     appointment.sequence += 1
     appointment.updated_at = deps.clock.now()
     await outbox.withdraw(uow, deps, kind=REMINDER, ordering_key=reminder_key(appointment.id))

@@ -23,6 +23,7 @@ from bot.services.intake.students import find_student, upcoming_appointments
 from bot.services.notices import outbox, security
 from bot.services.notices.staff_directory import staff_chat_id
 from bot.services.staff import staff
+from bot.services.statistics import events as statistics
 from bot.vocabulary import (
     ADVISING_ROLES,
     AppointmentMode,
@@ -317,6 +318,9 @@ async def cancel_mine(
     appointment, student_id = await _own_upcoming(uow, deps, telegram_user_id, appointment_id)
     now = deps.clock.now()
     appointment.status = AppointmentStatus.CANCELLED.value
+    await statistics.appointment_outcome(
+        uow, deps, appointment.starts_at, mode=appointment.mode, outcome=AppointmentStatus.CANCELLED
+    )
     appointment.sequence += 1
     appointment.updated_at = now
     appointment.moving_until = None

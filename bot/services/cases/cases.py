@@ -20,9 +20,11 @@ from bot import case_texts
 from bot.services import audit
 from bot.services.deps import Deps
 from bot.services.errors import CaseStateWrong, UnknownCase, UnknownStaff
+from bot.services.intake.sheet_store import read_answers
 from bot.services.notices import outbox
 from bot.services.notices.staff_directory import staff_chat_id
-from bot.vocabulary import ADVISING_ROLES, AuditAction, CaseStatus, Role
+from bot.services.statistics import events as statistics
+from bot.vocabulary import ADVISING_ROLES, AuditAction, CaseStatus, Role, SheetField
 from storage import data_keys
 from storage.crypto import Owner, OwnerKind
 from storage.models import (
@@ -148,6 +150,11 @@ def _episode_view(deps: Deps, episode: CaseEpisode) -> Episode:
     )
 
 
+def episode_outcome(deps: Deps, episode: CaseEpisode) -> str | None:
+    """The outcome a closed episode was closed with."""
+    return _episode_view(deps, episode).outcome
+
+
 async def lock(uow: UnitOfWork, case_id: str) -> None:
     """Hold the case's row until the transaction ends, so two writers numbering its episodes or
     notes take turns (PostgreSQL; SQLite's writers already do, one at a time)."""
@@ -174,7 +181,7 @@ async def open_for_sheet(
     uow: UnitOfWork, deps: Deps, student: Student, sheet: InformationSheet
 ) -> Case:
     """A submitted sheet belongs to the student's open case, or opens a new one."""
-    case = await current_case(uow, student.id)
+    case = before = await current_case(uow, student.id)
     now = deps.clock.now()
     actor = audit.student_actor(student.id)
     if case is not None and case.status == CaseStatus.OPEN.value:
@@ -200,6 +207,16 @@ async def open_for_sheet(
     await _new_episode(uow, deps, case, actor=actor, reopen_reason=None)
     uow.keep(("case", student.id), case)
     await audit.record(uow, deps, AuditAction.CASE_OPENED, actor, case.id)
+    said = read_answers(deps, sheet)
+    await statistics.case_opened(
+        uow,
+        deps,
+        now,
+        category=said.get(SheetField.CATEGORY),
+        year=said.get(SheetField.YEAR),
+        mode=said.get(SheetField.MODE),
+        returning=before is not None,
+    )
     return case
 
 
@@ -263,6 +280,15 @@ async def close(
     case.status = CaseStatus.CLOSED.value
     case.last_activity_at = now
     await audit.record(uow, deps, AuditAction.CASE_CLOSED, actor, case.id)
+    sheet = await uow.session.get(InformationSheet, case.sheet_id) if case.sheet_id else None
+    await statistics.case_closed(
+        uow,
+        deps,
+        now,
+        category=read_answers(deps, sheet).get(SheetField.CATEGORY) if sheet else None,
+        outcome=outcome,
+        opened_at=episode.opened_at if episode is not None else case.opened_at,
+    )
     return outcome
 
 

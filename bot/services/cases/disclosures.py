@@ -26,6 +26,7 @@ from bot.services.intake import consent
 from bot.services.notices import outbox, security_basis
 from bot.services.staff import staff, staff_drafts
 from bot.services.staff.staff_drafts import Draft
+from bot.services.statistics import events as statistics
 from bot.vocabulary import (
     AuditAction,
     CasePart,
@@ -389,6 +390,7 @@ async def save(
         pad_to=DISCLOSURE_BLOCK,
     )
     uow.session.add(disclosure)
+    await statistics.disclosure_made(uow, deps, now, grounds.basis, grounds.recipient)
     await audit.record(
         uow,
         deps,

@@ -16,7 +16,7 @@ from bot.services import audit, split_texts
 from bot.services.cases import cases
 from bot.services.deps import Deps
 from bot.services.errors import NoSheet, StaleAction
-from bot.services.intake.consent import SCOPES, record_consent
+from bot.services.intake.consent import SCOPES, current_consents, record_consent
 from bot.services.intake.sheet import (
     AnswerRejected,
     QuestionKind,
@@ -35,6 +35,7 @@ from bot.services.intake.sheet_store import (
 )
 from bot.services.intake.students import find_student, register_student
 from bot.services.notices import security
+from bot.services.statistics import events as statistics
 from bot.vocabulary import (
     AuditAction,
     ConsentChannel,
@@ -406,6 +407,9 @@ async def choose_consent(
         )
         await cases.open_for_sheet(uow, deps, student, draft)
         await security.record_sheet_answer(uow, deps, student)
+        for state in (await current_consents(uow, deps, student.id)).values():
+            if state.granted is not None:
+                await statistics.consent_at_submission(uow, deps, now, state.scope, state.granted)
     await uow.commit()
     return _view(deps, draft)
 

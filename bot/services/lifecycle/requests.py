@@ -30,6 +30,7 @@ from bot.services.lifecycle import retention
 from bot.services.notices import outbox
 from bot.services.notices.staff_directory import active_staff_chats
 from bot.services.staff import second_factor
+from bot.services.statistics import events as statistics
 from bot.vocabulary import (
     AuditAction,
     PauseReason,
@@ -458,6 +459,9 @@ async def _close(
         request.paused_on = None
     request.status = status.value
     request.closed_on = today(deps)
+    await statistics.request_answered(
+        uow, deps, deps.clock.now(), kind=request.kind, on_time=on_time
+    )
     await audit.record(uow, deps, action, audit.staff_actor(me.id), request.id, on_time=on_time)
     view = await _view(uow, deps, request)
     if commit:

@@ -50,6 +50,10 @@ ADVISER_HANDOVER = "adviser_handover"
 CASE_NOTICE = "case_notice"
 STUDENT_NOTICE = "student_notice"
 AUDIT_HEAD = "audit_head"
+# To every active staff member: a new version of the policy awaits their acknowledgement.
+POLICY_NOTICE = "policy_notice"
+# To the coordinators: the policy's annual review is due.
+POLICY_REVIEW = "policy_review"
 # Sent without protect_content, so the reader can copy or forward them to keep elsewhere:
 # nothing in them is personal (the audit head is a sequence number and a MAC).
 COPYABLE_KINDS = frozenset({AUDIT_HEAD})
@@ -66,6 +70,8 @@ TO_STAFF_KINDS = frozenset(
         SECURITY_NOTICE,
         SECURITY_DIGEST,
         AUDIT_HEAD,
+        POLICY_NOTICE,
+        POLICY_REVIEW,
     }
 )
 FIRST_RETRY = timedelta(seconds=5)

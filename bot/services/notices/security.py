@@ -26,6 +26,7 @@ from bot.services.deps import Deps
 from bot.services.errors import UnknownCase
 from bot.services.intake.sheet_store import Answers, latest_submitted_sheet, read_answers
 from bot.services.intake.students import (
+    removed_flag,
     seal_removed_flag,
     student_chat_id,
     upcoming_appointments,
@@ -34,6 +35,7 @@ from bot.services.notices import outbox
 from bot.services.notices.security_basis import is_removed as is_removed
 from bot.services.notices.security_basis import removed_on_sheet
 from bot.services.notices.staff_directory import active_staff_chats
+from bot.services.statistics import events as statistics
 from bot.vocabulary import (
     AppointmentMode,
     AppointmentStatus,
@@ -96,6 +98,8 @@ async def _set_removed(
     uow: UnitOfWork, deps: Deps, student: Student, removed: bool, *, actor: str
 ) -> int:
     """Keep the flag (sealed) and bring Security up to date; the number of notices queued."""
+    if removed and removed_flag(deps, student) is not YesNo.YES:
+        await statistics.removed_from_course(uow, deps, deps.clock.now())
     seal_removed_flag(deps, student, YesNo.YES if removed else YesNo.NO)
     queued = 0
     for appointment in await upcoming_appointments(uow, deps, student.id):
@@ -175,6 +179,11 @@ def _told(deps: Deps, appointment: Appointment) -> _Told:
         else None
     )
     return _Told(int(raw["version"]), times)
+
+
+def notices_told(deps: Deps, appointment: Appointment) -> int:
+    """How many notices Security was sent about this appointment (its told version)."""
+    return _told(deps, appointment).version
 
 
 def _remember(deps: Deps, appointment: Appointment, told: _Told) -> None:
@@ -397,6 +406,8 @@ async def _send(
         )
     if not chats:
         await _nobody_to_tell(uow, deps, cause=key)
+    elif kind == outbox.SECURITY_NOTICE:
+        await statistics.security_notice_sent(uow, deps, deps.clock.now())
     return len(chats)
 
 

@@ -20,10 +20,11 @@ from bot.services.errors import (
     LastCoordinator,
     NotAuthorised,
     PolicyNotAcknowledged,
+    PolicyReplaced,
     UnknownStaff,
 )
 from bot.services.notices import outbox
-from bot.services.staff.policy import PolicyDocument, current_policy
+from bot.services.staff.policy import PolicyDocument, bundled_policy, current_policy
 from bot.vocabulary import AuditAction, Role
 from storage.models import (
     Appointment,
@@ -104,15 +105,15 @@ async def role_of(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> Role:
     return Role(member.role) if member is not None and member.active else Role.STUDENT
 
 
-def _acknowledged(member: StaffMember) -> tuple[str, str, str, str]:
-    """The question "has this member signed the current policy?", as a unit of work keeps it."""
-    policy = current_policy()
+def _acknowledged(member: StaffMember, policy: PolicyDocument) -> tuple[str, str, str, str]:
+    """The question "has this member signed this policy?", as a unit of work keeps it."""
     return ("acknowledged", member.id, policy.version, policy.sha256)
 
 
 async def has_acknowledged(uow: UnitOfWork, member: StaffMember) -> bool:
-    policy = current_policy()
-    question = _acknowledged(member)
+    """Whether the member acknowledged the current version (the text with its digest)."""
+    policy = await current_policy(uow)
+    question = _acknowledged(member, policy)
     known = uow.known(question)
     if known is not NOT_ASKED:
         return bool(known)
@@ -153,7 +154,7 @@ async def authorise(
         await uow.commit()
         raise NotAuthorised(roles)
     if policy and not await has_acknowledged(uow, member):
-        raise PolicyNotAcknowledged
+        raise PolicyNotAcknowledged(await current_policy(uow))
     return member
 
 
@@ -198,30 +199,40 @@ async def add_staff(
     return member
 
 
-async def acknowledge_policy(uow: UnitOfWork, deps: Deps, telegram_user_id: int) -> PolicyDocument:
-    """Record that this staff member read and accepted the current policy version."""
+async def acknowledge_policy(
+    uow: UnitOfWork, deps: Deps, telegram_user_id: int, shown: str | None
+) -> PolicyDocument:
+    """Record that this staff member read and accepted the current policy version.
+
+    `shown` is the short digest of the version their button came with (None: a button from
+    before versions were published, which only ever showed the bundled statement). A button
+    under a version since replaced acknowledges nothing: PolicyReplaced carries the current one.
+    """
     member = await find_staff(uow, deps, telegram_user_id)
     if member is None or not member.active:
         raise NotAuthorised((Role.ADVISER, Role.COORDINATOR, Role.SECURITY))
-    policy = current_policy()
-    if not await has_acknowledged(uow, member):
-        uow.session.add(
-            PolicyAcknowledgement(
-                staff_id=member.id,
-                policy_version=policy.version,
-                policy_sha256=policy.sha256,
-                acknowledged_at=deps.clock.now(),
-            )
+    policy = await current_policy(uow)
+    if await has_acknowledged(uow, member):
+        return policy
+    if (shown or bundled_policy().short_digest) != policy.short_digest:
+        raise PolicyReplaced(policy)
+    uow.session.add(
+        PolicyAcknowledgement(
+            staff_id=member.id,
+            policy_version=policy.version,
+            policy_sha256=policy.sha256,
+            acknowledged_at=deps.clock.now(),
         )
-        await audit.record(
-            uow,
-            deps,
-            AuditAction.POLICY_ACKNOWLEDGED,
-            audit.staff_actor(member.id),
-            version=policy.version,
-        )
-        uow.keep(_acknowledged(member), True)
-        await uow.commit()
+    )
+    await audit.record(
+        uow,
+        deps,
+        AuditAction.POLICY_ACKNOWLEDGED,
+        audit.staff_actor(member.id),
+        version=policy.version,
+    )
+    uow.keep(_acknowledged(member, policy), True)
+    await uow.commit()
     return policy
 
 
@@ -304,7 +315,7 @@ async def redeem_invite(
 
 
 async def _summaries(uow: UnitOfWork, deps: Deps) -> list[StaffSummary]:
-    policy = current_policy()
+    policy = await current_policy(uow)
     acked = set(
         (
             await uow.session.execute(

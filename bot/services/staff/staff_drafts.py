@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, select
 
@@ -17,7 +17,7 @@ from bot.services.deps import Deps
 from bot.vocabulary import DraftPurpose
 from storage import data_keys
 from storage.models import STAFF_DRAFT_BLOCK, StaffDraft
-from storage.uow import UnitOfWork
+from storage.uow import NOT_ASKED, UnitOfWork
 
 # A draft nobody touched for this long is dropped rather than resumed by surprise.
 DRAFT_LIFETIME = timedelta(hours=24)
@@ -35,8 +35,18 @@ def _seal(deps: Deps, row: StaffDraft, content: dict[str, Any]) -> None:
     row.content_enc = deps.cipher.seal_json(row, "content_enc", content, pad_to=STAFF_DRAFT_BLOCK)
 
 
+def _question(staff_id: str) -> tuple[str, str]:
+    return ("staff_draft", staff_id)
+
+
 async def _row(uow: UnitOfWork, staff_id: str) -> StaffDraft | None:
-    return await uow.session.scalar(select(StaffDraft).where(StaffDraft.staff_id == staff_id))
+    """The draft row, read once per unit of work (the router and the journey both ask)."""
+    known = uow.known(_question(staff_id))
+    if known is not NOT_ASKED:
+        return cast(StaffDraft | None, known)
+    row = await uow.session.scalar(select(StaffDraft).where(StaffDraft.staff_id == staff_id))
+    uow.keep(_question(staff_id), row)
+    return row
 
 
 async def begin(
@@ -55,6 +65,7 @@ async def begin(
     if row is None:
         row = StaffDraft(staff_id=staff_id)
         uow.session.add(row)
+        uow.keep(_question(staff_id), row)
     row.purpose = purpose.value
     row.case_id = case_id
     row.step = step
@@ -71,6 +82,8 @@ async def current(uow: UnitOfWork, deps: Deps, staff_id: str) -> Draft | None:
         return None
     if row.updated_at < deps.clock.now() - DRAFT_LIFETIME:
         await uow.session.delete(row)
+        await uow.session.flush()  # gone before a new draft of this staff member is added
+        uow.keep(_question(staff_id), None)
         return None
     return Draft(
         DraftPurpose(row.purpose),
@@ -96,4 +109,5 @@ async def save(
 async def finish(uow: UnitOfWork, staff_id: str) -> bool:
     """Drop the draft (done or cancelled); whether there was one."""
     result = await uow.session.execute(delete(StaffDraft).where(StaffDraft.staff_id == staff_id))
+    uow.keep(_question(staff_id), None)
     return bool(getattr(result, "rowcount", 0))

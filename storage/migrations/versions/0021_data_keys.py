@@ -11,7 +11,7 @@ re-seals under the key ring whatever was sealed under a data key, then drops the
 needs the data keys too when there is any.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -28,7 +28,7 @@ from storage.crypto import FieldContext, KeyRing, OwnerKey
 from storage.migrate import data_keys
 
 revision: str = "0021"
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -28,7 +28,7 @@ from bot.services.staff.policy_versions import (
 from bot.services.statistics.backfill import backfill
 from bot.settings import Settings
 from bot.vocabulary import AuditAction, FactorState, Role
-from storage import audit
+from storage import audit, key_split
 from storage import migrate as migrations
 from storage.engine import make_engine, sqlite_file
 from storage.rotation import rotate_all
@@ -62,6 +62,12 @@ async def migrate(settings: Settings) -> int:
                 print(f"Indexed the full names of {indexed} earlier sheets for /find.")
             if await backfill(_deps(settings, engine)):
                 print("Counted the records already held into the anonymous statistics.")
+            split = await _split(_deps(settings, engine))
+            if split.rows:
+                print(
+                    f"Moved {split.fields} field(s) of {split.rows} earlier record(s) to their "
+                    "cases' and students' own keys."
+                )
     finally:
         await engine.dispose()
     return 0
@@ -285,6 +291,44 @@ async def list_notices(settings: Settings) -> int:
         minutes = int((now - created).total_seconds() // 60)
         print(f"{ref:<8}{kind:<22}{attempts:>9}  {minutes:>6} m  {error or '-'}")
     return 0
+
+
+async def split_keys(settings: Settings) -> int:
+    """Move the fields still under the key ring to their owners' data keys, with a progress
+    bar; say how many, and audit it."""
+    engine = make_engine(settings.database_url)
+    try:
+        report = await _split(_deps(settings, engine))
+    finally:
+        await engine.dispose()
+    if report.rows:
+        print(
+            f"Moved {report.fields} field(s) of {report.rows} record(s) to their cases' and "
+            "students' own keys."
+        )
+    else:
+        print("Every case's and student's records are already under their own keys.")
+    return 0
+
+
+async def _split(deps: Deps) -> key_split.SplitReport:
+    async with deps.uow() as uow:
+        waiting = await key_split.count_waiting(uow.session)
+    if not waiting:
+        return key_split.SplitReport()
+    with tqdm(total=waiting, unit="record", desc="Moving to data keys", file=sys.stderr) as bar:
+        report = await key_split.split(deps.sessions, deps.cipher, progress=bar.update)
+    async with deps.uow() as uow:
+        await audit_service.record(
+            uow,
+            deps,
+            AuditAction.KEYS_SPLIT,
+            audit_service.COMMAND_LINE,
+            records=report.rows,
+            fields=report.fields,
+        )
+        await uow.commit()
+    return report
 
 
 async def rotate_keys(settings: Settings) -> int:

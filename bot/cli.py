@@ -187,13 +187,22 @@ def _parser() -> argparse.ArgumentParser:
         "by month of last activity",
     )
 
-    keys = sub.add_parser("keys", help="key rotation", description="Key management.")
+    keys = sub.add_parser("keys", help="key rotation, data keys", description="Key management.")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     keys_sub.add_parser(
         "rotate",
         help="re-encrypt all data under the newest key",
         description="Re-encrypt every sealed field under the first key in USS_DATA_KEYS. "
         "Keep the old keys listed until this has run.",
+    )
+    keys_sub.add_parser(
+        "split",
+        help="move older data to each case's and student's own key",
+        description="Re-encrypt the fields written before cases and students had data keys "
+        "of their own under those keys, batch by batch with a progress bar, so that deleting "
+        "a case or a student (retention, an erasure request) makes every copy of them, in a "
+        "backup too, unreadable. `migrate` does this too; run it again to finish an "
+        "interrupted run: what is done is not done twice.",
     )
     return parser
 
@@ -272,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(admin.list_notices(settings))
         if args.command == "purge":
             return asyncio.run(admin.purge(settings, dry_run=args.dry_run))
+        if args.command == "keys" and args.keys_command == "split":
+            return asyncio.run(admin.split_keys(settings))
         if args.command == "keys":
             return asyncio.run(admin.rotate_keys(settings))
     except Exception as problem:

@@ -215,6 +215,7 @@ class AuditAction(StrEnum):
     POLICY_SIGNATURES_READ = "policy.signatures_read"
     ACCESS_REFUSED = "access.refused"
     KEYS_ROTATED = "keys.rotated"
+    KEYS_SPLIT = "keys.split"
     AVAILABILITY_CHANGED = "availability.changed"
     AVAILABILITY_MANAGED = "availability.managed"
     APPOINTMENT_BOOKED = "appointment.booked"

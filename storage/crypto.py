@@ -36,7 +36,7 @@ _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _AAD_PREFIX = b"uss-intake/field/v1\x00"
 # The key id of tokens sealed under a row owner's data key: `_KEY_ID` never matches it.
 DATA_KEY_ID = "~"
-_DATA_KEY_PREFIX = bytes([_FORMAT, len(DATA_KEY_ID)]) + DATA_KEY_ID.encode()
+DATA_KEY_PREFIX = bytes([_FORMAT, len(DATA_KEY_ID)]) + DATA_KEY_ID.encode()
 
 
 class CryptoError(Exception):
@@ -134,7 +134,7 @@ def _open_token(aead: AESGCM, token: bytes, context: FieldContext) -> bytes:
 
 def sealed_under_data_key(token: bytes) -> bool:
     """Whether a token was sealed under its row owner's data key (not the key ring)."""
-    return token.startswith(_DATA_KEY_PREFIX)
+    return token.startswith(DATA_KEY_PREFIX)
 
 
 class OwnerKind(StrEnum):
@@ -403,6 +403,11 @@ class FieldCipher:
                 "is gone (destroyed when its records were deleted)"
             )
         return key.decrypt(token, context)
+
+    def to_owner_key(self, row: SealedRow, column: str, token: bytes) -> bytes:
+        """A token sealed under the key ring, sealed again under the row owner's data key
+        (storage/key_split.py)."""
+        return self._encrypt(row, column, self.keys.decrypt(token, self.context(row, column)))
 
     def seal(
         self, row: SealedRow, column: str, value: str | None, *, pad_to: int | None = None

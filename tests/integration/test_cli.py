@@ -17,6 +17,7 @@ from typing import TypeVar
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_deps
 from bot.clock import SystemClock
@@ -650,18 +651,11 @@ def test_audit_head_is_kept_and_verify_against_it_catches_removed_entries(
 # --- Retention from the command line (issue 12) -------------------------------------------
 
 
-async def an_old_case(env: dict[str, str], years_ago: int) -> str:
-    """A case with notes, a document and a disclosure, its last activity `years_ago` years
-    ago (and its student's); returns that month, as the dry run prints it."""
-    from sqlalchemy import update
-
+def cli_deps(env: dict[str, str]) -> tuple[Deps, AsyncEngine]:
+    """Services over the command line's database and keys (dispose of the engine after)."""
     from bot.clock import FixedClock
-    from bot.services.deps import Deps
-    from bot.settings import Settings
     from storage.crypto import FieldCipher, parse_key_spec
     from storage.engine import make_sessions
-    from storage.models import Case, Student
-    from tests.integration.test_case_records_at_rest import fill_a_case
 
     engine = make_engine(env["USS_DATABASE_URL"])
     settings = Settings(
@@ -677,6 +671,18 @@ async def an_old_case(env: dict[str, str], years_ago: int) -> str:
         settings,
         AuditKey.from_spec(env["USS_AUDIT_KEY"]),
     )
+    return deps, engine
+
+
+async def an_old_case(env: dict[str, str], years_ago: int) -> str:
+    """A case with notes, a document and a disclosure, its last activity `years_ago` years
+    ago (and its student's); returns that month, as the dry run prints it."""
+    from sqlalchemy import update
+
+    from storage.models import Case, Student
+    from tests.integration.test_case_records_at_rest import fill_a_case
+
+    deps, engine = cli_deps(env)
     old = datetime.now(UTC) - timedelta(days=365 * years_ago + 2)
     try:
         await fill_a_case(deps)
@@ -686,7 +692,7 @@ async def an_old_case(env: dict[str, str], years_ago: int) -> str:
             await uow.commit()
     finally:
         await engine.dispose()
-    return old.astimezone(settings.zone).strftime("%Y-%m")
+    return old.astimezone(deps.settings.zone).strftime("%Y-%m")
 
 
 async def test_purge_dry_run_lists_counts_then_purge_deletes(
@@ -840,3 +846,54 @@ def test_policy_publish_and_the_signature_register_on_the_command_line(
             ("'=cmd|' /C calc'!A0", version, digest),
         ]
     )
+
+
+# --- Data keys from the command line (issue 12, crypto-shredding) ---------------------------
+
+
+async def records_from_before_data_keys(env: dict[str, str], *, new_case: bool) -> int:
+    """A case whose records are all under the key ring, as before data keys; returns how many
+    records (rows) that is."""
+    from tests.integration.test_case_records_at_rest import fill_a_case
+    from tests.integration.test_key_split import as_before_data_keys
+
+    deps, engine = cli_deps(env)
+    try:
+        if new_case:
+            await fill_a_case(deps)
+        return await as_before_data_keys(deps)
+    finally:
+        await engine.dispose()
+
+
+async def test_keys_split_and_migrate_move_earlier_records_to_their_own_keys_once(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(["migrate"], env, cwd=tmp_path).returncode == 0
+    earlier = await records_from_before_data_keys(env, new_case=True)
+    split = run(["keys", "split"], env, cwd=tmp_path)
+    assert split.returncode == 0, split.stderr
+    assert f"of {earlier} record(s) to their cases' and students' own keys" in split.stdout
+    assert "Moving to data keys" in split.stderr  # the progress bar
+    again = run(["keys", "split"], env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "already under their own keys" in again.stdout
+    # `migrate` does it too, for whoever upgrades without knowing about `keys split`.
+    assert await records_from_before_data_keys(env, new_case=False) == earlier
+    migrated = run(["migrate"], env, cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert f"of {earlier} earlier record(s) to their cases' and students' own keys" in (
+        migrated.stdout
+    )
+    deps, engine = cli_deps(env)
+    try:
+        async with deps.uow() as uow:
+            splits = [
+                e.detail
+                async for e in audit_entries(
+                    uow.session, deps.cipher, action=AuditAction.KEYS_SPLIT.value
+                )
+            ]
+    finally:
+        await engine.dispose()
+    assert [d["records"] for d in splits] == [earlier, earlier]

@@ -86,8 +86,13 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
     path = sqlite_file(url)
     if path is not None:
         make_private(path)
+    # Connections to a file are cheap: room for every job at once beside the updates.
     engine = create_async_engine(
-        as_driver_url(url), echo=echo, connect_args={"timeout": IN_LOOP_BUSY_MS / 1000}
+        as_driver_url(url),
+        echo=echo,
+        pool_size=5,
+        max_overflow=20,
+        connect_args={"timeout": IN_LOOP_BUSY_MS / 1000},
     )
 
     @event.listens_for(engine.sync_engine, "connect")

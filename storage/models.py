@@ -693,31 +693,27 @@ class SubjectRequest(RowWithId, Base):
 SEALED_COLUMNS[SubjectRequest] = ("details_enc",)
 
 
-class StatisticsCount(Base):
+class StatisticsCount(RowWithId, Base):
     """How many times something happened in one period, by a few closed-vocabulary facets.
 
     Anonymous by construction (DESIGN.md invariant 5): a counter, never a row per event, so
-    there is no id, no time finer than the month (the removed-from-course count: the term),
-    no order and no free text; nothing joins to a student, case, appointment or staff member.
-    Purges leave it alone, so reports outlive the records they counted. A facet that does not
-    apply is '' (primary key columns cannot be NULL).
+    there is no link to a student, case, appointment or staff member, no time finer than the
+    month (the removed-from-course count: the term), no order and no free text. And sealed:
+    a copy of the database sees an opaque key and a padded ciphertext per counter, so it can
+    tell neither which counter a student's submission moved nor by how much (the counters a
+    submission may move are all written, by 0 where nothing happened). Purges leave it alone,
+    so reports outlive the records they counted.
     """
 
     __tablename__ = "statistics"
 
-    period: Mapped[str] = mapped_column(String(16), primary_key=True)
-    event: Mapped[str] = mapped_column(String(24), primary_key=True)
-    category: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
-    year_of_study: Mapped[str] = mapped_column(String(8), primary_key=True, default="")
-    mode: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
-    client: Mapped[str] = mapped_column(String(12), primary_key=True, default="")
-    outcome: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
-    weeks_open: Mapped[str] = mapped_column(String(8), primary_key=True, default="")
-    scope: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
-    basis: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
-    recipient: Mapped[str] = mapped_column(String(24), primary_key=True, default="")
-    on_time: Mapped[str] = mapped_column(String(4), primary_key=True, default="")
-    tally: Mapped[int] = mapped_column(Integer, default=0)
+    # A keyed digest of the period, event and facets: how a counter is found.
+    counter_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # {"period", "event", "facets", "tally"}, sealed and padded to one length.
+    sealed: Mapped[bytes]
+
+
+SEALED_COLUMNS[StatisticsCount] = ("sealed",)
 
 
 class StatisticsBackfill(Base):

@@ -44,15 +44,14 @@ APPOINTMENT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
 async def counts(bot: Bot) -> dict[tuple[str, ...], int]:
-    """Every counter, keyed by (event, period, non-empty facets as name=value)."""
+    """Every counter above 0, keyed by (event, period, non-empty facets as name=value)."""
     async with bot.deps.uow() as uow:
-        rows = (await uow.session.execute(select(StatisticsCount))).scalars().all()
+        opened = await events.read_all(uow, bot.deps)
     found: dict[tuple[str, ...], int] = {}
-    for row in rows:
-        facets = tuple(
-            f"{name}={getattr(row, name)}" for name in events.FACET_NAMES if getattr(row, name)
-        )
-        found[(row.event, row.period, *facets)] = row.tally
+    for c in opened:
+        if c.tally:
+            facets = tuple(f"{n}={c.facets[n]}" for n in events.FACET_NAMES if c.facets.get(n))
+            found[(c.event.value, c.period, *facets)] = c.tally
     return found
 
 
@@ -137,7 +136,6 @@ async def test_no_column_of_the_statistics_can_be_joined_back(bot: Bot, student:
     reference = await a_full_journey(bot, student)
     settings = bot.deps.settings
     allowed = {
-        "event": {e.value for e in StatEvent},
         "category": {*settings.categories, events.OTHER, ""},
         "year_of_study": {y.value for y in YearOfStudy} | {""},
         "mode": {m.value for m in AppointmentMode} | {""},
@@ -152,19 +150,24 @@ async def test_no_column_of_the_statistics_can_be_joined_back(bot: Bot, student:
         "on_time": {"yes", "no", ""},
     }
     period = re.compile(r"^(\d{4}-\d{2}|\d{4}-\d{2} (autumn|spring|summer))$")
-    columns = {c.name for c in inspect(StatisticsCount).columns}
-    # Every column is one of these: a period, a closed vocabulary, or the count.
-    assert columns == {"period", "tally", *allowed}
-    ids = await all_ids(bot) | {reference}
+    # In the file: an id, a keyed digest and a ciphertext per counter, nothing in the clear.
+    assert {c.name for c in inspect(StatisticsCount).columns} == {"id", "counter_key", "sealed"}
     async with bot.deps.uow() as uow:
-        rows = (await uow.session.execute(text("SELECT * FROM statistics"))).mappings().all()
-    assert rows
-    for row in rows:
-        assert period.match(row["period"]), row["period"]
-        assert isinstance(row["tally"], int)
+        raw = (await uow.session.execute(text("SELECT * FROM statistics"))).mappings().all()
+        opened = await events.read_all(uow, bot.deps)
+    assert raw and len(raw) == len(opened)
+    for row in raw:
+        assert b"Academic appeal" not in bytes(row["sealed"])
+        assert re.fullmatch(r"[0-9a-f]{64}", row["counter_key"])
+    # Opened, every value is a period, a closed vocabulary or a count: nothing joins back.
+    ids = await all_ids(bot) | {reference}
+    for counted in opened:
+        assert period.match(counted.period), counted.period
+        assert counted.tally >= 0
+        assert set(counted.facets) == set(allowed)
         for name, vocabulary in allowed.items():
-            assert row[name] in vocabulary, (name, row[name])
-        assert not {str(row[name]) for name in allowed} & ids
+            assert counted.facets[name] in vocabulary, (name, counted.facets[name])
+        assert not {counted.period, *counted.facets.values()} & ids
 
 
 async def test_counts_survive_the_purge_of_what_they_counted(bot: Bot, student: LocalChat) -> None:

@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 
 from bot import lifecycle_texts as words
 from bot.services.lifecycle import requests
+from bot.services.statistics import events as statistics
 from bot.transport import LocalChat, LocalUser
-from bot.vocabulary import AuditAction, Role
+from bot.vocabulary import AuditAction, Role, StatEvent
 from storage.models import (
     Case,
     ConsentEntry,
     InformationSheet,
-    StatisticsCount,
     Student,
     SubjectRequest,
 )
@@ -198,16 +198,11 @@ async def test_a_pause_moves_the_due_date_by_its_length(bot: Bot, student: Local
     (answered,) = await entries(bot, AuditAction.REQUEST_ANSWERED)
     assert answered.detail["on_time"] is True
     async with bot.deps.uow() as uow:
-        counted = (
-            (
-                await uow.session.execute(
-                    select(StatisticsCount).where(StatisticsCount.event == "request_answered")
-                )
-            )
-            .scalars()
-            .all()
-        )
-    assert [(c.outcome, c.on_time, c.tally) for c in counted] == [("access", "yes", 1)]
+        opened = await statistics.read_all(uow, bot.deps)
+    counted = [c for c in opened if c.event is StatEvent.REQUEST_ANSWERED and c.tally]
+    assert [(c.facets["outcome"], c.facets["on_time"], c.tally) for c in counted] == [
+        ("access", "yes", 1)
+    ]
 
 
 async def test_reminders_come_seven_days_and_one_day_before_and_when_overdue_once_each(

@@ -6,19 +6,23 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
 
 from bot.services.deps import Deps
 from bot.services.statistics import events
 from bot.vocabulary import StatEvent
-from storage.models import StatisticsCount
 
 
 async def tally(deps: Deps, **facets: str) -> int:
     async with deps.uow() as uow:
-        rows = (await uow.session.execute(select(StatisticsCount))).scalars().all()
+        opened = await events.read_all(uow, deps)
+    wanted_event = facets.pop("event", None)
+    wanted_period = facets.pop("period", None)
     return sum(
-        r.tally for r in rows if all(getattr(r, name) == value for name, value in facets.items())
+        c.tally
+        for c in opened
+        if (wanted_event is None or c.event.value == wanted_event)
+        and (wanted_period is None or c.period == wanted_period)
+        and all(c.facets.get(name) == value for name, value in facets.items())
     )
 
 

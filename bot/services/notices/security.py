@@ -98,8 +98,8 @@ async def _set_removed(
     uow: UnitOfWork, deps: Deps, student: Student, removed: bool, *, actor: str
 ) -> int:
     """Keep the flag (sealed) and bring Security up to date; the number of notices queued."""
-    if removed and removed_flag(deps, student) is not YesNo.YES:
-        await statistics.removed_from_course(uow, deps, deps.clock.now())
+    newly = removed and removed_flag(deps, student) is not YesNo.YES
+    await statistics.removed_from_course(uow, deps, deps.clock.now(), 1 if newly else 0)
     seal_removed_flag(deps, student, YesNo.YES if removed else YesNo.NO)
     queued = 0
     for appointment in await upcoming_appointments(uow, deps, student.id):
@@ -389,6 +389,8 @@ async def _send(
             await outbox.stand_in_for_coordinator_alerts(
                 uow, deps, dedupe_key=f"security-nobody:{key}"
             )
+        elif kind == outbox.SECURITY_NOTICE:
+            await statistics.security_notice_sent(uow, deps, deps.clock.now(), 0)
         return 0
     escalation = escalation or texts.security_undelivered(
         appointment_starts, deps.clock.now(), deps.settings.zone

@@ -8,9 +8,11 @@ count is kept per academic term only, crossed with nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.services.deps import Deps
@@ -84,36 +86,81 @@ def _closed(value: object, vocabulary: type[object]) -> str:
     return str(value) if str(value) in allowed else ""
 
 
+COUNTER_BYTES = 256
+
+
+def counter_key(deps: Deps, event: StatEvent, period: str, facets: Mapping[str, str]) -> str:
+    """The keyed digest a counter is found by (its facets in a fixed order)."""
+    named = "|".join(f"{name}={facets.get(name, '')}" for name in FACET_NAMES)
+    return deps.index.digest("statistics", f"{period}|{event.value}|{named}")
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One counter, opened: what reports read."""
+
+    period: str
+    event: StatEvent
+    facets: dict[str, str]
+    tally: int
+
+
+def _open(deps: Deps, row: StatisticsCount) -> Counted:
+    raw = deps.cipher.open_json(row, "sealed", row.sealed)
+    return Counted(raw["period"], StatEvent(raw["event"]), dict(raw["facets"]), int(raw["tally"]))
+
+
+def _seal(deps: Deps, row: StatisticsCount, counted: Counted) -> None:
+    row.sealed = deps.cipher.seal_json(
+        row,
+        "sealed",
+        {
+            "period": counted.period,
+            "event": counted.event.value,
+            "facets": counted.facets,
+            "tally": counted.tally,
+        },
+        pad_to=COUNTER_BYTES,
+    )
+
+
+async def _locked(uow: UnitOfWork, key: str) -> StatisticsCount | None:
+    return await uow.session.scalar(
+        select(StatisticsCount).where(StatisticsCount.counter_key == key).with_for_update()
+    )
+
+
 async def count(
     uow: UnitOfWork, deps: Deps, event: StatEvent, period: str, by: int = 1, **facets: str
 ) -> None:
-    """Add `by` to the counter of this event, period and facets (in the caller's transaction)."""
+    """Add `by` (0 too: the row is written either way) to the counter of this event, period
+    and facets, in the caller's transaction."""
     unknown = set(facets) - set(FACET_NAMES)
     if unknown:
         raise ValueError(f"not a statistics facet: {sorted(unknown)}")
-    key = {name: facets.get(name, "") for name in FACET_NAMES}
-    key.update(period=period, event=event.value)
-    match = [getattr(StatisticsCount, name) == value for name, value in key.items()]
+    named = {name: facets.get(name, "") for name in FACET_NAMES}
+    key = counter_key(deps, event, period, named)
     session = uow.session
-    done = await session.execute(
-        update(StatisticsCount)
-        .where(*match)
-        .values(tally=StatisticsCount.tally + by)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(done, "rowcount", 0):
-        return
-    try:
-        async with session.begin_nested():
-            session.add(StatisticsCount(**key, tally=by))
-            await session.flush()
-    except IntegrityError:  # another transaction added this counter first
-        await session.execute(
-            update(StatisticsCount)
-            .where(*match)
-            .values(tally=StatisticsCount.tally + by)
-            .execution_options(synchronize_session=False)
-        )
+    row = await _locked(uow, key)
+    if row is None:
+        try:
+            async with session.begin_nested():
+                row = StatisticsCount(counter_key=key)
+                _seal(deps, row, Counted(period, event, named, by))
+                session.add(row)
+                await session.flush()
+            return
+        except IntegrityError:  # another transaction added this counter first
+            row = await _locked(uow, key)
+            assert row is not None
+    before = _open(deps, row)
+    _seal(deps, row, Counted(period, event, named, before.tally + by))
+
+
+async def read_all(uow: UnitOfWork, deps: Deps) -> list[Counted]:
+    """Every counter, opened (reports choose what they need)."""
+    rows = await uow.session.execute(select(StatisticsCount))
+    return [_open(deps, row) for row in rows.scalars()]
 
 
 async def case_opened(
@@ -183,14 +230,18 @@ async def appointment_outcome(
 async def consent_at_submission(
     uow: UnitOfWork, deps: Deps, at: datetime, scope: ConsentScope, granted: bool
 ) -> None:
-    await count(
-        uow,
-        deps,
-        StatEvent.CONSENT_AT_SUBMISSION,
-        month_of(deps, at),
-        scope=scope.value,
-        outcome="granted" if granted else "refused",
-    )
+    """Both counters of the scope are written (one by 0), so a copy of the database cannot
+    tell which choice a submission made."""
+    for outcome, chosen in (("granted", granted), ("refused", not granted)):
+        await count(
+            uow,
+            deps,
+            StatEvent.CONSENT_AT_SUBMISSION,
+            month_of(deps, at),
+            1 if chosen else 0,
+            scope=scope.value,
+            outcome=outcome,
+        )
 
 
 async def disclosure_made(
@@ -219,13 +270,19 @@ async def request_answered(
     )
 
 
-async def security_notice_sent(uow: UnitOfWork, deps: Deps, at: datetime) -> None:
-    """Only how many: never with whom, when or about what."""
-    await count(uow, deps, StatEvent.SECURITY_NOTICE, month_of(deps, at))
+async def security_notice_sent(uow: UnitOfWork, deps: Deps, at: datetime, by: int = 1) -> None:
+    """Only how many: never with whom, when or about what (by 0 where a notice's stand-in
+    was queued instead, so the counter is written either way)."""
+    await count(uow, deps, StatEvent.SECURITY_NOTICE, month_of(deps, at), by)
 
 
-async def removed_from_course(uow: UnitOfWork, deps: Deps, at: datetime) -> None:
-    """A number per term, crossed with nothing (not even the month)."""
+async def removed_from_course(uow: UnitOfWork, deps: Deps, at: datetime, by: int = 1) -> None:
+    """A number per term, crossed with nothing (not even the month); written by 0 for every
+    sheet and change of the flag that adds no one."""
     await count(
-        uow, deps, StatEvent.REMOVED_FROM_COURSE, term_of(at.astimezone(deps.settings.zone).date())
+        uow,
+        deps,
+        StatEvent.REMOVED_FROM_COURSE,
+        term_of(at.astimezone(deps.settings.zone).date()),
+        by,
     )

@@ -1,4 +1,4 @@
-"""statistics: anonymous counters by period and closed-vocabulary facets
+"""statistics: anonymous counters by period and closed-vocabulary facets, sealed
 
 The counters are back-filled from the records held at upgrade time by `python -m bot migrate`
 after this revision (it needs the data keys, which revisions are not given); a new database
@@ -19,30 +19,15 @@ down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-FACETS = (
-    ("category", 64),
-    ("year_of_study", 8),
-    ("mode", 16),
-    ("client", 12),
-    ("outcome", 64),
-    ("weeks_open", 8),
-    ("scope", 32),
-    ("basis", 32),
-    ("recipient", 24),
-    ("on_time", 4),
-)
-
 
 def upgrade() -> None:
     op.create_table(
         "statistics",
-        sa.Column("period", sa.String(length=16), nullable=False),
-        sa.Column("event", sa.String(length=24), nullable=False),
-        *(sa.Column(name, sa.String(length=size), nullable=False) for name, size in FACETS),
-        sa.Column("tally", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "period", "event", *(name for name, _ in FACETS), name=op.f("pk_statistics")
-        ),
+        sa.Column("counter_key", sa.String(length=64), nullable=False),
+        sa.Column("sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_statistics")),
+        sa.UniqueConstraint("counter_key", name=op.f("uq_statistics_counter_key")),
     )
     op.create_table(
         "statistics_backfill",

@@ -344,13 +344,15 @@ async def rotate_keys(settings: Settings) -> int:
                 audit_service.COMMAND_LINE,
                 key=deps.cipher.keys.current_key_id,
                 rotated=report.rotated,
+                data_keys=report.data_keys_rewrapped,
             )
             await uow.commit()
         print(
-            f"Re-encrypted {report.rotated} of {report.examined} fields under key "
-            f"{deps.cipher.keys.current_key_id}, and {report.audit_rotated} of "
-            f"{report.audit_examined} audit entries. Older keys can be removed from "
-            "USS_DATA_KEYS."
+            f"Under key {deps.cipher.keys.current_key_id}: rewrapped {report.data_keys_rewrapped} "
+            f"of {report.data_keys_examined} data keys (cases' and students'), re-encrypted "
+            f"{report.rotated} of {report.examined} fields sealed by the key ring itself, and "
+            f"{report.audit_rotated} of {report.audit_examined} audit entries. Older keys can "
+            "be removed from USS_DATA_KEYS."
         )
     finally:
         await engine.dispose()

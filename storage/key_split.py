@@ -30,19 +30,28 @@ def owned_models() -> list[type[Base]]:
     return [m for m in SEALED_COLUMNS if getattr(m, "SEALED_UNDER", None) is not None]
 
 
+def sealed_under_the_ring(model: type[Base]) -> ColumnElement[bool]:
+    """Rows with at least one field sealed under the key ring (told apart in SQL by the
+    first bytes of each token: a data-key token starts with DATA_KEY_PREFIX)."""
+    table = cast(Table, model.__table__)
+    prefix = literal(DATA_KEY_PREFIX, LargeBinary)
+    return or_(
+        *(
+            and_(
+                table.c[column].is_not(None),
+                func.substr(table.c[column], 1, len(DATA_KEY_PREFIX)) != prefix,
+            )
+            for column in SEALED_COLUMNS[model]
+        )
+    )
+
+
 def _waiting(model: type[Base]) -> ColumnElement[bool]:
     """Rows with an owner and at least one field still sealed under the key ring."""
     _, owner_column = model.SEALED_UNDER  # type: ignore[attr-defined]
-    table = model.__table__
-    prefix = literal(DATA_KEY_PREFIX, LargeBinary)
-    under_the_ring = [
-        and_(
-            table.c[column].is_not(None),
-            func.substr(table.c[column], 1, len(DATA_KEY_PREFIX)) != prefix,
-        )
-        for column in SEALED_COLUMNS[model]
-    ]
-    return and_(table.c[owner_column].is_not(None), or_(*under_the_ring))
+    return and_(
+        cast(Table, model.__table__).c[owner_column].is_not(None), sealed_under_the_ring(model)
+    )
 
 
 async def count_waiting(session: AsyncSession) -> int:

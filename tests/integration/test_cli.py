@@ -146,7 +146,8 @@ def test_migrate_staff_audit_and_key_rotation(env: dict[str, str], tmp_path: Pat
     rotated_env = {**env, "USS_DATA_KEYS": f"k2:{new_key_material()},{env['USS_DATA_KEYS']}"}
     rotated = run(["keys", "rotate"], rotated_env, cwd=tmp_path)
     assert rotated.returncode == 0, rotated.stderr
-    assert "Re-encrypted 2 of 2 fields under key k2" in rotated.stdout
+    assert "Under key k2: rewrapped 0 of 0 data keys" in rotated.stdout
+    assert "re-encrypted 2 of 2 fields sealed by the key ring itself" in rotated.stdout
     only_new = {**env, "USS_DATA_KEYS": rotated_env["USS_DATA_KEYS"].split(",")[0]}
     assert "Alex Coordinator" in run(["staff", "list"], only_new, cwd=tmp_path).stdout
     old_only = run(["staff", "list"], env, cwd=tmp_path)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FixedClock
 from bot.services.deps import Deps
+from bot.services.intake import intake
 from bot.services.intake.students import find_student, removed_flag
 from bot.services.lifecycle import retention
 from bot.vocabulary import NoteKind, YesNo
@@ -19,9 +21,12 @@ from storage.crypto import (
     DataKeyNotLoaded,
     DecryptionError,
     FieldCipher,
+    KeyRing,
     Owner,
     OwnerKind,
+    new_key_material,
     owner_of,
+    parse_key_spec,
     sealed_under_data_key,
 )
 from storage.models import (
@@ -33,10 +38,12 @@ from storage.models import (
     StaffMember,
     Student,
 )
+from storage.rotation import RotationReport, rotate_all
 from storage.uow import UnitOfWork
 from tests.integration.test_case_records_at_rest import NOTE, fill_a_case
 from tests.integration.test_intake_service import STUDENT
 from tests.integration.test_retention import FIVE_YEARS_AND_A_DAY, add_appointment_and_message
+from tests.integration.test_slot_search import statements_sent
 
 
 async def owners_with_keys(uow: UnitOfWork) -> set[tuple[str, str]]:
@@ -180,3 +187,55 @@ async def test_a_case_gone_with_its_key_cannot_be_sealed_for_again(deps: Deps) -
         await data_keys.bind(uow.session, note)
         with pytest.raises(DataKeyGone, match="has no data key"):
             deps.cipher.seal(note, "body_enc", "anything")
+
+
+async def rotate(deps: Deps, spec: str, engine: AsyncEngine) -> tuple[RotationReport, int]:
+    """Rotate to the ring `spec`; the report and how many SELECTs it sent."""
+    newer = Deps(
+        deps.sessions,
+        FieldCipher(KeyRing(parse_key_spec(spec))),
+        deps.index,
+        deps.clock,
+        deps.settings,
+        deps.audit_key,
+    )
+    with statements_sent(engine) as sent:
+        async with newer.uow() as uow:
+            report = await rotate_all(uow.session, newer.cipher)
+            await uow.commit()
+    return report, sum(s.lstrip().upper().startswith("SELECT") for s, _ in sent)
+
+
+async def test_a_rotation_rewraps_each_data_key_and_reads_no_record_under_one(
+    deps: Deps, key_spec: str, engine: AsyncEngine
+) -> None:
+    case = await fill_a_case(deps)
+    before = {(type(r).__name__, c): t for r, c, t in await every_token(deps) if owner_of(r)}
+    second = f"k2:{new_key_material()}"
+    report, selects = await rotate(deps, f"{second},{key_spec}", engine)
+    assert report.data_keys_rewrapped == report.data_keys_examined == 2
+    after = {(type(r).__name__, c): t for r, c, t in await every_token(deps) if owner_of(r)}
+    assert after == before  # not one record of the case or the student was rewritten
+    # Twenty more students, each with a sheet: the next rotation rewraps their keys too, with
+    # no more queries (their records are never read).
+    for telegram_id in range(7000, 7020):
+        async with deps.uow() as uow:
+            await intake.begin(uow, deps, telegram_id)
+    third = f"k3:{new_key_material()}"
+    report, more_selects = await rotate(deps, f"{third},{second},{key_spec}", engine)
+    assert report.data_keys_rewrapped == report.data_keys_examined == 22
+    assert more_selects == selects
+    # With only the newest key, everything opens.
+    only_new = Deps(
+        deps.sessions,
+        FieldCipher(KeyRing(parse_key_spec(third))),
+        deps.index,
+        deps.clock,
+        deps.settings,
+        deps.audit_key,
+    )
+    async with only_new.uow() as uow:
+        note = await uow.session.scalar(select(CaseNote).where(CaseNote.position == 1))
+        assert note is not None and only_new.cipher.open(note, "body_enc", note.body_enc) == NOTE
+        student = await uow.session.get(Student, case.student_id)
+        assert student is not None and removed_flag(only_new, student) is not None
